@@ -1,0 +1,1 @@
+"""The Sprig server: a Julep-compatible agents API. Needs the `server` extra."""

@@ -1,0 +1,67 @@
+"""Typed settings, read once from the environment (prefix ``SPRIG_``).
+
+Every field here is documented in ``docs/configuration.md``; a test checks that.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SPRIG_", extra="ignore")
+
+    # -- serving -----------------------------------------------------------------------
+    data_dir: Path = Field(default=Path(".sprig"), description="Where the database and key live.")
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy async URL; default sqlite+aiosqlite:///DATA_DIR/sprig.db.",
+    )
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=1, le=65535)
+    api_key: SecretStr | None = Field(
+        default=None, description="Key of the default tenant; generated on first start if unset."
+    )
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    max_request_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
+    max_list_limit: int = Field(default=1000, ge=1)
+    db_pool_size: int = Field(default=5, ge=1, description="Reader connections (PostgreSQL: pool).")
+    sqlite_busy_timeout_ms: int = Field(default=30_000, ge=0)
+
+    # -- models --------------------------------------------------------------------------
+    default_model: str = Field(
+        default="smollm2-135m-instruct",
+        description="Model used when an agent names none (or a legacy Julep model name).",
+    )
+    models: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="Extra models served through LiteLLM, as a JSON list of objects.",
+    )
+    local_model_path: Path | None = Field(
+        default=None, description="GGUF file for the local model; default: the bundled SmolLM2."
+    )
+    local_model_threads: int | None = Field(default=None, ge=1)
+    local_model_context: int = Field(default=8192, ge=256)
+
+    # -- embeddings and documents --------------------------------------------------------
+    embedding_model: str = Field(
+        default="all-MiniLM-L6-v2", description="Embedding model (local default or LiteLLM name)."
+    )
+    embedding_batch_size: int = Field(default=32, ge=1)
+    chunk_tokens: int = Field(default=256, ge=16, description="Target chunk size in tokens.")
+    chunk_overlap: int = Field(default=32, ge=0, description="Tokens shared by adjacent chunks.")
+
+    @cached_property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'sprig.db').resolve()}"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.resolved_database_url.startswith("sqlite")
