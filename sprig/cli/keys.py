@@ -1,0 +1,79 @@
+"""`sprig keys create|list|revoke`: tenants (developers) and their API keys."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from sprig.cli.common import DataDir, load_settings
+
+app = typer.Typer(help="Manage tenants and API keys.", no_args_is_help=True)
+console = Console(stderr=True)
+T = TypeVar("T")
+
+
+def _with_db(data_dir: Any, action: Callable[[Any], Awaitable[T]]) -> T:
+    from sprig.server.errors import SprigError
+    from sprig.server.store.db import Database
+
+    settings = load_settings(data_dir=data_dir)
+
+    async def run() -> T:
+        db = Database(settings.resolved_database_url)
+        try:
+            await db.migrate()
+            return await action(db)
+        finally:
+            await db.dispose()
+
+    try:
+        return asyncio.run(run())
+    except SprigError as err:
+        console.print(f"[red]{err.message}[/red]")
+        raise typer.Exit(1) from err
+
+
+@app.command("create")
+def create(
+    name: Annotated[str, typer.Option("--name", help="Tenant name (unique).")],
+    data_dir: DataDir = None,
+) -> None:
+    """Add a tenant with its own key; the key is printed alone on the last line."""
+    from sprig.server.services.keys import create_tenant
+
+    dev_id, key = _with_db(data_dir, lambda db: create_tenant(db, name))
+    console.print(f"Tenant {name!r} ({dev_id}) created. Its key is shown once:")
+    print(key, flush=True)
+
+
+@app.command("list")
+def list_(data_dir: DataDir = None) -> None:
+    """List keys (never the keys themselves: their prefix only)."""
+    from sprig.server.services.keys import list_keys
+
+    rows = _with_db(data_dir, list_keys)
+    table = Table("id", "tenant", "name", "prefix", "created", "revoked")
+    for r in rows:
+        revoked = r["revoked_at"].isoformat() if r["revoked_at"] else ""
+        table.add_row(
+            str(r["id"]), r["tenant"], r["name"], r["prefix"] + "…", r["created_at"].isoformat(),
+            revoked,
+        )
+    Console().print(table)
+
+
+@app.command("revoke")
+def revoke(
+    target: Annotated[str, typer.Argument(help="Tenant name (all its keys) or key id.")],
+    data_dir: DataDir = None,
+) -> None:
+    """Revoke keys: they stop working at once."""
+    from sprig.server.services.keys import revoke as do_revoke
+
+    count = _with_db(data_dir, lambda db: do_revoke(db, target))
+    console.print(f"Revoked {count} key(s).")

@@ -1,0 +1,25 @@
+"""The `sprig` command. Subcommands import what they need when they run, so --help is fast."""
+
+from __future__ import annotations
+
+import typer
+
+from sprig.cli import keys, server
+
+app = typer.Typer(
+    name="sprig",
+    help="Sprig: a self-hostable backend for stateful AI agents (Julep-compatible API).",
+    no_args_is_help=True,
+    add_completion=False,
+)
+app.command("serve")(server.serve)
+app.command("migrate")(server.migrate)
+app.add_typer(keys.app, name="keys")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

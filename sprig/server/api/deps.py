@@ -1,0 +1,118 @@
+"""Dependencies shared by the routes: runtime, caller's tenant, list queries, client family."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+from fastapi import Depends, Query, Request
+
+from sprig.server.errors import AuthenticationError, PermissionDeniedError, ValidationError
+from sprig.server.runtime import Runtime
+from sprig.server.services.keys import authenticate
+from sprig.server.store.crud import ListQuery
+
+
+def get_runtime(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+
+
+def _presented_key(request: Request) -> str | None:
+    for header in ("authorization", "x-auth-key"):
+        value = request.headers.get(header)
+        if value:
+            value = value.strip()
+            if value[:7].lower() == "bearer ":
+                value = value[7:].strip()
+            return value or None
+    return None
+
+
+async def current_developer(request: Request, runtime: RuntimeDep) -> UUID:
+    key = _presented_key(request)
+    if key is None:
+        raise AuthenticationError("Missing API key: send 'Authorization: Bearer <key>'")
+    developer_id = await authenticate(runtime.db, key)
+    if developer_id is None:
+        raise PermissionDeniedError("Could not validate API key")
+    request.state.developer_id = developer_id
+    return developer_id
+
+
+Developer = Annotated[UUID, Depends(current_developer)]
+
+
+def is_legacy(request: Request) -> bool:
+    """The 0.x (Fern) SDKs identify themselves; they need the legacy view of some types."""
+    return "x-fern-language" in request.headers
+
+
+Legacy = Annotated[bool, Depends(is_legacy)]
+
+
+def _coerce(value: str) -> Any:
+    """Query-string filter values: bool, int, float, else the string (v1 plus booleans)."""
+    if value in ("true", "false"):
+        return value == "true"
+    for cast in (int, float):
+        try:
+            return cast(value)
+        except ValueError:
+            continue
+    return value
+
+
+def parse_metadata_filter(request: Request, raw: str | None) -> dict[str, Any]:
+    """Both dialects: ``metadata_filter=<JSON>`` (0.x) and ``metadata_filter.<k>=<v>`` (2.x)."""
+    result: dict[str, Any] = {}
+    if raw:
+        try:
+            parsed = json.loads(raw)
+        except json.JSONDecodeError as err:
+            raise _query_error("metadata_filter", f"not valid JSON: {err.msg}") from err
+        if not isinstance(parsed, dict):
+            raise _query_error("metadata_filter", "must be a JSON object")
+        result.update(parsed)
+    for key, value in request.query_params.multi_items():
+        if key.startswith("metadata_filter.") and len(key) > len("metadata_filter."):
+            result[key[len("metadata_filter.") :]] = _coerce(value)
+    return result
+
+
+def _query_error(field: str, message: str) -> ValidationError:
+    return ValidationError(
+        f"Validation error: query.{field}: {message}",
+        details=[{"loc": ["query", field], "msg": message, "type": "value_error"}],
+    )
+
+
+def list_query(
+    request: Request,
+    runtime: RuntimeDep,
+    limit: Annotated[int, Query(ge=1)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    sort_by: Literal["created_at", "updated_at"] = "created_at",
+    direction: Literal["asc", "desc"] | None = None,
+    order: Annotated[Literal["asc", "desc"] | None, Query(description="Alias of direction")] = None,
+    metadata_filter: Annotated[
+        str | None, Query(description="JSON object, or use metadata_filter.<key>=<value>")
+    ] = None,
+) -> ListQuery:
+    cap = runtime.settings.max_list_limit
+    if limit > cap:
+        raise _query_error("limit", f"must be at most {cap}")
+    return ListQuery(
+        limit=limit,
+        offset=offset,
+        sort_by=sort_by,
+        direction=direction or order or "desc",
+        metadata_filter=parse_metadata_filter(request, metadata_filter),
+    )
+
+
+ListQueryDep = Annotated[ListQuery, Depends(list_query)]

@@ -1,0 +1,105 @@
+"""Documents of agents, users and sessions: ``/{agents|users|sessions}/{id}/docs``."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Query, status
+
+from sprig.server.api import views
+from sprig.server.api.deps import Developer, Legacy, ListQueryDep, RuntimeDep
+from sprig.server.api.schemas import BulkDeleteIn, DocIn
+from sprig.server.services.docs import OwnerKind
+
+router = APIRouter(tags=["docs"])
+
+
+@router.get("/docs/{doc_id}")
+async def get_doc(
+    doc_id: UUID,
+    runtime: RuntimeDep,
+    dev: Developer,
+    legacy: Legacy,
+    include_embeddings: bool = False,
+) -> dict[str, Any]:
+    row = await runtime.docs.get(dev, doc_id)
+    return views.doc(row, legacy, include_embeddings)
+
+
+def _owner_routes(kind: OwnerKind) -> None:
+    base = f"/{kind}s/{{owner_id}}/docs"
+
+    async def create(
+        owner_id: UUID, body: DocIn, runtime: RuntimeDep, dev: Developer, legacy: Legacy
+    ) -> dict[str, Any]:
+        return views.doc(await runtime.docs.create(dev, kind, owner_id, body.values()), legacy)
+
+    async def list_docs(
+        owner_id: UUID,
+        runtime: RuntimeDep,
+        dev: Developer,
+        query: ListQueryDep,
+        legacy: Legacy,
+        include_embeddings: bool = False,
+    ) -> dict[str, Any]:
+        rows = await runtime.docs.list(dev, kind, owner_id, query)
+        return {"items": [views.doc(r, legacy, include_embeddings) for r in rows]}
+
+    async def delete(
+        owner_id: UUID, doc_id: UUID, runtime: RuntimeDep, dev: Developer
+    ) -> dict[str, Any]:
+        return views.deleted(await runtime.docs.delete(dev, kind, owner_id, doc_id))
+
+    async def bulk_delete(
+        owner_id: UUID, runtime: RuntimeDep, dev: Developer, body: BulkDeleteIn | None = None
+    ) -> dict[str, Any]:
+        body = body or BulkDeleteIn()
+        rows = await runtime.docs.bulk_delete(
+            dev, kind, owner_id, body.metadata_filter, body.delete_all
+        )
+        return {"items": [views.deleted(r) for r in rows]}
+
+    for fn in (create, list_docs, delete, bulk_delete):
+        fn.__name__ = f"{fn.__name__}_{kind}_docs"
+    router.add_api_route(base, create, methods=["POST"], status_code=status.HTTP_201_CREATED)
+    router.add_api_route(base, list_docs, methods=["GET"])
+    router.add_api_route(
+        base, bulk_delete, methods=["DELETE"], status_code=status.HTTP_202_ACCEPTED
+    )
+    router.add_api_route(
+        base + "/{doc_id}", delete, methods=["DELETE"], status_code=status.HTTP_202_ACCEPTED
+    )
+
+
+for _kind in ("agent", "user", "session"):
+    _owner_routes(_kind)  # type: ignore[arg-type]
+
+
+history_router = APIRouter(tags=["sessions"])
+
+
+@history_router.get("/sessions/{session_id}/history")
+async def get_history(
+    session_id: UUID,
+    runtime: RuntimeDep,
+    dev: Developer,
+    limit: Annotated[int | None, Query(ge=1, le=100_000)] = None,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    before: datetime | None = None,
+) -> dict[str, Any]:
+    session, entries, relations = await runtime.history.get(
+        dev, session_id, limit=limit, offset=offset, before=before
+    )
+    return views.history(session, entries, relations)
+
+
+@history_router.delete("/sessions/{session_id}/history", status_code=status.HTTP_202_ACCEPTED)
+async def delete_history(session_id: UUID, runtime: RuntimeDep, dev: Developer) -> dict[str, Any]:
+    return views.deleted(await runtime.history.clear(dev, session_id))
+
+
+@history_router.get("/jobs/{job_id}", tags=["jobs"])
+async def get_job(job_id: UUID, runtime: RuntimeDep, dev: Developer) -> dict[str, Any]:
+    return views.job(await runtime.jobs.get(dev, job_id))

@@ -1,0 +1,230 @@
+"""Stored rows → wire bodies: the v1 superset, plus the legacy (0.x) view where types clash.
+
+See WIRE.md §7: one body per route satisfies every official SDK; only clients that send
+``X-Fern-Language`` get the legacy adjustments.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from sprig.server.ids import rfc3339
+from sprig.server.store.crud import Row
+
+NIL_UUID = "00000000-0000-0000-0000-000000000000"
+LEGACY_PRESETS = {
+    "problem_solving",
+    "conversational",
+    "fun",
+    "prose",
+    "creative",
+    "business",
+    "deterministic",
+    "code",
+    "multilingual",
+}
+
+
+def _s(value: UUID | None) -> str | None:
+    return str(value) if value is not None else None
+
+
+def deleted(row: Row) -> dict[str, Any]:
+    return {"id": _s(row["id"]), "deleted_at": rfc3339(row["deleted_at"]), "jobs": []}
+
+
+def _times(row: Row) -> dict[str, Any]:
+    return {"created_at": rfc3339(row["created_at"]), "updated_at": rfc3339(row["updated_at"])}
+
+
+def agent(row: Row, legacy: bool = False) -> dict[str, Any]:
+    settings = dict(row["default_settings"] or {})
+    if legacy and settings.get("preset") not in LEGACY_PRESETS:
+        settings.pop("preset", None)
+    return {
+        "id": _s(row["id"]),
+        "name": row["name"],
+        "canonical_name": row["canonical_name"],
+        "about": row["about"],
+        "model": row["model"],
+        "instructions": row["instructions"],
+        "default_settings": settings,
+        "default_system_template": row["default_system_template"],
+        "metadata": row["metadata"],
+        "project": row["project"],
+        **_times(row),
+        "jobs": [],
+    }
+
+
+def user(row: Row, legacy: bool = False) -> dict[str, Any]:
+    return {
+        "id": _s(row["id"]),
+        "name": row["name"],
+        "about": row["about"],
+        "metadata": row["metadata"],
+        "project": row["project"],
+        **_times(row),
+        "jobs": [],
+    }
+
+
+def _session_kind(agents: list[UUID], users: list[UUID]) -> str:
+    a = "single_agent" if len(agents) == 1 else "multi_agent"
+    u = {0: "no_user", 1: "single_user"}.get(len(users), "multi_user")
+    return f"{a}_{u}"
+
+
+def session(row: Row, legacy: bool = False) -> dict[str, Any]:
+    agents, users = row.get("agents", []), row.get("users", [])
+    user_id = _s(users[0]) if users else (NIL_UUID if legacy else None)
+    return {
+        "id": _s(row["id"]),
+        "agent_id": _s(agents[0]) if agents else None,
+        "user_id": user_id,
+        "agents": [_s(a) for a in agents],
+        "users": [_s(u) for u in users],
+        "kind": _session_kind(agents, users),
+        "situation": row["situation"],
+        "summary": row["summary"],
+        "system_template": row["system_template"],
+        "render_templates": row["render_templates"],
+        "token_budget": row["token_budget"],
+        "context_overflow": row["context_overflow"],
+        "auto_run_tools": row["auto_run_tools"],
+        "forward_tool_calls": row["forward_tool_calls"],
+        "recall": row["recall"],
+        "remember": row["remember"],
+        "recall_options": row["recall_options"],
+        "metadata": row["metadata"],
+        **_times(row),
+        "jobs": [],
+    }
+
+
+def tool(row: Row, legacy: bool = False) -> dict[str, Any]:
+    spec = row["spec"] or {}
+    kind = row["type"]
+    body: dict[str, Any] = {
+        "id": _s(row["id"]),
+        "agent_id": _s(row["agent_id"]),
+        "name": row["name"],
+        "type": kind,
+        "description": row["description"],
+        kind: spec.get(kind),
+        **_times(row),
+        "jobs": [],
+    }
+    if kind == "function" or legacy:
+        fn = dict(spec.get("function") or {})
+        fn.setdefault("name", row["name"])
+        fn.setdefault("description", row["description"])
+        fn["parameters"] = fn.get("parameters") or {}
+        body["function"] = fn
+    if legacy:
+        body["type"] = spec.get("legacy_type") or "function"
+    return body
+
+
+def legacy_tool_visible(row: Row) -> bool:
+    """0.x clients can parse only function/webhook tools: hide the rest from their lists."""
+    return bool(row["type"] == "function")
+
+
+def _join(content: Any) -> Any:
+    return "\n\n".join(content) if isinstance(content, list) else content
+
+
+def doc(row: Row, legacy: bool = False, include_embeddings: bool = False) -> dict[str, Any]:
+    return {
+        "id": _s(row["id"]),
+        "title": row["title"],
+        "content": _join(row["content"]) if legacy else row["content"],
+        "metadata": row["metadata"],
+        "owner": {"id": _s(row["owner_id"]), "role": row["owner_kind"]},
+        "embeddings": row.get("embeddings") if include_embeddings else None,
+        "embedding_model": row["embedding_model"],
+        "embedding_dimensions": row["embedding_dimensions"],
+        "language": row["language"],
+        "modality": row["modality"],
+        "status": row["status"],
+        **_times(row),
+        "jobs": [],
+    }
+
+
+def job(row: Row) -> dict[str, Any]:
+    return {
+        "id": _s(row["id"]),
+        "name": row["name"],
+        "state": row["state"],
+        "reason": row["reason"],
+        "has_progress": row["has_progress"],
+        "progress": row["progress"],
+        **_times(row),
+    }
+
+
+def entry(row: Row) -> dict[str, Any]:
+    return {
+        "id": _s(row["id"]),
+        "session_id": _s(row["session_id"]),
+        "role": row["role"],
+        "name": row["name"],
+        "content": row["content"],
+        "source": row["source"],
+        "tool_call_id": row["tool_call_id"],
+        "tool_calls": row["tool_calls"],
+        "model": row["model"],
+        "token_count": row["token_count"],
+        "tokenizer": row["tokenizer"],
+        "timestamp": rfc3339(row["timestamp"]),
+        "created_at": rfc3339(row["created_at"]),
+    }
+
+
+def text_of(content: Any) -> str:
+    """Flatten stored content (str, [str], parts, tool objects) into plain text."""
+    if content is None:
+        return ""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "\n".join(text_of(part) for part in content)
+    if isinstance(content, dict):
+        if "text" in content:
+            return str(content["text"])
+        if content.get("type") == "image_url":
+            return ""
+        if "content" in content:
+            return text_of(content["content"])
+    import json
+
+    return json.dumps(content, ensure_ascii=False)
+
+
+LEGACY_ROLES = {"tool": "function"}
+
+
+def legacy_message(row: Row) -> dict[str, Any]:
+    return {
+        "id": _s(row["id"]),
+        "role": LEGACY_ROLES.get(row["role"], row["role"]),
+        "name": row["name"],
+        "content": text_of(row["content"]),
+        "created_at": rfc3339(row["created_at"]),
+    }
+
+
+def history(session_row: Row, entries: list[Row], relations: list[Row]) -> dict[str, Any]:
+    return {
+        "session_id": _s(session_row["id"]),
+        "created_at": rfc3339(session_row["created_at"]),
+        "entries": [entry(e) for e in entries],
+        "relations": [
+            {"head": _s(r["head"]), "relation": r["relation"], "tail": _s(r["tail"])}
+            for r in relations
+        ],
+        "items": [legacy_message(e) for e in entries],
+    }

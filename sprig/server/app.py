@@ -1,0 +1,120 @@
+"""The FastAPI application: routes at / and /api, one error shape, lifespan-managed runtime."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from sprig import __version__
+from sprig.server.api import docs, resources, tools
+from sprig.server.api.deps import RuntimeDep
+from sprig.server.errors import PayloadTooLargeError, SprigError
+from sprig.server.runtime import Runtime
+from sprig.server.settings import Settings
+
+log = logging.getLogger("sprig.server")
+
+
+def error_body(status: int, message: str, code: str, type_: str, **extra: Any) -> JSONResponse:
+    body = {"error": {"message": message, "code": code, "type": type_, **extra}, "detail": message}
+    headers = {"x-should-retry": "false"} if 400 <= status < 500 else {}
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+async def _sprig_error(_: Request, exc: Exception) -> Response:
+    assert isinstance(exc, SprigError)
+    extra = {"details": exc.details} if exc.details else {}
+    return error_body(exc.status_code, exc.message, exc.code, exc.type, **extra)
+
+
+def _describe(err: dict[str, Any]) -> dict[str, Any]:
+    loc = [str(p) for p in err.get("loc", ())]
+    return {"loc": loc, "msg": err.get("msg", ""), "type": err.get("type", "")}
+
+
+async def _validation_error(_: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    details = [_describe(e) for e in exc.errors()]
+    fields = "; ".join(f"{'.'.join(d['loc'])}: {d['msg']}" for d in details[:5])
+    message = f"Validation error: {fields}" if fields else "Validation error"
+    return error_body(422, message, "validation_error", "invalid_request_error", details=details)
+
+
+async def _http_error(_: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    status = exc.status_code
+    message = str(exc.detail) if exc.detail else "Error"
+    code = {404: "not_found", 405: "method_not_allowed"}.get(status, f"http_{status}")
+    return error_body(status, message, code, "http_error")
+
+
+async def _unexpected(_: Request, exc: Exception) -> Response:
+    log.exception("unhandled error", exc_info=exc)
+    return error_body(500, "Internal server error", "internal_error", "server_error")
+
+
+def _size_limit(limit: int) -> Callable[..., Awaitable[Response]]:
+    async def middleware(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        length = request.headers.get("content-length")
+        if length and length.isdigit() and int(length) > limit:
+            err = PayloadTooLargeError(f"Request body larger than {limit} bytes")
+            return await _sprig_error(request, err)
+        return await call_next(request)
+
+    return middleware
+
+
+def api_router() -> APIRouter:
+    router = APIRouter()
+    router.include_router(resources.router)
+    router.include_router(tools.router)
+    router.include_router(docs.router)
+    router.include_router(docs.history_router)
+
+    @router.get("/healthz", tags=["health"])
+    async def healthz(runtime: RuntimeDep) -> dict[str, Any]:
+        revision = await runtime.db.current_revision()
+        return {"status": "ok", "version": __version__, "schema": revision}
+
+    return router
+
+
+def create_app(
+    settings: Settings | None = None,
+    runtime: Runtime | None = None,
+    on_started: Callable[[Runtime], None] | None = None,
+) -> FastAPI:
+    """Build the app. The runtime starts (migrates, ensures a key) in the lifespan."""
+    settings = settings or Settings()
+    runtime = runtime or Runtime.build(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await runtime.start()
+        if on_started is not None:
+            on_started(runtime)
+        try:
+            yield
+        finally:
+            await runtime.close()
+
+    app = FastAPI(title="Sprig", version=__version__, lifespan=lifespan)
+    app.state.runtime = runtime
+    router = api_router()
+    app.include_router(router)
+    app.include_router(router, prefix="/api", include_in_schema=False)
+    app.add_exception_handler(SprigError, _sprig_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected)
+    app.middleware("http")(_size_limit(settings.max_request_bytes))
+    return app

@@ -1,0 +1,57 @@
+"""Everything a running server holds: settings, database, services. Built once at startup."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sprig.server.services.agents import AgentService, UserService
+from sprig.server.services.docs import DocService
+from sprig.server.services.history import HistoryService
+from sprig.server.services.jobs import JobService
+from sprig.server.services.keys import StartupKey, ensure_default_tenant
+from sprig.server.services.sessions import SessionService
+from sprig.server.services.tools import ToolService
+from sprig.server.settings import Settings
+from sprig.server.store.db import Database
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    db: Database
+    agents: AgentService
+    users: UserService
+    sessions: SessionService
+    tools: ToolService
+    docs: DocService
+    history: HistoryService
+    jobs: JobService
+    startup_key: StartupKey | None = None
+
+    @classmethod
+    def build(cls, settings: Settings, db: Database | None = None) -> Runtime:
+        db = db or Database(
+            settings.resolved_database_url,
+            pool_size=settings.db_pool_size,
+            busy_timeout_ms=settings.sqlite_busy_timeout_ms,
+        )
+        return cls(
+            settings=settings,
+            db=db,
+            agents=AgentService(db, settings.default_model),
+            users=UserService(db),
+            sessions=SessionService(db),
+            tools=ToolService(db),
+            docs=DocService(db),
+            history=HistoryService(db),
+            jobs=JobService(db),
+        )
+
+    async def start(self) -> None:
+        """Migrate the database and make sure the default tenant has a key."""
+        await self.db.migrate()
+        env_key = self.settings.api_key.get_secret_value() if self.settings.api_key else None
+        self.startup_key = await ensure_default_tenant(self.db, self.settings.data_dir, env_key)
+
+    async def close(self) -> None:
+        await self.db.dispose()

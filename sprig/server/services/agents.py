@@ -1,0 +1,112 @@
+"""Agents and users: CRUD, inline tools and docs (legacy), cascading deletes."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from sprig.server.services.docs import delete_owned_docs, insert_doc
+from sprig.server.services.resources import ResourceService
+from sprig.server.services.tools import insert_tool
+from sprig.server.store import tables
+from sprig.server.store.crud import Row
+from sprig.server.store.db import Database
+
+
+class AgentService(ResourceService):
+    table = tables.agents
+    label = "Agent"
+
+    def __init__(self, db: Database, default_model: str) -> None:
+        super().__init__(db)
+        self.default_model = default_model
+
+    def defaults(self) -> Row:
+        return {
+            "about": "",
+            "canonical_name": None,
+            "model": self.default_model,
+            "instructions": [],
+            "default_settings": {},
+            "default_system_template": None,
+            "metadata": {},
+            "project": None,
+        }
+
+    async def prepare(self, conn: AsyncConnection, developer_id: UUID, values: Row) -> Row:
+        if "model" in values and not values["model"]:
+            values["model"] = self.default_model
+        return values
+
+    async def after_write(
+        self, conn: AsyncConnection, developer_id: UUID, row: Row, extra: Row, created: bool
+    ) -> None:
+        for tool in extra.get("tools") or []:
+            await insert_tool(conn, developer_id, row["id"], tool)
+        for doc in extra.get("docs") or []:
+            await insert_doc(conn, developer_id, "agent", row["id"], doc)
+
+    async def before_delete(self, conn: AsyncConnection, developer_id: UUID, id_: UUID) -> None:
+        await delete_owned_docs(conn, developer_id, "agent", id_)
+        mem = tables.memories
+        await conn.execute(
+            sa.delete(mem).where(mem.c.developer_id == developer_id, mem.c.agent_id == id_)
+        )
+        await drop_participant(conn, developer_id, "agent", id_)
+
+
+class UserService(ResourceService):
+    table = tables.users
+    label = "User"
+
+    def defaults(self) -> Row:
+        return {"name": "", "about": "", "metadata": {}, "project": None}
+
+    async def after_write(
+        self, conn: AsyncConnection, developer_id: UUID, row: Row, extra: Row, created: bool
+    ) -> None:
+        for doc in extra.get("docs") or []:
+            await insert_doc(conn, developer_id, "user", row["id"], doc)
+
+    async def before_delete(self, conn: AsyncConnection, developer_id: UUID, id_: UUID) -> None:
+        await delete_owned_docs(conn, developer_id, "user", id_)
+        mem = tables.memories
+        await conn.execute(
+            sa.delete(mem).where(mem.c.developer_id == developer_id, mem.c.user_id == id_)
+        )
+        await drop_participant(conn, developer_id, "user", id_)
+
+
+async def drop_participant(
+    conn: AsyncConnection, developer_id: UUID, kind: str, participant_id: UUID
+) -> None:
+    """Remove an agent or user from its sessions; sessions left with no agent go too."""
+    sp = tables.session_participants
+    owned = sa.and_(sp.c.developer_id == developer_id, sp.c.kind == kind)
+    stmt = sa.select(sp.c.session_id).where(owned, sp.c.participant_id == participant_id)
+    session_ids = [r[0] for r in await conn.execute(stmt)]
+    await conn.execute(sa.delete(sp).where(owned, sp.c.participant_id == participant_id))
+    if kind != "agent" or not session_ids:
+        return
+    with_agents = sa.select(sp.c.session_id).where(
+        sp.c.session_id.in_(session_ids), sp.c.kind == "agent"
+    )
+    orphans = [s for s in session_ids if s not in {r[0] for r in await conn.execute(with_agents)}]
+    if orphans:
+        await delete_owned_docs_many(conn, developer_id, orphans)
+        await conn.execute(sa.delete(tables.sessions).where(tables.sessions.c.id.in_(orphans)))
+
+
+async def delete_owned_docs_many(
+    conn: AsyncConnection, developer_id: UUID, session_ids: list[UUID]
+) -> None:
+    docs = tables.docs
+    await conn.execute(
+        sa.delete(docs).where(
+            docs.c.developer_id == developer_id,
+            docs.c.owner_kind == "session",
+            docs.c.owner_id.in_(session_ids),
+        )
+    )

@@ -1,0 +1,154 @@
+"""Documents: storage, listing, deletion (search and embeddings live in `search/`)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any, Literal
+from uuid import UUID
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from sprig.server.errors import BadRequestError, ConflictError, NotFoundError
+from sprig.server.ids import new_id, utcnow
+from sprig.server.store import crud, tables
+from sprig.server.store.crud import ListQuery, Row
+from sprig.server.store.db import Database
+from sprig.server.store.filters import metadata_contains
+
+OwnerKind = Literal["agent", "user", "session"]
+OWNER_TABLES: dict[str, sa.Table] = {
+    "agent": tables.agents,
+    "user": tables.users,
+    "session": tables.sessions,
+}
+
+
+def content_hash(title: str, content: str | list[str]) -> str:
+    blob = json.dumps([title, content], ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+async def require_owner(
+    conn: AsyncConnection, developer_id: UUID, kind: OwnerKind, owner_id: UUID
+) -> None:
+    if await crud.get(conn, OWNER_TABLES[kind], developer_id, owner_id) is None:
+        raise NotFoundError(f"{kind.capitalize()} {owner_id} not found")
+
+
+async def insert_doc(
+    conn: AsyncConnection, developer_id: UUID, kind: OwnerKind, owner_id: UUID, doc: Row
+) -> Row:
+    """Insert one doc (already validated) inside the caller's transaction."""
+    digest = content_hash(doc["title"], doc["content"])
+    dupe = sa.select(tables.docs.c.id).where(
+        tables.docs.c.owner_kind == kind,
+        tables.docs.c.owner_id == owner_id,
+        tables.docs.c.content_hash == digest,
+    )
+    if (await conn.execute(dupe)).first() is not None:
+        raise ConflictError(f"A doc with the same title and content already exists for {kind}")
+    now = utcnow()
+    row = {
+        "id": new_id(),
+        "developer_id": developer_id,
+        "owner_kind": kind,
+        "owner_id": owner_id,
+        "title": doc["title"],
+        "content": doc["content"],
+        "content_hash": digest,
+        "metadata": doc.get("metadata") or {},
+        "embed_instruction": doc.get("embed_instruction"),
+        "embedding_model": None,
+        "embedding_dimensions": None,
+        "language": doc.get("language") or "english",
+        "modality": "text",
+        "status": "ready",
+        "created_at": now,
+        "updated_at": now,
+    }
+    await crud.insert(conn, tables.docs, row)
+    return row
+
+
+class DocService:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def create(
+        self, developer_id: UUID, kind: OwnerKind, owner_id: UUID, doc: Row
+    ) -> Row:
+        async with self.db.write() as conn:
+            await require_owner(conn, developer_id, kind, owner_id)
+            return await insert_doc(conn, developer_id, kind, owner_id, doc)
+
+    async def get(self, developer_id: UUID, doc_id: UUID) -> Row:
+        async with self.db.read() as conn:
+            row = await crud.get(conn, tables.docs, developer_id, doc_id)
+        if row is None:
+            raise NotFoundError(f"Doc {doc_id} not found")
+        return row
+
+    async def list(
+        self, developer_id: UUID, kind: OwnerKind, owner_id: UUID, query: ListQuery
+    ) -> list[Row]:
+        async with self.db.read() as conn:
+            await require_owner(conn, developer_id, kind, owner_id)
+            where = [tables.docs.c.owner_kind == kind, tables.docs.c.owner_id == owner_id]
+            return await crud.list_rows(conn, tables.docs, developer_id, query, where)
+
+    async def delete(
+        self, developer_id: UUID, kind: OwnerKind, owner_id: UUID, doc_id: UUID
+    ) -> Row:
+        docs = tables.docs
+        async with self.db.write() as conn:
+            await require_owner(conn, developer_id, kind, owner_id)
+            stmt = sa.delete(docs).where(
+                docs.c.id == doc_id,
+                docs.c.developer_id == developer_id,
+                docs.c.owner_kind == kind,
+                docs.c.owner_id == owner_id,
+            )
+            if not (await conn.execute(stmt)).rowcount:
+                raise NotFoundError(f"Doc {doc_id} not found")
+        return {"id": doc_id, "deleted_at": utcnow()}
+
+    async def bulk_delete(
+        self,
+        developer_id: UUID,
+        kind: OwnerKind,
+        owner_id: UUID,
+        metadata_filter: dict[str, Any],
+        delete_all: bool,
+    ) -> list[Row]:
+        if not delete_all and not metadata_filter:
+            raise BadRequestError("Give a non-empty metadata_filter, or delete_all=true")
+        docs = tables.docs
+        async with self.db.write() as conn:
+            await require_owner(conn, developer_id, kind, owner_id)
+            where = [
+                docs.c.developer_id == developer_id,
+                docs.c.owner_kind == kind,
+                docs.c.owner_id == owner_id,
+            ]
+            if not delete_all:
+                where.append(metadata_contains(docs.c.metadata, metadata_filter, conn.dialect.name))
+            ids = [r[0] for r in await conn.execute(sa.select(docs.c.id).where(*where))]
+            if ids:
+                await conn.execute(sa.delete(docs).where(docs.c.id.in_(ids)))
+        now = utcnow()
+        return [{"id": i, "deleted_at": now} for i in ids]
+
+
+async def delete_owned_docs(
+    conn: AsyncConnection, developer_id: UUID, kind: OwnerKind, owner_id: UUID
+) -> None:
+    docs = tables.docs
+    await conn.execute(
+        sa.delete(docs).where(
+            docs.c.developer_id == developer_id,
+            docs.c.owner_kind == kind,
+            docs.c.owner_id == owner_id,
+        )
+    )

@@ -1,0 +1,60 @@
+"""Background jobs as rows: created in the transaction that needs them, read by status."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from sprig.server.errors import NotFoundError
+from sprig.server.ids import new_id, utcnow
+from sprig.server.store import crud, tables
+from sprig.server.store.crud import Row
+from sprig.server.store.db import Database
+
+JOB_STATES = ("pending", "in_progress", "retrying", "succeeded", "aborted", "failed")
+
+
+async def enqueue(
+    conn: AsyncConnection,
+    developer_id: UUID,
+    kind: str,
+    payload: dict[str, Any],
+    *,
+    name: str | None = None,
+    max_attempts: int = 3,
+) -> Row:
+    now = utcnow()
+    row = {
+        "id": new_id(),
+        "developer_id": developer_id,
+        "name": name or kind,
+        "kind": kind,
+        "payload": payload,
+        "state": "pending",
+        "reason": None,
+        "has_progress": False,
+        "progress": 0.0,
+        "attempts": 0,
+        "max_attempts": max_attempts,
+        "run_after": now,
+        "locked_by": None,
+        "locked_until": None,
+        "created_at": now,
+        "updated_at": now,
+    }
+    await crud.insert(conn, tables.jobs, row)
+    return row
+
+
+class JobService:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def get(self, developer_id: UUID, job_id: UUID) -> Row:
+        async with self.db.read() as conn:
+            row = await crud.get(conn, tables.jobs, developer_id, job_id)
+        if row is None:
+            raise NotFoundError(f"Job {job_id} not found")
+        return row

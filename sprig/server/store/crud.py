@@ -1,0 +1,82 @@
+"""Generic, tenant-scoped row operations shared by the resource repositories.
+
+Every function takes the developer id and filters by it: there is no unscoped read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+from uuid import UUID
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from sprig.server.store.filters import metadata_contains
+
+Row = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ListQuery:
+    limit: int = 100
+    offset: int = 0
+    sort_by: Literal["created_at", "updated_at"] = "created_at"
+    direction: Literal["asc", "desc"] = "desc"
+    metadata_filter: dict[str, Any] = field(default_factory=dict)
+
+
+async def get(conn: AsyncConnection, table: sa.Table, developer_id: UUID, id_: UUID) -> Row | None:
+    stmt = sa.select(table).where(table.c.id == id_, table.c.developer_id == developer_id)
+    row = (await conn.execute(stmt)).mappings().first()
+    return dict(row) if row else None
+
+
+async def exists_elsewhere(conn: AsyncConnection, table: sa.Table, id_: UUID) -> bool:
+    """True when the id is taken by any tenant (create-or-update must not reuse it)."""
+    stmt = sa.select(sa.literal(1)).select_from(table).where(table.c.id == id_)
+    return (await conn.execute(stmt)).first() is not None
+
+
+async def insert(conn: AsyncConnection, table: sa.Table, values: Row) -> None:
+    await conn.execute(sa.insert(table).values(**values))
+
+
+async def update(
+    conn: AsyncConnection, table: sa.Table, developer_id: UUID, id_: UUID, values: Row
+) -> bool:
+    stmt = (
+        sa.update(table)
+        .where(table.c.id == id_, table.c.developer_id == developer_id)
+        .values(**values)
+    )
+    return bool((await conn.execute(stmt)).rowcount)
+
+
+async def delete(conn: AsyncConnection, table: sa.Table, developer_id: UUID, id_: UUID) -> bool:
+    stmt = sa.delete(table).where(table.c.id == id_, table.c.developer_id == developer_id)
+    return bool((await conn.execute(stmt)).rowcount)
+
+
+def apply_list_query(
+    stmt: sa.Select[Any], table: sa.Table, query: ListQuery, dialect: str
+) -> sa.Select[Any]:
+    if query.metadata_filter:
+        stmt = stmt.where(metadata_contains(table.c.metadata, query.metadata_filter, dialect))
+    column = table.c[query.sort_by]
+    order = column.asc() if query.direction == "asc" else column.desc()
+    tiebreak = table.c.id.asc() if query.direction == "asc" else table.c.id.desc()
+    return stmt.order_by(order, tiebreak).limit(query.limit).offset(query.offset)
+
+
+async def list_rows(
+    conn: AsyncConnection,
+    table: sa.Table,
+    developer_id: UUID,
+    query: ListQuery,
+    where: Sequence[sa.ColumnElement[bool]] = (),
+) -> list[Row]:
+    stmt = sa.select(table).where(table.c.developer_id == developer_id, *where)
+    stmt = apply_list_query(stmt, table, query, conn.dialect.name)
+    return [dict(r) for r in (await conn.execute(stmt)).mappings()]

@@ -1,0 +1,296 @@
+"""The schema: one table per concept, every row owned by a developer (tenant).
+
+Later features add code, not tables: history entries already carry role, source, token
+counts and an ordering sequence; doc chunks carry embeddings; memories, suggestions and
+jobs are here from the start.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from sprig.server.store.types import UTCDateTime, json_type, uuid_type
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+def _id() -> sa.Column[object]:
+    return sa.Column("id", uuid_type(), primary_key=True)
+
+
+def _developer() -> sa.Column[object]:
+    return sa.Column(
+        "developer_id",
+        uuid_type(),
+        sa.ForeignKey("developers.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    )
+
+
+def _timestamps() -> list[sa.Column[object]]:
+    return [
+        sa.Column("created_at", UTCDateTime(), nullable=False),
+        sa.Column("updated_at", UTCDateTime(), nullable=False),
+    ]
+
+
+developers = sa.Table(
+    "developers",
+    metadata,
+    _id(),
+    sa.Column("name", sa.String(200), nullable=False, unique=True),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+)
+
+api_keys = sa.Table(
+    "api_keys",
+    metadata,
+    _id(),
+    _developer(),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("key_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("prefix", sa.String(16), nullable=False),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("revoked_at", UTCDateTime(), nullable=True),
+)
+
+agents = sa.Table(
+    "agents",
+    metadata,
+    _id(),
+    _developer(),
+    sa.Column("name", sa.String(255), nullable=False),
+    sa.Column("canonical_name", sa.String(255), nullable=True),
+    sa.Column("about", sa.Text(), nullable=False, default=""),
+    sa.Column("model", sa.String(255), nullable=False),
+    sa.Column("instructions", json_type(), nullable=False),
+    sa.Column("default_settings", json_type(), nullable=False),
+    sa.Column("default_system_template", sa.Text(), nullable=True),
+    sa.Column("metadata", json_type(), nullable=False),
+    sa.Column("project", sa.String(255), nullable=True),
+    *_timestamps(),
+    sa.Index("ix_agents_dev_created", "developer_id", "created_at"),
+)
+
+users = sa.Table(
+    "users",
+    metadata,
+    _id(),
+    _developer(),
+    sa.Column("name", sa.String(255), nullable=False, default=""),
+    sa.Column("about", sa.Text(), nullable=False, default=""),
+    sa.Column("metadata", json_type(), nullable=False),
+    sa.Column("project", sa.String(255), nullable=True),
+    *_timestamps(),
+    sa.Index("ix_users_dev_created", "developer_id", "created_at"),
+)
+
+sessions = sa.Table(
+    "sessions",
+    metadata,
+    _id(),
+    _developer(),
+    sa.Column("situation", sa.Text(), nullable=True),
+    sa.Column("summary", sa.Text(), nullable=True),
+    sa.Column("system_template", sa.Text(), nullable=True),
+    sa.Column("render_templates", sa.Boolean(), nullable=False),
+    sa.Column("token_budget", sa.Integer(), nullable=True),
+    sa.Column("context_overflow", sa.String(32), nullable=True),
+    sa.Column("auto_run_tools", sa.Boolean(), nullable=False),
+    sa.Column("forward_tool_calls", sa.Boolean(), nullable=False),
+    sa.Column("recall", sa.Boolean(), nullable=False),
+    sa.Column("remember", sa.Boolean(), nullable=False),
+    sa.Column("recall_options", json_type(), nullable=True),
+    sa.Column("metadata", json_type(), nullable=False),
+    sa.Column("next_seq", sa.BigInteger(), nullable=False, default=0),
+    *_timestamps(),
+    sa.Index("ix_sessions_dev_created", "developer_id", "created_at"),
+)
+
+session_participants = sa.Table(
+    "session_participants",
+    metadata,
+    sa.Column(
+        "session_id",
+        uuid_type(),
+        sa.ForeignKey("sessions.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("kind", sa.String(8), primary_key=True),  # "agent" | "user"
+    sa.Column("participant_id", uuid_type(), primary_key=True),
+    sa.Column("position", sa.Integer(), nullable=False),
+    _developer(),
+    sa.Index("ix_participants_lookup", "developer_id", "kind", "participant_id"),
+)
+
+tools = sa.Table(
+    "tools",
+    metadata,
+    _id(),
+    _developer(),
+    sa.Column(
+        "agent_id", uuid_type(), sa.ForeignKey("agents.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column("name", sa.String(255), nullable=False),
+    sa.Column("type", sa.String(40), nullable=False),
+    sa.Column("description", sa.Text(), nullable=True),
+    sa.Column("spec", json_type(), nullable=False),  # {type: {...}} per v1 tool type
+    *_timestamps(),
+    sa.UniqueConstraint("agent_id", "name"),
+)
+
+docs = sa.Table(
+    "docs",
+    metadata,
+    _id(),
+    _developer(),
+    sa.Column("owner_kind", sa.String(8), nullable=False),  # agent | user | session
+    sa.Column("owner_id", uuid_type(), nullable=False),
+    sa.Column("title", sa.Text(), nullable=False),
+    sa.Column("content", json_type(), nullable=False),  # str | [str]
+    sa.Column("content_hash", sa.String(64), nullable=False),
+    sa.Column("metadata", json_type(), nullable=False),
+    sa.Column("embed_instruction", sa.Text(), nullable=True),
+    sa.Column("embedding_model", sa.String(255), nullable=True),
+    sa.Column("embedding_dimensions", sa.Integer(), nullable=True),
+    sa.Column("language", sa.String(32), nullable=False),
+    sa.Column("modality", sa.String(16), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),  # ready | pending | failed
+    *_timestamps(),
+    sa.UniqueConstraint("owner_kind", "owner_id", "content_hash"),
+    sa.Index("ix_docs_owner", "developer_id", "owner_kind", "owner_id", "created_at"),
+)
+
+doc_chunks = sa.Table(
+    "doc_chunks",
+    metadata,
+    sa.Column("id", sa.Integer().with_variant(sa.BigInteger(), "postgresql"), primary_key=True),
+    _developer(),
+    sa.Column(
+        "doc_id", uuid_type(), sa.ForeignKey("docs.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column("chunk_index", sa.Integer(), nullable=False),
+    sa.Column("content", sa.Text(), nullable=False),
+    sa.Column("token_count", sa.Integer(), nullable=False),
+    sa.Column("embedding", sa.LargeBinary(), nullable=True),  # float32, L2-normalised
+    sa.UniqueConstraint("doc_id", "chunk_index"),
+)
+
+entries = sa.Table(
+    "entries",
+    metadata,
+    _id(),
+    _developer(),
+    sa.Column(
+        "session_id",
+        uuid_type(),
+        sa.ForeignKey("sessions.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("seq", sa.BigInteger(), nullable=False),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("name", sa.String(255), nullable=True),
+    sa.Column("content", json_type(), nullable=True),
+    sa.Column("source", sa.String(24), nullable=False),
+    sa.Column("tool_call_id", sa.String(255), nullable=True),
+    sa.Column("tool_calls", json_type(), nullable=True),
+    sa.Column("model", sa.String(255), nullable=True),
+    sa.Column("token_count", sa.Integer(), nullable=False),
+    sa.Column("tokenizer", sa.String(64), nullable=False),
+    sa.Column("partial", sa.Boolean(), nullable=False, default=False),
+    sa.Column("timestamp", UTCDateTime(), nullable=False),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.UniqueConstraint("session_id", "seq"),
+)
+
+entry_relations = sa.Table(
+    "entry_relations",
+    metadata,
+    sa.Column(
+        "session_id",
+        uuid_type(),
+        sa.ForeignKey("sessions.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("head", uuid_type(), primary_key=True),
+    sa.Column("relation", sa.String(32), primary_key=True),
+    sa.Column("tail", uuid_type(), primary_key=True),
+    _developer(),
+)
+
+memories = sa.Table(
+    "memories",
+    metadata,
+    _id(),
+    _developer(),
+    sa.Column("agent_id", uuid_type(), nullable=False),
+    sa.Column("user_id", uuid_type(), nullable=True),
+    sa.Column("session_id", uuid_type(), nullable=True),
+    sa.Column("type", sa.String(16), nullable=False),  # episode | belief | entity
+    sa.Column("content", sa.Text(), nullable=False),
+    sa.Column("entities", json_type(), nullable=False),
+    sa.Column("sentiment", sa.Float(), nullable=True),
+    sa.Column("source_entry_ids", json_type(), nullable=False),
+    sa.Column("embedding", sa.LargeBinary(), nullable=True),
+    sa.Column("timestamp", UTCDateTime(), nullable=True),
+    sa.Column("valid_from", UTCDateTime(), nullable=True),
+    sa.Column("invalidated_at", UTCDateTime(), nullable=True),
+    sa.Column("superseded_by", uuid_type(), nullable=True),
+    sa.Column("last_accessed_at", UTCDateTime(), nullable=True),
+    *_timestamps(),
+    sa.Index("ix_memories_owner", "developer_id", "agent_id", "user_id"),
+)
+
+suggestions = sa.Table(
+    "suggestions",
+    metadata,
+    _id(),
+    _developer(),
+    sa.Column(
+        "session_id",
+        uuid_type(),
+        sa.ForeignKey("sessions.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("target", sa.String(8), nullable=False),
+    sa.Column("content", sa.Text(), nullable=False),
+    sa.Column("message_id", uuid_type(), nullable=False),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+)
+
+jobs = sa.Table(
+    "jobs",
+    metadata,
+    _id(),
+    _developer(),
+    sa.Column("name", sa.String(255), nullable=False),
+    sa.Column("kind", sa.String(64), nullable=False),
+    sa.Column("payload", json_type(), nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("reason", sa.Text(), nullable=True),
+    sa.Column("has_progress", sa.Boolean(), nullable=False, default=False),
+    sa.Column("progress", sa.Float(), nullable=False, default=0.0),
+    sa.Column("attempts", sa.Integer(), nullable=False, default=0),
+    sa.Column("max_attempts", sa.Integer(), nullable=False, default=3),
+    sa.Column("run_after", UTCDateTime(), nullable=False),
+    sa.Column("locked_by", sa.String(128), nullable=True),
+    sa.Column("locked_until", UTCDateTime(), nullable=True),
+    *_timestamps(),
+    sa.Index("ix_jobs_claim", "state", "run_after"),
+)
+
+store_meta = sa.Table(
+    "store_meta",
+    metadata,
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("value", json_type(), nullable=False),
+)
