@@ -12,7 +12,7 @@ from uuid import UUID
 from fastapi import APIRouter, status
 
 from sprig.server.api import views
-from sprig.server.api.deps import Developer, Legacy, ListQueryDep, RuntimeDep
+from sprig.server.api.deps import Developer, Legacy, RuntimeDep
 from sprig.server.api.schemas import Body
 from sprig.server.runtime import Runtime
 from sprig.server.services.resources import ResourceService
@@ -47,14 +47,21 @@ def register_crud(router: APIRouter, spec: CrudSpec, list_route: Callable[..., A
     router.add_api_route(spec.path, list_route, methods=["GET"], tags=[spec.tag])
 
     async def create(
-        body: create_model, runtime: RuntimeDep, dev: Developer, legacy: Legacy  # type: ignore[valid-type]
+        body: create_model,  # type: ignore[valid-type]
+        runtime: RuntimeDep,
+        dev: Developer,
+        legacy: Legacy,
     ) -> dict[str, Any]:
         values, extra = _split(body)
         row = await spec.service(runtime).create(dev, spec.fill_defaults(values), extra)
         return view(row, legacy)
 
     async def create_or_update(
-        id: UUID, body: create_model, runtime: RuntimeDep, dev: Developer, legacy: Legacy  # type: ignore[valid-type]  # noqa: A002
+        id: UUID,
+        body: create_model,  # type: ignore[valid-type]
+        runtime: RuntimeDep,
+        dev: Developer,
+        legacy: Legacy,
     ) -> dict[str, Any]:
         values, extra = _split(body)
         row, _ = await spec.service(runtime).create_or_update(
@@ -62,24 +69,32 @@ def register_crud(router: APIRouter, spec: CrudSpec, list_route: Callable[..., A
         )
         return view(row, legacy)
 
-    async def get(id: UUID, runtime: RuntimeDep, dev: Developer, legacy: Legacy) -> dict[str, Any]:  # noqa: A002
+    async def get(id: UUID, runtime: RuntimeDep, dev: Developer, legacy: Legacy) -> dict[str, Any]:
         return view(await spec.service(runtime).get(dev, id), legacy)
 
     async def replace(
-        id: UUID, body: create_model, runtime: RuntimeDep, dev: Developer, legacy: Legacy  # type: ignore[valid-type]  # noqa: A002
+        id: UUID,
+        body: create_model,  # type: ignore[valid-type]
+        runtime: RuntimeDep,
+        dev: Developer,
+        legacy: Legacy,
     ) -> dict[str, Any]:
         values, extra = _split(body)
         row = await spec.service(runtime).replace(dev, id, spec.fill_defaults(values), extra)
         return view(row, legacy)
 
     async def patch(
-        id: UUID, body: patch_model, runtime: RuntimeDep, dev: Developer, legacy: Legacy  # type: ignore[valid-type]  # noqa: A002
+        id: UUID,
+        body: patch_model,  # type: ignore[valid-type]
+        runtime: RuntimeDep,
+        dev: Developer,
+        legacy: Legacy,
     ) -> dict[str, Any]:
         values, extra = _split(body)
         row = await spec.service(runtime).patch(dev, id, values, extra)
         return view(row, legacy)
 
-    async def delete(id: UUID, runtime: RuntimeDep, dev: Developer) -> dict[str, Any]:  # noqa: A002
+    async def delete(id: UUID, runtime: RuntimeDep, dev: Developer) -> dict[str, Any]:
         return views.deleted(await spec.service(runtime).delete(dev, id))
 
     tags: list[str | Any] = [spec.tag]

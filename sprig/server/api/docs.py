@@ -73,8 +73,9 @@ def _owner_routes(kind: OwnerKind) -> None:
     )
 
 
-for _kind in ("agent", "user", "session"):
-    _owner_routes(_kind)  # type: ignore[arg-type]
+_KINDS: tuple[OwnerKind, ...] = ("agent", "user", "session")
+for _kind in _KINDS:
+    _owner_routes(_kind)
 
 
 history_router = APIRouter(tags=["sessions"])

@@ -155,7 +155,7 @@ class SessionIn(Body):
     situation: str | None = None
     system_template: str | None = None
     render_templates: bool | None = None
-    token_budget: int | None = Field(default=None, ge=1)
+    token_budget: int | None = Field(default=None, ge=1, le=2**31 - 1)
     context_overflow: ContextOverflow | None = None
     auto_run_tools: bool | None = None
     forward_tool_calls: bool | None = None

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sprig.server.errors import BadRequestError, ConflictError, NotFoundError
 from sprig.server.ids import new_id, utcnow
 from sprig.server.store import crud, tables
-from sprig.server.store.crud import ListQuery, Row
+from sprig.server.store.crud import ListQuery, Row, Rows
 from sprig.server.store.db import Database
 from sprig.server.store.filters import metadata_contains
 
@@ -76,9 +76,7 @@ class DocService:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    async def create(
-        self, developer_id: UUID, kind: OwnerKind, owner_id: UUID, doc: Row
-    ) -> Row:
+    async def create(self, developer_id: UUID, kind: OwnerKind, owner_id: UUID, doc: Row) -> Row:
         async with self.db.write() as conn:
             await require_owner(conn, developer_id, kind, owner_id)
             return await insert_doc(conn, developer_id, kind, owner_id, doc)
@@ -92,7 +90,7 @@ class DocService:
 
     async def list(
         self, developer_id: UUID, kind: OwnerKind, owner_id: UUID, query: ListQuery
-    ) -> list[Row]:
+    ) -> Rows:
         async with self.db.read() as conn:
             await require_owner(conn, developer_id, kind, owner_id)
             where = [tables.docs.c.owner_kind == kind, tables.docs.c.owner_id == owner_id]
@@ -121,7 +119,7 @@ class DocService:
         owner_id: UUID,
         metadata_filter: dict[str, Any],
         delete_all: bool,
-    ) -> list[Row]:
+    ) -> Rows:
         if not delete_all and not metadata_filter:
             raise BadRequestError("Give a non-empty metadata_filter, or delete_all=true")
         docs = tables.docs

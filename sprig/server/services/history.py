@@ -83,7 +83,13 @@ async def add_relations(
     relations: list[tuple[UUID, str, UUID]],
 ) -> None:
     rows = [
-        {"session_id": session_id, "head": h, "relation": r, "tail": t, "developer_id": developer_id}
+        {
+            "session_id": session_id,
+            "head": h,
+            "relation": r,
+            "tail": t,
+            "developer_id": developer_id,
+        }
         for h, r, t in relations
     ]
     if rows:

@@ -6,6 +6,7 @@ random tokens), looked up by hash and compared in constant time.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import os
@@ -99,9 +100,7 @@ async def create_tenant(db: Database, name: str) -> tuple[UUID, str]:
     return dev_id, key
 
 
-async def ensure_default_tenant(
-    db: Database, data_dir: Path, env_key: str | None
-) -> StartupKey:
+async def ensure_default_tenant(db: Database, data_dir: Path, env_key: str | None) -> StartupKey:
     """The default tenant, keyed by SPRIG_API_KEY or by a key generated on first start."""
     key_file = data_dir / "api_key"
     async with db.write() as conn:
@@ -146,11 +145,9 @@ async def revoke(db: Database, name_or_id: str) -> int:
     """Revoke the keys of a tenant (by tenant name) or one key (by key id)."""
     k, d = tables.api_keys, tables.developers
     by_tenant = k.c.developer_id.in_(sa.select(d.c.id).where(d.c.name == name_or_id))
-    cond = by_tenant
-    try:
+    cond: sa.ColumnElement[bool] = by_tenant
+    with contextlib.suppress(ValueError):
         cond = sa.or_(by_tenant, k.c.id == UUID(name_or_id))
-    except ValueError:
-        pass
     stmt = sa.update(k).where(cond, k.c.revoked_at.is_(None)).values(revoked_at=utcnow())
     async with db.write() as conn:
         count = int((await conn.execute(stmt)).rowcount)

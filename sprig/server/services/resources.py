@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sprig.server.errors import ConflictError, NotFoundError
 from sprig.server.ids import new_id, utcnow
 from sprig.server.store import crud
-from sprig.server.store.crud import ListQuery, Row
+from sprig.server.store.crud import ListQuery, Row, Rows
 from sprig.server.store.db import Database
 
 
@@ -47,7 +47,7 @@ class ResourceService:
     async def before_delete(self, conn: AsyncConnection, developer_id: UUID, id_: UUID) -> None:
         """Delete dependent rows in the same transaction."""
 
-    async def expand(self, conn: AsyncConnection, rows: list[Row]) -> list[Row]:
+    async def expand(self, conn: AsyncConnection, rows: Rows) -> Rows:
         """Attach related data needed by the views (e.g. session participants)."""
         return rows
 
@@ -67,7 +67,7 @@ class ResourceService:
         developer_id: UUID,
         query: ListQuery,
         where: Sequence[sa.ColumnElement[bool]] = (),
-    ) -> list[Row]:
+    ) -> Rows:
         async with self.db.read() as conn:
             rows = await crud.list_rows(conn, self.table, developer_id, query, where)
             return await self.expand(conn, rows)
@@ -158,14 +158,13 @@ class _Writing:
     async def __aenter__(self) -> AsyncConnection:
         return await self._cm.__aenter__()
 
-    async def __aexit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> bool:
+    async def __aexit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
         try:
             await self._cm.__aexit__(exc_type, exc, tb)
         except IntegrityError as err:
             raise ConflictError(f"{self._label} conflicts with an existing one") from err
         if isinstance(exc, IntegrityError):
             raise ConflictError(f"{self._label} conflicts with an existing one") from exc
-        return False
 
 
 def writing(db: Database, label: str) -> _Writing:

@@ -12,7 +12,7 @@ from sprig.server.errors import NotFoundError
 from sprig.server.ids import new_id, utcnow
 from sprig.server.services.resources import writing
 from sprig.server.store import crud, tables
-from sprig.server.store.crud import ListQuery, Row
+from sprig.server.store.crud import ListQuery, Row, Rows
 from sprig.server.store.db import Database
 
 TOOL_TYPES = (
@@ -84,20 +84,26 @@ class ToolService:
             await self._agent(conn, developer_id, agent_id)
             return await insert_tool(conn, developer_id, agent_id, tool)
 
-    async def list(self, developer_id: UUID, agent_id: UUID, query: ListQuery) -> list[Row]:
+    async def list(self, developer_id: UUID, agent_id: UUID, query: ListQuery) -> Rows:
         async with self.db.read() as conn:
             await self._agent(conn, developer_id, agent_id)
             where = [tables.tools.c.agent_id == agent_id]
-            stmt = sa.select(tables.tools).where(tables.tools.c.developer_id == developer_id, *where)
+            stmt = sa.select(tables.tools).where(
+                tables.tools.c.developer_id == developer_id, *where
+            )
             column = tables.tools.c[query.sort_by]
             stmt = stmt.order_by(column.asc() if query.direction == "asc" else column.desc())
             stmt = stmt.limit(query.limit).offset(query.offset)
             return [dict(r) for r in (await conn.execute(stmt)).mappings()]
 
-    async def all_for_agent(self, conn: AsyncConnection, developer_id: UUID, agent_id: UUID) -> list[Row]:
-        stmt = sa.select(tables.tools).where(
-            tables.tools.c.developer_id == developer_id, tables.tools.c.agent_id == agent_id
-        ).order_by(tables.tools.c.created_at)
+    async def all_for_agent(
+        self, conn: AsyncConnection, developer_id: UUID, agent_id: UUID
+    ) -> Rows:
+        stmt = (
+            sa.select(tables.tools)
+            .where(tables.tools.c.developer_id == developer_id, tables.tools.c.agent_id == agent_id)
+            .order_by(tables.tools.c.created_at)
+        )
         return [dict(r) for r in (await conn.execute(stmt)).mappings()]
 
     async def update(

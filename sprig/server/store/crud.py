@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sprig.server.store.filters import metadata_contains
 
 Row = dict[str, Any]
+Rows = list[Row]
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ def metadata_contains(
     if not wanted:
         return sa.true()
     if dialect == "postgresql":
-        return column.op("@>")(sa.cast(json.dumps(wanted), column.type))  # type: ignore[no-any-return]
+        return column.op("@>")(sa.cast(json.dumps(wanted), column.type))
     return sa.and_(*_sqlite_conditions(column, "$", wanted))
 
 
@@ -59,9 +59,7 @@ def _sqlite_scalar(column: sa.ColumnElement[Any], path: str, value: Any) -> Colu
     return sa.and_(jtype == "text", extracted == str(value))
 
 
-def _sqlite_array_has(
-    column: sa.ColumnElement[Any], path: str, value: Any
-) -> ColumnElement[bool]:
+def _sqlite_array_has(column: sa.ColumnElement[Any], path: str, value: Any) -> ColumnElement[bool]:
     """An element of the array at ``path`` equals (scalars) or contains (objects) ``value``."""
     each = sa.func.json_each(column, path).table_valued("value", "type").alias("je")
     if isinstance(value, dict | list):

@@ -175,9 +175,7 @@ doc_chunks = sa.Table(
     metadata,
     sa.Column("id", sa.Integer().with_variant(sa.BigInteger(), "postgresql"), primary_key=True),
     _developer(),
-    sa.Column(
-        "doc_id", uuid_type(), sa.ForeignKey("docs.id", ondelete="CASCADE"), nullable=False
-    ),
+    sa.Column("doc_id", uuid_type(), sa.ForeignKey("docs.id", ondelete="CASCADE"), nullable=False),
     sa.Column("chunk_index", sa.Integer(), nullable=False),
     sa.Column("content", sa.Text(), nullable=False),
     sa.Column("token_count", sa.Integer(), nullable=False),
