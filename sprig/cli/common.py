@@ -20,7 +20,9 @@ def load_settings(**overrides: Any) -> Settings:
     try:
         from sprig.server.settings import Settings
     except ImportError as err:  # the server extra is missing
-        typer.echo(f"The Sprig server needs its extra: pip install 'sprig[server]' ({err})", err=True)
+        typer.echo(
+            f"The Sprig server needs its extra: pip install 'sprig[server]' ({err})", err=True
+        )
         raise typer.Exit(2) from err
     given = {k: v for k, v in overrides.items() if v is not None}
     return Settings(**given)

@@ -61,7 +61,11 @@ def list_(data_dir: DataDir = None) -> None:
     for r in rows:
         revoked = r["revoked_at"].isoformat() if r["revoked_at"] else ""
         table.add_row(
-            str(r["id"]), r["tenant"], r["name"], r["prefix"] + "…", r["created_at"].isoformat(),
+            str(r["id"]),
+            r["tenant"],
+            r["name"],
+            r["prefix"] + "…",
+            r["created_at"].isoformat(),
             revoked,
         )
     Console().print(table)
