@@ -1,0 +1,54 @@
+"""Auth: both headers, 401 vs 403, revoked keys, keys stored hashed, /healthz open."""
+
+from __future__ import annotations
+
+import httpx
+import sqlalchemy as sa
+from fastapi import FastAPI
+
+from sprig.server.runtime import Runtime
+from sprig.server.services.keys import create_tenant, hash_key, revoke
+from sprig.server.store import tables
+
+
+def _client(app: FastAPI, headers: dict[str, str]) -> httpx.AsyncClient:
+    return httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://t", headers=headers
+    )
+
+
+async def test_header_forms(app: FastAPI, api_key: str) -> None:
+    for headers in (
+        {"Authorization": f"Bearer {api_key}"},
+        {"Authorization": f"bearer {api_key}"},
+        {"X-Auth-Key": api_key},
+        {"X-Auth-Key": f"Bearer {api_key}"},
+    ):
+        async with _client(app, headers) as c:
+            assert (await c.get("/agents")).status_code == 200, headers
+
+
+async def test_missing_and_wrong_keys(app: FastAPI) -> None:
+    async with _client(app, {}) as c:
+        r = await c.get("/api/agents")
+        assert r.status_code == 401
+        assert r.json()["error"]["type"] == "authentication_error"
+        assert r.headers["x-should-retry"] == "false"
+        assert (await c.get("/healthz")).json()["status"] == "ok"
+    async with _client(app, {"Authorization": "Bearer wrong"}) as c:
+        assert (await c.get("/agents")).status_code == 403
+
+
+async def test_revoked_key_stops_working(app: FastAPI, runtime: Runtime) -> None:
+    _, key = await create_tenant(runtime.db, "temp")
+    async with _client(app, {"Authorization": f"Bearer {key}"}) as c:
+        assert (await c.get("/agents")).status_code == 200
+        await revoke(runtime.db, "temp")
+        assert (await c.get("/agents")).status_code == 403
+
+
+async def test_keys_are_stored_hashed(runtime: Runtime, api_key: str) -> None:
+    async with runtime.db.read() as conn:
+        stored = [r.key_hash for r in await conn.execute(sa.select(tables.api_keys.c.key_hash))]
+    assert hash_key(api_key) in stored
+    assert all(api_key not in h for h in stored)

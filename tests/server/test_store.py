@@ -1,0 +1,67 @@
+"""Migrations and persistence: upgrade on an empty database matches the tables; data survives."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import httpx
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+
+from sprig.server.app import create_app
+from sprig.server.store.db import Database
+from sprig.server.store.tables import metadata
+from tests.conftest import API_KEY, auth, make_settings
+
+
+async def test_upgrade_on_empty_database_matches_schema(tmp_path: Path) -> None:
+    db = Database(f"sqlite+aiosqlite:///{tmp_path}/m.db")
+    await db.migrate()
+    assert await db.current_revision() is not None
+
+    def diff(sync_conn: Any) -> list[Any]:
+        return list(compare_metadata(MigrationContext.configure(sync_conn), metadata))
+
+    async with db.read() as conn:
+        assert await conn.run_sync(diff) == []
+    await db.migrate()  # idempotent
+    await db.dispose()
+
+
+async def test_data_survives_restart(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path / "d")
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://t", headers=auth(API_KEY)
+        ) as c:
+            agent = (await c.post("/agents", json={"name": "persist", "metadata": {"n": 1}})).json()
+    app = create_app(make_settings(tmp_path / "d"))
+    async with app.router.lifespan_context(app):
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://t", headers=auth(API_KEY)
+        ) as c:
+            again = (await c.get(f"/agents/{agent['id']}")).json()
+    assert again == agent
+
+
+async def test_generated_key_written_once_with_mode_0600(tmp_path: Path) -> None:
+    from sprig.server.settings import Settings
+
+    settings = Settings(data_dir=tmp_path / "g")
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        startup = app.state.runtime.startup_key
+        key = startup.new_key
+        assert key is not None
+    key_file = tmp_path / "g" / "api_key"
+    assert key_file.read_text().strip() == key
+    assert key_file.stat().st_mode & 0o777 == 0o600
+    app = create_app(Settings(data_dir=tmp_path / "g"))
+    async with app.router.lifespan_context(app):
+        assert app.state.runtime.startup_key.new_key is None  # not generated again
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://t", headers=auth(key)
+        ) as c:
+            assert (await c.get("/agents")).status_code == 200
