@@ -21,6 +21,7 @@ import pytest
 from fastapi import FastAPI
 
 from sprig.server.app import create_app
+from sprig.server.models.scripted import ScriptedModel
 from sprig.server.runtime import Runtime
 from sprig.server.services.keys import create_tenant
 from sprig.server.settings import Settings
@@ -29,7 +30,15 @@ API_KEY = "sk-test-" + "k" * 32
 
 
 def make_settings(data_dir: Path, **overrides: object) -> Settings:
-    return Settings(data_dir=data_dir, api_key=API_KEY, **overrides)  # type: ignore[arg-type]
+    values: dict[str, object] = {"default_model": "scripted", **overrides}
+    return Settings(data_dir=data_dir, api_key=API_KEY, **values)  # type: ignore[arg-type]
+
+
+def build_app(settings: Settings, model: ScriptedModel | None = None) -> FastAPI:
+    """The real app; its default model is a scripted test model (records its prompts)."""
+    runtime = Runtime.build(settings)
+    runtime.models.register(model or ScriptedModel(name="scripted"))
+    return create_app(settings, runtime)
 
 
 @pytest.fixture
@@ -43,8 +52,14 @@ def settings(tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
-async def app(settings: Settings) -> AsyncIterator[FastAPI]:
-    application = create_app(settings)
+def model() -> ScriptedModel:
+    """The scripted model every test app answers with: push replies, read `.requests`."""
+    return ScriptedModel(name="scripted")
+
+
+@pytest.fixture
+async def app(settings: Settings, model: ScriptedModel) -> AsyncIterator[FastAPI]:
+    application = build_app(settings, model)
     async with application.router.lifespan_context(application):
         yield application
 
@@ -89,7 +104,7 @@ def live_url(tmp_path: Path) -> Iterator[str]:
     import uvicorn
 
     port = free_port()
-    application = create_app(make_settings(tmp_path / "live"))
+    application = build_app(make_settings(tmp_path / "live"))
     config = uvicorn.Config(application, host="127.0.0.1", port=port, log_level="warning")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=lambda: asyncio.run(server.serve()), daemon=True)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sprig.server.models.registry import ModelRegistry
 from sprig.server.services.agents import AgentService, UserService
+from sprig.server.services.chat import ChatService
 from sprig.server.services.docs import DocService
 from sprig.server.services.history import HistoryService
 from sprig.server.services.jobs import JobService
@@ -26,15 +28,20 @@ class Runtime:
     docs: DocService
     history: HistoryService
     jobs: JobService
+    models: ModelRegistry
+    chat: ChatService
     startup_key: StartupKey | None = None
 
     @classmethod
-    def build(cls, settings: Settings, db: Database | None = None) -> Runtime:
+    def build(
+        cls, settings: Settings, db: Database | None = None, models: ModelRegistry | None = None
+    ) -> Runtime:
         db = db or Database(
             settings.resolved_database_url,
             pool_size=settings.db_pool_size,
             busy_timeout_ms=settings.sqlite_busy_timeout_ms,
         )
+        models = models or ModelRegistry.from_settings(settings)
         return cls(
             settings=settings,
             db=db,
@@ -45,6 +52,8 @@ class Runtime:
             docs=DocService(db),
             history=HistoryService(db),
             jobs=JobService(db),
+            models=models,
+            chat=ChatService(db, models),
         )
 
     async def start(self) -> None:

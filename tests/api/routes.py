@@ -31,6 +31,8 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/agents/{owner_id}/docs"): {"title": "t", "content": "new"},
     ("POST", "/users/{owner_id}/docs"): {"title": "t", "content": "new"},
     ("POST", "/sessions/{owner_id}/docs"): {"title": "t", "content": "new"},
+    ("POST", "/sessions/{session_id}/chat"): {"messages": [{"role": "user", "content": "hi"}]},
+    ("POST", "/sessions/{session_id}/render"): {"messages": [{"role": "user", "content": "hi"}]},
     ("DELETE", "/agents/{owner_id}/docs"): {"delete_all": True},
     ("DELETE", "/users/{owner_id}/docs"): {"delete_all": True},
     ("DELETE", "/sessions/{owner_id}/docs"): {"delete_all": True},

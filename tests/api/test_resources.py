@@ -22,7 +22,7 @@ async def test_agent_lifecycle(client: httpx.AsyncClient) -> None:
         default_settings={"temperature": 0.2},
         metadata={"team": "r&d"},
     )
-    assert created["model"] == "smollm2-135m-instruct"  # the configured default
+    assert created["model"] == "scripted"  # the configured default model
     assert created["jobs"] == []
     got = (await client.get(f"/agents/{created['id']}")).json()
     assert got == created

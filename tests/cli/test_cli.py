@@ -46,5 +46,5 @@ def test_keys_lifecycle(tmp_path: Path) -> None:
 def test_migrate(tmp_path: Path) -> None:
     result = sprig("migrate", "--data-dir", str(tmp_path))
     assert result.returncode == 0, result.stderr
-    assert "revision 0001" in result.stderr
+    assert "revision 0002" in result.stderr
     assert (tmp_path / "sprig.db").exists()

@@ -12,7 +12,7 @@ from alembic.migration import MigrationContext
 from sprig.server.app import create_app
 from sprig.server.store.db import Database
 from sprig.server.store.tables import metadata
-from tests.conftest import API_KEY, auth, make_settings
+from tests.conftest import API_KEY, auth, build_app, make_settings
 
 
 async def test_upgrade_on_empty_database_matches_schema(tmp_path: Path) -> None:
@@ -31,18 +31,16 @@ async def test_upgrade_on_empty_database_matches_schema(tmp_path: Path) -> None:
 
 async def test_data_survives_restart(tmp_path: Path) -> None:
     settings = make_settings(tmp_path / "d")
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        async with httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://t", headers=auth(API_KEY)
-        ) as c:
-            agent = (await c.post("/agents", json={"name": "persist", "metadata": {"n": 1}})).json()
-    app = create_app(make_settings(tmp_path / "d"))
-    async with app.router.lifespan_context(app):
-        async with httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://t", headers=auth(API_KEY)
-        ) as c:
-            again = (await c.get(f"/agents/{agent['id']}")).json()
+    app = build_app(settings)
+    async with app.router.lifespan_context(app), httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://t", headers=auth(API_KEY)
+    ) as c:
+        agent = (await c.post("/agents", json={"name": "persist", "metadata": {"n": 1}})).json()
+    app = build_app(make_settings(tmp_path / "d"))
+    async with app.router.lifespan_context(app), httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://t", headers=auth(API_KEY)
+    ) as c:
+        again = (await c.get(f"/agents/{agent['id']}")).json()
     assert again == agent
 
 

@@ -23,10 +23,8 @@ router = APIRouter()
 
 @router.get("/agents/models", tags=["agents"])
 async def list_models(runtime: RuntimeDep, dev: Developer) -> dict[str, Any]:
-    """The models chat can use: the configured default first, then the extra ones."""
-    names = [runtime.settings.default_model]
-    names += [str(m.get("name") or m.get("model")) for m in runtime.settings.models]
-    return {"models": [{"id": name} for name in dict.fromkeys(names)]}
+    """The models chat can use: the configured default first, then the others by name."""
+    return {"models": [{"id": name} for name in runtime.models.names()]}
 
 
 async def list_agents(

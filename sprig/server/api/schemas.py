@@ -23,8 +23,18 @@ Content = str | list[str]
 class Body(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    def values(self, *, exclude: set[str] | None = None) -> dict[str, Any]:
-        return self.model_dump(exclude_none=True, exclude=exclude or set())
+    @model_validator(mode="before")
+    @classmethod
+    def _null_is_absent(cls, data: Any) -> Any:
+        """The 0.x SDKs send every key, ``null`` when unset: treat those as not sent."""
+        if isinstance(data, dict):
+            return {k: v for k, v in data.items() if v is not None}
+        return data
+
+    def values(
+        self, *, exclude: set[str] | None = None, include: set[str] | None = None
+    ) -> dict[str, Any]:
+        return self.model_dump(exclude_none=True, exclude=exclude or set(), include=include)
 
 
 class DocIn(Body):

@@ -179,6 +179,7 @@ def entry(row: Row) -> dict[str, Any]:
         "model": row["model"],
         "token_count": row["token_count"],
         "tokenizer": row["tokenizer"],
+        "partial": row["partial"],
         "timestamp": rfc3339(row["timestamp"]),
         "created_at": rfc3339(row["created_at"]),
     }
@@ -227,4 +228,18 @@ def history(session_row: Row, entries: list[Row], relations: list[Row]) -> dict[
             for r in relations
         ],
         "items": [legacy_message(e) for e in entries],
+    }
+
+
+def doc_reference(row: Row) -> dict[str, Any]:
+    """A recalled doc as v1 DocReference: owner, best snippet, score."""
+    snippet = row.get("snippet") or {"index": 0, "content": _join(row.get("content"))}
+    return {
+        "id": _s(row["id"]),
+        "title": row.get("title"),
+        "owner": {"id": _s(row.get("owner_id")), "role": row.get("owner_kind")},
+        "snippet": snippet,
+        "distance": row.get("distance"),
+        "score": row.get("score"),
+        "metadata": row.get("metadata"),
     }

@@ -112,6 +112,8 @@ sessions = sa.Table(
     sa.Column("recall_options", json_type(), nullable=True),
     sa.Column("metadata", json_type(), nullable=False),
     sa.Column("next_seq", sa.BigInteger(), nullable=False, default=0),
+    # entries with seq <= summary_until are covered by `summary` (context overflow)
+    sa.Column("summary_until", sa.BigInteger(), nullable=False, server_default="-1"),
     *_timestamps(),
     sa.Index("ix_sessions_dev_created", "developer_id", "created_at"),
 )

@@ -1,0 +1,160 @@
+"""``POST /sessions/{id}/chat`` (JSON or SSE) and ``POST /sessions/{id}/render``."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+from uuid import UUID
+
+from fastapi import APIRouter, Request, status
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+
+from sprig.server.api import views
+from sprig.server.api.chat_schemas import ChatIn
+from sprig.server.api.deps import Developer, RuntimeDep
+from sprig.server.ids import rfc3339
+from sprig.server.services.chat import ChatResult, StreamDelta, StreamEnd, StreamEvent, StreamStart
+from sprig.server.services.turn import ChatOptions
+
+router = APIRouter(tags=["chat"])
+
+
+def options_from(body: ChatIn) -> ChatOptions:
+    return ChatOptions(
+        messages=[
+            {**m.values(exclude={"content"}), "content": m.stored_content()} for m in body.messages
+        ],
+        sampling=body.sampling(),
+        response_format=body.response_format_dict(),
+        agent_id=body.agent,
+        model=body.model,
+        metadata=body.metadata or {},
+        save=body.should_save(),
+        remember=body.remember,
+        recall=body.recall,
+        recall_tools=body.recall_tools,
+        tools=[t.normalised() for t in body.tools or []],
+        tool_choice=body.tool_choice,
+        auto_run_tools=body.auto_run_tools,
+    )
+
+
+def wants_sse(request: Request, body: ChatIn) -> bool:
+    return body.stream and "text/event-stream" in request.headers.get("accept", "")
+
+
+def sends_done(request: Request) -> bool:
+    """The official 2.x SDK JSON-parses every event and breaks on ``[DONE]``."""
+    return not request.headers.get("user-agent", "").startswith("Julep/Python")
+
+
+@router.post("/sessions/{session_id}/chat", status_code=status.HTTP_201_CREATED)
+async def chat(
+    session_id: UUID, body: ChatIn, request: Request, runtime: RuntimeDep, dev: Developer
+) -> Response:
+    options = options_from(body)
+    if wants_sse(request, body):
+        events = await runtime.chat.stream(dev, session_id, options)
+        return StreamingResponse(
+            _sse(events, sends_done(request)),
+            media_type="text/event-stream",
+            headers={"cache-control": "no-cache", "x-accel-buffering": "no"},
+        )
+    result = await runtime.chat.complete(dev, session_id, options)
+    return JSONResponse(chat_response(result), status_code=status.HTTP_201_CREATED)
+
+
+@router.post("/sessions/{session_id}/render")
+async def render(
+    session_id: UUID, body: ChatIn, runtime: RuntimeDep, dev: Developer
+) -> dict[str, Any]:
+    """The exact messages the model would get for this request, without calling it."""
+    turn = await runtime.chat.render(dev, session_id, options_from(body))
+    return {
+        "messages": [m.to_openai() for m in turn.request.messages],
+        "docs": [views.doc_reference(d) for d in turn.docs],
+        "tools": [t.to_openai() for t in turn.request.tools],
+        "tool_choice": turn.request.tool_choice,
+        "model": turn.model.name,
+        "settings": turn.request.sampling.as_dict(),
+        "token_budget": turn.window.tokens,
+    }
+
+
+def _usage(result: ChatResult) -> dict[str, int]:
+    u = result.usage
+    return {
+        "prompt_tokens": u.prompt_tokens,
+        "completion_tokens": u.completion_tokens,
+        "total_tokens": u.total_tokens,
+    }
+
+
+def _doc_ids(result: ChatResult) -> dict[str, list[str]]:
+    ids: dict[str, list[str]] = {"agent_doc_ids": [], "user_doc_ids": []}
+    for d in result.docs:
+        key = "user_doc_ids" if d.get("owner_kind") == "user" else "agent_doc_ids"
+        ids[key].append(str(d["id"]))
+    return ids
+
+
+def chat_response(result: ChatResult) -> dict[str, Any]:
+    """The v1 ChatResponse plus the legacy keys (``response``, ``finish_reason``, ``doc_ids``)."""
+    created = rfc3339(result.created_at)
+    message = {
+        "id": str(result.id),
+        "role": "assistant",
+        "content": result.content,
+        "tool_calls": result.tool_calls or None,
+        "created_at": created,
+    }
+    return {
+        "id": str(result.id),
+        "created_at": created,
+        "choices": [{"index": 0, "message": message, "finish_reason": result.finish_reason}],
+        "usage": _usage(result),
+        "docs": [views.doc_reference(d) for d in result.docs],
+        "jobs": [str(j) for j in result.jobs],
+        "response": [[{**message, "content": result.content or ""}]],
+        "finish_reason": result.finish_reason,
+        "doc_ids": _doc_ids(result),
+    }
+
+
+def _chunk(
+    reply_id: str, created: str, delta: dict[str, Any], finish: str | None = None
+) -> dict[str, Any]:
+    return {
+        "id": reply_id,
+        "created_at": created,
+        "choices": [{"index": 0, "delta": {"role": "assistant", **delta}, "finish_reason": finish}],
+        "jobs": [],
+    }
+
+
+async def _sse(events: AsyncIterator[StreamEvent], done_marker: bool) -> AsyncIterator[str]:
+    reply_id = created = ""
+    async for event in events:
+        if isinstance(event, StreamStart):
+            reply_id, created = str(event.id), str(rfc3339(event.created_at))
+            first = _chunk(reply_id, created, {"content": ""})
+            first["docs"] = [views.doc_reference(d) for d in event.docs]
+            yield _data(first)
+        elif isinstance(event, StreamDelta):
+            yield _data(_chunk(reply_id, created, {"content": event.content}))
+        elif isinstance(event, StreamEnd):
+            r = event.result
+            delta: dict[str, Any] = {"content": ""}
+            if r.tool_calls:
+                delta["tool_calls"] = r.tool_calls
+            last = _chunk(reply_id, created, delta, r.finish_reason)
+            last["usage"] = _usage(r)
+            last["jobs"] = [str(j) for j in r.jobs]
+            yield _data(last)
+    if done_marker:
+        yield "data: [DONE]\n\n"
+
+
+def _data(payload: dict[str, Any]) -> str:
+    return f"data: {json.dumps(payload, ensure_ascii=False)}\n\n"

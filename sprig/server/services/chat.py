@@ -1,0 +1,307 @@
+"""The chat turn: prepare (turn.py), call the model, persist entries in one transaction.
+
+Nothing here knows about HTTP. A model fault raises before anything is written; a stream
+the client abandons is saved whole-as-far-as-it-went (marked ``partial``) or not at all.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from sprig.server.ids import new_id, utcnow
+from sprig.server.models.base import ChatMessage, ChatModel, Completion, CompletionChunk, Usage
+from sprig.server.services import context
+from sprig.server.services.history import add_relations, append_entries
+from sprig.server.services.jobs import enqueue
+from sprig.server.services.turn import ChatOptions, ModelResolver, Turn, build_turn
+from sprig.server.store import tables
+from sprig.server.store.crud import Row
+from sprig.server.store.db import Database
+
+
+@dataclass
+class ChatResult:
+    id: UUID
+    created_at: datetime
+    content: str
+    tool_calls: list[dict[str, Any]]
+    finish_reason: str
+    usage: Usage
+    docs: list[Row] = field(default_factory=list)
+    jobs: list[UUID] = field(default_factory=list)
+    saved: bool = True
+    entry_ids: list[UUID] = field(default_factory=list)
+
+
+@dataclass
+class StreamStart:
+    id: UUID
+    created_at: datetime
+    docs: list[Row]
+
+
+@dataclass
+class StreamDelta:
+    content: str
+
+
+@dataclass
+class StreamEnd:
+    result: ChatResult
+
+
+StreamEvent = StreamStart | StreamDelta | StreamEnd
+
+
+class ChatService:
+    def __init__(self, db: Database, models: ModelResolver) -> None:
+        self.db = db
+        self.models = models
+
+    async def prepare(self, developer_id: UUID, session_id: UUID, options: ChatOptions) -> Turn:
+        async with self.db.read() as conn:
+            turn = await build_turn(conn, developer_id, session_id, options, self.models)
+        policy = turn.session["context_overflow"]
+        if turn.window.overflowed and policy == "summarize":
+            await self._summarize(developer_id, turn)
+            async with self.db.read() as conn:
+                turn = await build_turn(conn, developer_id, session_id, options, self.models)
+        return turn
+
+    async def render(self, developer_id: UUID, session_id: UUID, options: ChatOptions) -> Turn:
+        async with self.db.read() as conn:
+            return await build_turn(conn, developer_id, session_id, options, self.models)
+
+    async def complete(
+        self, developer_id: UUID, session_id: UUID, options: ChatOptions
+    ) -> ChatResult:
+        turn = await self.prepare(developer_id, session_id, options)
+        completion = await turn.model.complete(turn.request)
+        return await self._finish(developer_id, turn, options, completion, partial=False)
+
+    async def stream(
+        self, developer_id: UUID, session_id: UUID, options: ChatOptions
+    ) -> AsyncIterator[StreamEvent]:
+        """Prepare first (errors surface before any byte is sent), then stream."""
+        turn = await self.prepare(developer_id, session_id, options)
+        reply_id, created = new_id(), utcnow()
+        return self._stream(developer_id, turn, options, reply_id, created)
+
+    async def _stream(
+        self,
+        developer_id: UUID,
+        turn: Turn,
+        options: ChatOptions,
+        reply_id: UUID,
+        created: datetime,
+    ) -> AsyncIterator[StreamEvent]:
+        yield StreamStart(reply_id, created, turn.docs)
+        done = Completion()
+        parts: list[str] = []
+        try:
+            async with contextlib.aclosing(turn.model.stream(turn.request)) as chunks:
+                async for chunk in chunks:
+                    _fold(done, parts, chunk)
+                    if chunk.content:
+                        yield StreamDelta(chunk.content)
+        except (asyncio.CancelledError, GeneratorExit):
+            done.content = "".join(parts)
+            if options.save and done.content:
+                save = self._finish(developer_id, turn, options, done, True, reply_id)
+                await asyncio.shield(asyncio.ensure_future(save))
+            raise
+        done.content = "".join(parts)
+        yield StreamEnd(await self._finish(developer_id, turn, options, done, False, reply_id))
+
+    async def _finish(
+        self,
+        developer_id: UUID,
+        turn: Turn,
+        options: ChatOptions,
+        completion: Completion,
+        partial: bool,
+        reply_id: UUID | None = None,
+    ) -> ChatResult:
+        reply_id = reply_id or new_id()
+        calls = [c.to_openai() for c in completion.tool_calls]
+        usage = completion.usage
+        if not usage.prompt_tokens:
+            usage = Usage(
+                turn.model.count_message_tokens(turn.request.messages),
+                usage.completion_tokens or turn.model.count_tokens(completion.content),
+            )
+        result = ChatResult(
+            reply_id,
+            utcnow(),
+            completion.content,
+            calls,
+            completion.finish_reason,
+            usage,
+            turn.docs,
+        )
+        if not options.save:
+            result.saved = False
+            return result
+        async with self.db.write() as conn:
+            result.entry_ids = await self._persist(conn, developer_id, turn, result, partial)
+            result.jobs = await self._after_turn_jobs(conn, developer_id, turn, options)
+        return result
+
+    async def _persist(
+        self,
+        conn: AsyncConnection,
+        developer_id: UUID,
+        turn: Turn,
+        result: ChatResult,
+        partial: bool,
+    ) -> list[UUID]:
+        model = turn.model
+        entries = [_entry(model, m) for m in turn.inputs]
+        reply = ChatMessage(role="assistant", content=result.content, name=turn.agent["name"])
+        reply_entry = {
+            "id": result.id,
+            "role": "assistant",
+            "name": turn.agent["name"],
+            "content": result.content,
+            "source": "tool_request" if result.tool_calls else "api_response",
+            "tool_calls": result.tool_calls or None,
+            "model": model.name,
+            "token_count": model.count_message_tokens([reply]),
+            "tokenizer": model.name,
+            "partial": partial,
+        }
+        rows = await append_entries(conn, developer_id, turn.session["id"], [*entries, reply_entry])
+        return [r["id"] for r in rows]
+
+    async def _after_turn_jobs(
+        self, conn: AsyncConnection, developer_id: UUID, turn: Turn, options: ChatOptions
+    ) -> list[UUID]:
+        jobs = []
+        if turn.window.overflowed and turn.session["context_overflow"] == "adaptive":
+            job = await enqueue(
+                conn,
+                developer_id,
+                "summarize_session",
+                {
+                    "session_id": str(turn.session["id"]),
+                    "before_seq": turn.window.dropped_before_seq,
+                },
+                name="summarize",
+            )
+            jobs.append(job["id"])
+        return jobs
+
+    async def _summarize(self, developer_id: UUID, turn: Turn) -> None:
+        """Summarise down to half the history budget, so the next turns need no new summary."""
+        async with self.db.read() as conn:
+            half = await context.load_window(
+                conn, turn.model, turn.session, turn.window.available // 2
+            )
+        before = half.dropped_before_seq
+        if before is not None:
+            await summarize_session(self.db, self.models, developer_id, turn.session["id"], before)
+
+
+def _fold(done: Completion, parts: list[str], chunk: CompletionChunk) -> None:
+    parts.append(chunk.content)
+    done.tool_calls.extend(chunk.tool_calls)
+    if chunk.finish_reason is not None:
+        done.finish_reason = chunk.finish_reason
+    if chunk.usage is not None:
+        done.usage = chunk.usage
+
+
+def _entry(model: ChatModel, message: ChatMessage) -> dict[str, Any]:
+    source = "tool_response" if message.role == "tool" else "api_request"
+    if message.tool_calls:
+        source = "tool_request"
+    return {
+        "role": message.role,
+        "name": message.name,
+        "content": message.content,
+        "source": source,
+        "tool_call_id": message.tool_call_id,
+        "tool_calls": [c.to_openai() for c in message.tool_calls] or None,
+        "token_count": model.count_message_tokens([message]),
+        "tokenizer": model.name,
+    }
+
+
+async def summarize_session(
+    db: Database, models: ModelResolver, developer_id: UUID, session_id: UUID, before_seq: int
+) -> UUID | None:
+    """Fold history older than ``before_seq`` into the session's rolling summary.
+
+    The summary is an entry (``source="summarizer"``) related to each entry it covers by
+    ``summary_of``; the session's ``summary_until`` moves forward so turns skip the span.
+    """
+    from sprig.server.store import crud
+
+    async with db.read() as conn:
+        session = await crud.get(conn, tables.sessions, developer_id, session_id)
+        if session is None or before_seq <= session["summary_until"] + 1:
+            return None
+        span = await context.span_to_summarize(conn, session, before_seq)
+        agent_model = await _session_model(conn, developer_id, session_id)
+    if not span:
+        return None
+    model = models.resolve(agent_model)
+    messages = context.summary_request_messages(session["summary"], span)
+    summary = (await model.complete(_summary_request(messages))).content.strip()
+    async with db.write() as conn:
+        current = await crud.get(conn, tables.sessions, developer_id, session_id)
+        if current is None or current["summary_until"] >= span[-1]["seq"]:
+            return None  # someone else summarised meanwhile
+        entry = {
+            "role": "system",
+            "content": summary,
+            "source": "summarizer",
+            "model": model.name,
+            "token_count": model.count_tokens(summary),
+            "tokenizer": model.name,
+        }
+        rows = await append_entries(conn, developer_id, session_id, [entry])
+        await add_relations(
+            conn, developer_id, session_id, [(rows[0]["id"], "summary_of", r["id"]) for r in span]
+        )
+        await crud.update(
+            conn,
+            tables.sessions,
+            developer_id,
+            session_id,
+            {"summary": summary, "summary_until": span[-1]["seq"]},
+        )
+        return UUID(str(rows[0]["id"]))
+
+
+def _summary_request(messages: list[ChatMessage]) -> Any:
+    from sprig.server.models.base import CompletionRequest, SamplingParams
+
+    return CompletionRequest(
+        messages=messages, sampling=SamplingParams(temperature=0.2, max_tokens=400)
+    )
+
+
+async def _session_model(conn: AsyncConnection, developer_id: UUID, session_id: UUID) -> str | None:
+    import sqlalchemy as sa
+
+    sp, a = tables.session_participants, tables.agents
+    stmt = (
+        sa.select(a.c.model)
+        .join(sp, sp.c.participant_id == a.c.id)
+        .where(
+            sp.c.session_id == session_id, sp.c.kind == "agent", a.c.developer_id == developer_id
+        )
+        .order_by(sp.c.position)
+        .limit(1)
+    )
+    row = (await conn.execute(stmt)).first()
+    return str(row[0]) if row else None

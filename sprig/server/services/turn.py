@@ -1,0 +1,299 @@
+"""Preparing one chat turn: who answers, with which model and settings, seeing what.
+
+Nothing here calls the model except the synchronous ``summarize`` overflow policy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+from uuid import UUID
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from sprig.server.errors import BadRequestError, NotFoundError
+from sprig.server.models.base import (
+    ChatMessage,
+    ChatModel,
+    CompletionRequest,
+    SamplingParams,
+    ToolCall,
+    ToolSpec,
+)
+from sprig.server.models.presets import effective_sampling
+from sprig.server.services import templates
+from sprig.server.services.context import ContextOverflowError, Window, entry_message, load_window
+from sprig.server.store import crud, tables
+from sprig.server.store.crud import Row
+
+DEFAULT_RESERVE = 1024  # completion tokens kept free when max_tokens is not set
+
+
+class ModelResolver(Protocol):
+    def resolve(self, name: str | None) -> ChatModel: ...
+
+
+@dataclass
+class ChatOptions:
+    """A chat request after normalisation (see api/chat_schemas.py)."""
+
+    messages: list[dict[str, Any]]
+    sampling: dict[str, Any] = field(default_factory=dict)
+    response_format: dict[str, Any] | None = None
+    agent_id: UUID | None = None
+    model: str | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+    save: bool = True
+    remember: bool | None = None
+    recall: bool | None = None
+    recall_tools: bool = True
+    tools: list[dict[str, Any]] = field(default_factory=list)
+    tool_choice: str | dict[str, Any] | None = None
+    auto_run_tools: bool | None = None
+
+
+@dataclass
+class Turn:
+    session: Row
+    agent: Row
+    agents: list[Row]
+    users: list[Row]
+    model: ChatModel
+    request: CompletionRequest
+    inputs: list[ChatMessage]  # the request's messages, rendered, as sent
+    window: Window
+    docs: list[Row] = field(default_factory=list)
+    summary: str | None = None
+    jobs: list[Row] = field(default_factory=list)
+
+
+async def load_participants(
+    conn: AsyncConnection, developer_id: UUID, session: Row
+) -> tuple[list[Row], list[Row]]:
+    async def rows(table: sa.Table, ids: list[UUID]) -> list[Row]:
+        if not ids:
+            return []
+        stmt = sa.select(table).where(table.c.developer_id == developer_id, table.c.id.in_(ids))
+        found = {r["id"]: dict(r) for r in (await conn.execute(stmt)).mappings()}
+        return [found[i] for i in ids if i in found]
+
+    return await rows(tables.agents, session["agents"]), await rows(tables.users, session["users"])
+
+
+def answering_agent(agents: list[Row], wanted: UUID | None) -> Row:
+    if not agents:
+        raise BadRequestError("This session has no agent to answer")
+    if wanted is None:
+        return agents[0]
+    for agent in agents:
+        if agent["id"] == wanted:
+            return agent
+    raise BadRequestError(f"Agent {wanted} is not a participant of this session")
+
+
+def template_variables(
+    turn_session: Row,
+    agent: Row,
+    agents: list[Row],
+    users: list[Row],
+    metadata: dict[str, Any],
+    docs: list[Row],
+) -> dict[str, Any]:
+    def person(row: Row) -> dict[str, Any]:
+        keys = ("id", "name", "about", "metadata", "instructions", "model")
+        return {k: (str(row[k]) if k == "id" else row[k]) for k in keys if k in row}
+
+    instructions = agent["instructions"]
+    agent_vars = {
+        **person(agent),
+        "instructions": [instructions] if isinstance(instructions, str) else instructions,
+    }
+    return {
+        "agent": agent_vars,
+        "agents": [person(a) for a in agents],
+        "user": person(users[0]) if users else None,
+        "users": [person(u) for u in users],
+        "session": {
+            "id": str(turn_session["id"]),
+            "situation": turn_session["situation"],
+            "metadata": turn_session["metadata"],
+        },
+        "situation": turn_session["situation"],
+        "metadata": {**(turn_session["metadata"] or {}), **metadata},
+        "docs": [
+            {"title": d.get("title"), "content": d.get("content"), "metadata": d.get("metadata")}
+            for d in docs
+        ],
+        "memories": [],
+    }
+
+
+def system_prompt(session: Row, agent: Row, variables: dict[str, Any]) -> str:
+    source = (
+        session["system_template"]
+        or agent["default_system_template"]
+        or templates.DEFAULT_SYSTEM_TEMPLATE
+    )
+    return templates.render(source, variables).strip()
+
+
+def input_messages(
+    options: ChatOptions, variables: dict[str, Any], render: bool
+) -> list[ChatMessage]:
+    out = []
+    for m in options.messages:
+        content = m.get("content")
+        if render and m["role"] in ("system", "assistant") and isinstance(content, str):
+            content = templates.render(content, variables)
+        out.append(
+            ChatMessage(
+                role=m["role"],
+                content=_model_content(content),
+                name=m.get("name"),
+                tool_call_id=m.get("tool_call_id"),
+                tool_calls=[_tool_call(c) for c in m.get("tool_calls") or []],
+            )
+        )
+    return out
+
+
+def _model_content(content: Any) -> str | list[dict[str, Any]]:
+    if content is None:
+        return ""
+    if isinstance(content, list) and all(isinstance(p, str) for p in content):
+        return "\n".join(content)
+    return content  # type: ignore[no-any-return]
+
+
+def _tool_call(raw: dict[str, Any]) -> ToolCall:
+    fn = raw.get("function") or {}
+    args = fn.get("arguments", raw.get("arguments", "{}"))
+    import json
+
+    return ToolCall(
+        id=str(raw.get("id") or ""),
+        name=str(fn.get("name") or raw.get("name") or ""),
+        arguments=args if isinstance(args, str) else json.dumps(args),
+    )
+
+
+def tool_specs(agent_tools: list[Row], request_tools: list[dict[str, Any]]) -> list[ToolSpec]:
+    """Agent tools and request tools; on a name clash the request's wins."""
+    merged: dict[str, ToolSpec] = {}
+    for tool in [
+        *(
+            {"name": t["name"], "type": t["type"], "description": t["description"], **t["spec"]}
+            for t in agent_tools
+        ),
+        *request_tools,
+    ]:
+        spec = _spec(tool)
+        if spec is not None:
+            merged[spec.name] = spec
+    return list(merged.values())
+
+
+def _spec(tool: dict[str, Any]) -> ToolSpec | None:
+    kind = tool.get("type")
+    if kind != "function":
+        return None  # server-run tool types reach the model once the tools feature runs them
+    fn = tool.get("function") or {}
+    params = fn.get("parameters") or {"type": "object", "properties": {}}
+    return ToolSpec(
+        name=tool["name"],
+        description=tool.get("description") or fn.get("description") or "",
+        parameters=params,
+    )
+
+
+def budget_for(session: Row, model: ChatModel, sampling: SamplingParams) -> int:
+    if session["token_budget"]:
+        return int(session["token_budget"])
+    reserve = sampling.max_tokens or min(DEFAULT_RESERVE, model.context_window // 4)
+    return max(model.context_window - reserve, 1)
+
+
+async def agent_tools(conn: AsyncConnection, developer_id: UUID, agent_id: UUID) -> list[Row]:
+    t = tables.tools
+    stmt = (
+        sa.select(t)
+        .where(t.c.developer_id == developer_id, t.c.agent_id == agent_id)
+        .order_by(t.c.created_at)
+    )
+    return [dict(r) for r in (await conn.execute(stmt)).mappings()]
+
+
+async def build_turn(
+    conn: AsyncConnection,
+    developer_id: UUID,
+    session_id: UUID,
+    options: ChatOptions,
+    models: ModelResolver,
+    docs: list[Row] | None = None,
+) -> Turn:
+    session = await crud.get(conn, tables.sessions, developer_id, session_id)
+    if session is None:
+        raise NotFoundError(f"Session {session_id} not found")
+    sp = tables.session_participants
+    parts = await conn.execute(
+        sa.select(sp.c.kind, sp.c.participant_id)
+        .where(sp.c.session_id == session_id)
+        .order_by(sp.c.position)
+    )
+    session["agents"], session["users"] = [], []
+    for kind, pid in parts:
+        session[f"{kind}s"].append(pid)
+    agents, users = await load_participants(conn, developer_id, session)
+    agent = answering_agent(agents, options.agent_id)
+    model = models.resolve(options.model or agent["model"])
+    sampling = effective_sampling(
+        model.default_sampling, agent_settings=agent["default_settings"], request=options.sampling
+    )
+    variables = template_variables(session, agent, agents, users, options.metadata, docs or [])
+    system = ChatMessage(role="system", content=system_prompt(session, agent, variables))
+    inputs = input_messages(options, variables, session["render_templates"])
+    head = [system] + (
+        [
+            ChatMessage(
+                role="system", content=f"Summary of the earlier conversation: {session['summary']}"
+            )
+        ]
+        if session["summary"]
+        else []
+    )
+    fixed = model.count_message_tokens(head + inputs)
+    budget = budget_for(session, model, sampling)
+    if fixed > budget:
+        raise ContextOverflowError(
+            f"The system prompt and new messages need {fixed} tokens; the token budget is {budget}"
+        )
+    window = await load_window(
+        conn, model, session, budget - fixed, with_tools=options.recall_tools
+    )
+    if window.overflowed and session["context_overflow"] is None:
+        raise ContextOverflowError(
+            f"The session history needs more than its token budget ({budget} tokens). "
+            "Set the session's context_overflow to 'truncate', 'summarize' or 'adaptive'."
+        )
+    history = [entry_message(r) for r in window.entries]
+    tools = tool_specs(await agent_tools(conn, developer_id, agent["id"]), options.tools)
+    request = CompletionRequest(
+        messages=head + history + inputs,
+        sampling=sampling,
+        response_format=options.response_format,
+        tools=tools,
+        tool_choice=options.tool_choice if tools else None,
+    )
+    return Turn(
+        session,
+        agent,
+        agents,
+        users,
+        model,
+        request,
+        inputs,
+        window,
+        docs or [],
+        session["summary"],
+    )

@@ -1,0 +1,130 @@
+"""SSE streaming: chunk shape, [DONE] rules, deltas equal the saved reply, disconnects."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from pathlib import Path
+
+import httpx
+from fastapi import FastAPI
+
+from sprig.server.models.scripted import ScriptedModel
+from tests.chat.conftest import user_msg
+from tests.conftest import auth, build_app, make_settings
+
+SSE = {"Accept": "text/event-stream"}
+
+
+def events(text: str) -> list[str]:
+    return [line[len("data: ") :] for line in text.splitlines() if line.startswith("data: ")]
+
+
+async def test_stream_chunks_and_done(
+    client: httpx.AsyncClient, model: ScriptedModel, session: dict
+) -> None:
+    model.push("The quick brown fox jumps.")
+    r = await client.post(
+        f"/sessions/{session['id']}/chat", json={**user_msg("go"), "stream": True}, headers=SSE
+    )
+    assert r.status_code == 200
+    assert r.headers["content-type"].startswith("text/event-stream")
+    raw = events(r.text)
+    assert raw[-1] == "[DONE]"
+    chunks = [json.loads(e) for e in raw[:-1]]
+    assert len({c["id"] for c in chunks}) == 1
+    assert "docs" in chunks[0]
+    assert all("docs" not in c for c in chunks[1:])
+    text = "".join(c["choices"][0]["delta"].get("content") or "" for c in chunks)
+    assert text == "The quick brown fox jumps."
+    assert chunks[-1]["choices"][0]["finish_reason"] == "stop"
+    assert chunks[-1]["usage"]["total_tokens"] > 0
+    assert all(c["choices"][0]["finish_reason"] is None for c in chunks[:-1])
+    entries = (await client.get(f"/sessions/{session['id']}/history")).json()["entries"]
+    assert entries[-1]["content"] == text
+    assert entries[-1]["id"] == chunks[0]["id"]
+
+
+async def test_julep_v2_client_gets_no_done_marker(
+    client: httpx.AsyncClient, model: ScriptedModel, session: dict
+) -> None:
+    model.push("hi there")
+    headers = {**SSE, "User-Agent": "Julep/Python 2.21.0"}
+    r = await client.post(
+        f"/sessions/{session['id']}/chat", json={**user_msg("go"), "stream": True}, headers=headers
+    )
+    raw = events(r.text)
+    assert "[DONE]" not in raw
+    assert all(json.loads(e)["choices"] for e in raw)
+
+
+async def test_stream_without_sse_accept_is_json(
+    client: httpx.AsyncClient, model: ScriptedModel, session: dict
+) -> None:
+    """The 0.x SDKs cannot read SSE: stream=true without the Accept header gets JSON."""
+    model.push("plain")
+    r = await client.post(
+        f"/sessions/{session['id']}/chat", json={**user_msg("go"), "stream": True}
+    )
+    assert r.status_code == 201
+    assert r.json()["choices"][0]["message"]["content"] == "plain"
+
+
+async def test_errors_before_streaming_are_json(client: httpx.AsyncClient, session: dict) -> None:
+    body = {**user_msg("go"), "stream": True, "agent": "00000000-0000-4000-8000-000000000000"}
+    r = await client.post(f"/sessions/{session['id']}/chat", json=body, headers=SSE)
+    assert r.status_code == 400
+    assert r.json()["error"]["message"]
+
+
+def test_disconnect_mid_stream_saves_the_partial_reply(tmp_path: Path) -> None:
+    """A real server: the client goes away after a few chunks; generation stops and what was
+    generated is saved once, marked partial (never a broken row)."""
+    import threading
+
+    import uvicorn
+
+    from tests.conftest import free_port
+
+    words = " ".join(f"w{i}" for i in range(200))
+    model = ScriptedModel(name="scripted", stream_delay=0.01)
+    app: FastAPI = build_app(make_settings(tmp_path / "d"), model)
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=lambda: asyncio.run(server.serve()), daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.02)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        with httpx.Client(base_url=base, headers=auth("sk-test-" + "k" * 32)) as c:
+            agent = c.post("/agents", json={"name": "a"}).json()
+            sid = c.post("/sessions", json={"agent": agent["id"]}).json()["id"]
+            model.push(words)
+            got = []
+            with c.stream(
+                "POST",
+                f"/sessions/{sid}/chat",
+                json={**user_msg("go"), "stream": True},
+                headers=SSE,
+            ) as r:
+                for line in r.iter_lines():
+                    if line.startswith("data: "):
+                        got.append(json.loads(line[6:]))
+                    if len(got) >= 6:
+                        break
+            deadline = time.monotonic() + 10
+            while model.cancelled_streams == 0 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert model.cancelled_streams == 1  # generation stopped
+            time.sleep(0.3)
+            entries = c.get(f"/sessions/{sid}/history").json()["entries"]
+            assert [e["role"] for e in entries] == ["user", "assistant"]
+            saved = entries[1]["content"]
+            assert words.startswith(saved)
+            assert 0 < len(saved) < len(words)
+            assert entries[1]["partial"] is True
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
