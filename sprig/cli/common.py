@@ -25,4 +25,8 @@ def load_settings(**overrides: Any) -> Settings:
         )
         raise typer.Exit(2) from err
     given = {k: v for k, v in overrides.items() if v is not None}
-    return Settings(**given)
+    settings = Settings(**given)
+    if settings.data_dir.exists() and not settings.data_dir.is_dir():
+        typer.echo(f"--data-dir {settings.data_dir} exists and is not a directory", err=True)
+        raise typer.Exit(2)
+    return settings

@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from sprig import __version__
-from sprig.server.api import chat, docs, resources, tools
+from sprig.server.api import chat, docs, pending, resources, tools
 from sprig.server.api.deps import RuntimeDep
 from sprig.server.errors import PayloadTooLargeError, SprigError
 from sprig.server.runtime import Runtime
@@ -80,6 +80,7 @@ def api_router() -> APIRouter:
     router.include_router(docs.router)
     router.include_router(docs.history_router)
     router.include_router(chat.router)
+    router.include_router(pending.router)
 
     @router.get("/healthz", tags=["health"])
     async def healthz(runtime: RuntimeDep) -> dict[str, Any]:

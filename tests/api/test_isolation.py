@@ -31,6 +31,7 @@ async def _seed(client: httpx.AsyncClient, runtime: Runtime) -> dict[str, str]:
         job = await enqueue(conn, runtime.startup_key.developer_id, "noop", {})
     ids["job"] = str(job["id"])
     ids["doc"] = ids["agent_doc"]
+    ids["memory"] = str(uuid.uuid4())  # no memory exists yet: the owner check comes first
     return ids
 
 
