@@ -24,7 +24,8 @@ log = logging.getLogger("sprig.server")
 
 def error_body(status: int, message: str, code: str, type_: str, **extra: Any) -> JSONResponse:
     body = {"error": {"message": message, "code": code, "type": type_, **extra}, "detail": message}
-    headers = {"x-should-retry": "false"} if 400 <= status < 500 else {}
+    # 4xx and 501 are deterministic: tell the SDKs (2.x retries >= 500) not to retry
+    headers = {"x-should-retry": "false"} if 400 <= status < 500 or status == 501 else {}
     return JSONResponse(body, status_code=status, headers=headers)
 
 
