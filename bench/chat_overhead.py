@@ -76,7 +76,7 @@ async def overhead(sizes: list[int], turns: int) -> dict[str, dict[str, float]]:
             app = create_app(settings, runtime)
             async with app.router.lifespan_context(app), await _client(app) as c:
                 agent = (await c.post("/agents", json={"name": "bench", "about": "x"})).json()
-                body = {"agent": agent["id"], "context_overflow": "truncate", "token_budget": 4000}
+                body = {"agent": agent["id"], "context_overflow": "truncate", "token_budget": 1000}
                 sid = (await c.post("/sessions", json=body)).json()["id"]
                 await _seed_history(runtime, sid, size)
                 times = []

@@ -10,7 +10,7 @@ from sprig.server.services.chat import ChatService
 from sprig.server.services.docs import DocService
 from sprig.server.services.history import HistoryService
 from sprig.server.services.jobs import JobService
-from sprig.server.services.keys import StartupKey, ensure_default_tenant
+from sprig.server.services.keys import KeyCache, StartupKey, ensure_default_tenant
 from sprig.server.services.sessions import SessionService
 from sprig.server.services.tools import ToolService
 from sprig.server.settings import Settings
@@ -30,6 +30,7 @@ class Runtime:
     jobs: JobService
     models: ModelRegistry
     chat: ChatService
+    key_cache: KeyCache
     startup_key: StartupKey | None = None
 
     @classmethod
@@ -54,6 +55,7 @@ class Runtime:
             jobs=JobService(db),
             models=models,
             chat=ChatService(db, models),
+            key_cache=KeyCache(settings.auth_cache_seconds),
         )
 
     async def start(self) -> None:

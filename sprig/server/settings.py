@@ -27,6 +27,9 @@ class Settings(BaseSettings):
     api_key: SecretStr | None = Field(
         default=None, description="Key of the default tenant; generated on first start if unset."
     )
+    auth_cache_seconds: float = Field(
+        default=5.0, ge=0, description="How long a verified key is trusted without a lookup."
+    )
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     max_request_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
     max_list_limit: int = Field(default=1000, ge=1)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 import sqlalchemy as sa
 from fastapi import FastAPI
@@ -39,11 +41,15 @@ async def test_missing_and_wrong_keys(app: FastAPI) -> None:
         assert (await c.get("/agents")).status_code == 403
 
 
-async def test_revoked_key_stops_working(app: FastAPI, runtime: Runtime) -> None:
+async def test_revoked_key_stops_working_within_the_cache_ttl(
+    app: FastAPI, runtime: Runtime
+) -> None:
+    runtime.key_cache.ttl = 0.3
     _, key = await create_tenant(runtime.db, "temp")
     async with _client(app, {"Authorization": f"Bearer {key}"}) as c:
         assert (await c.get("/agents")).status_code == 200
-        await revoke(runtime.db, "temp")
+        await revoke(runtime.db, "temp")  # as `sprig keys revoke` does, from outside
+        await asyncio.sleep(0.4)
         assert (await c.get("/agents")).status_code == 403
 
 

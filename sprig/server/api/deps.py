@@ -37,7 +37,7 @@ async def current_developer(request: Request, runtime: RuntimeDep) -> UUID:
     key = _presented_key(request)
     if key is None:
         raise AuthenticationError("Missing API key: send 'Authorization: Bearer <key>'")
-    developer_id = await authenticate(runtime.db, key)
+    developer_id = await authenticate(runtime.db, key, runtime.key_cache)
     if developer_id is None:
         raise PermissionDeniedError("Could not validate API key")
     request.state.developer_id = developer_id

@@ -36,8 +36,6 @@ async def delete_memory(
 
 
 @router.get("/sessions/{session_id}/suggestions", tags=["sessions"])
-async def list_suggestions(
-    session_id: UUID, runtime: RuntimeDep, dev: Developer
-) -> dict[str, Any]:
+async def list_suggestions(session_id: UUID, runtime: RuntimeDep, dev: Developer) -> dict[str, Any]:
     await runtime.sessions.get(dev, session_id)
     _later("Suggestions")

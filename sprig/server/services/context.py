@@ -22,6 +22,17 @@ from sprig.server.store import tables
 from sprig.server.store.crud import Row
 
 PAGE = 64
+WINDOW_COLUMNS = (
+    "seq",
+    "role",
+    "name",
+    "content",
+    "source",
+    "tool_call_id",
+    "tool_calls",
+    "token_count",
+    "tokenizer",
+)
 TOOL_SOURCES = ("tool_request", "tool_response")
 
 
@@ -80,7 +91,8 @@ async def _page(
     conn: AsyncConnection, session_id: UUID, below: int | None, floor: int, with_tools: bool
 ) -> list[Row]:
     e = tables.entries
-    stmt = sa.select(e).where(e.c.session_id == session_id, e.c.seq > floor)
+    columns = [e.c[name] for name in WINDOW_COLUMNS]
+    stmt = sa.select(*columns).where(e.c.session_id == session_id, e.c.seq > floor)
     stmt = stmt.where(e.c.source != "summarizer")
     if below is not None:
         stmt = stmt.where(e.c.seq < below)

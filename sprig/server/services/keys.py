@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import os
 import secrets
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from uuid import UUID
@@ -43,8 +44,37 @@ class StartupKey:
     key_file: Path | None
 
 
-async def authenticate(db: Database, key: str) -> UUID | None:
+class KeyCache:
+    """Recently verified key hashes → tenant, for ``ttl`` seconds (0 disables).
+
+    Saves a database round trip per request. A revocation applies at once in the process
+    that made it and within ``ttl`` seconds in the others.
+    """
+
+    def __init__(self, ttl: float) -> None:
+        self.ttl = ttl
+        self._entries: dict[str, tuple[UUID, float]] = {}
+
+    def get(self, digest: str) -> UUID | None:
+        hit = self._entries.get(digest)
+        if hit is None or hit[1] < time.monotonic():
+            return None
+        return hit[0]
+
+    def put(self, digest: str, developer_id: UUID) -> None:
+        if self.ttl > 0:
+            if len(self._entries) > 10_000:
+                self._entries.clear()
+            self._entries[digest] = (developer_id, time.monotonic() + self.ttl)
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+
+async def authenticate(db: Database, key: str, cache: KeyCache | None = None) -> UUID | None:
     digest = hash_key(key)
+    if cache is not None and (hit := cache.get(digest)) is not None:
+        return hit
     k = tables.api_keys
     stmt = sa.select(k.c.developer_id, k.c.key_hash).where(
         k.c.key_hash == digest, k.c.revoked_at.is_(None)
@@ -53,7 +83,10 @@ async def authenticate(db: Database, key: str) -> UUID | None:
         row = (await conn.execute(stmt)).first()
     if row is None or not hmac.compare_digest(row.key_hash, digest):
         return None
-    return UUID(str(row.developer_id))
+    developer_id = UUID(str(row.developer_id))
+    if cache is not None:
+        cache.put(digest, developer_id)
+    return developer_id
 
 
 async def _developer(conn: AsyncConnection, name: str) -> UUID | None:
