@@ -1,0 +1,109 @@
+"""End to end with the real bundled local model (SmolLM2-135M via llama.cpp) behind `sprig serve`.
+
+The official julep 2.21.0 SDK chats (JSON, SSE, JSON mode) and the legacy 0.x SDK chats
+(JSON); history stays ordered and complete. Replies are short (max_tokens) to stay fast.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from julep import Julep
+
+from tests.e2e.conftest import ServerProcess
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def julep(live_server: ServerProcess) -> Iterator[Julep]:
+    with Julep(
+        api_key=live_server.api_key,
+        base_url=live_server.base_url,
+        max_retries=0,
+        timeout=300,
+        _strict_response_validation=True,
+    ) as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+def session_id(julep: Julep) -> str:
+    agent = julep.agents.create(name="Pip", about="A friendly assistant.")
+    assert agent.model == "smollm2-135m-instruct"
+    return julep.sessions.create(agent=agent.id, situation="Small talk.").id
+
+
+def test_multi_turn_chat_and_history(julep: Julep, session_id: str) -> None:
+    replies = []
+    for text in ("Hello! What is your name?", "What is two plus two?"):
+        r = julep.sessions.chat(
+            session_id, messages=[{"role": "user", "content": text}], max_tokens=24, temperature=0
+        )
+        message = r.choices[0].message  # type: ignore[union-attr]
+        assert isinstance(message.content, str)
+        assert message.content.strip()
+        assert r.choices[0].finish_reason in ("stop", "length")
+        replies.append((r.id, message.content))
+    history = julep.sessions.history(session_id)
+    entries = [(e.role, e.content) for e in history.entries]
+    assert entries == [
+        ("user", "Hello! What is your name?"),
+        ("assistant", replies[0][1]),
+        ("user", "What is two plus two?"),
+        ("assistant", replies[1][1]),
+    ]
+    assert [e.id for e in history.entries if e.role == "assistant"] == [r[0] for r in replies]
+
+
+def test_streaming_deltas_equal_the_saved_reply(julep: Julep, session_id: str) -> None:
+    stream = julep.sessions.chat(
+        session_id,
+        messages=[{"role": "user", "content": "Name three colours."}],
+        max_tokens=24,
+        temperature=0,
+        stream=True,
+    )
+    chunks = list(stream)
+    assert len(chunks) >= 3
+    text = "".join(c.choices[0].delta.content or "" for c in chunks)  # type: ignore[union-attr]
+    assert text.strip()
+    assert chunks[-1].choices[0].finish_reason in ("stop", "length")
+    last = julep.sessions.history(session_id).entries[-1]
+    assert (last.role, last.content, last.id) == ("assistant", text, chunks[0].id)
+
+
+def test_json_object_reply_parses(julep: Julep, session_id: str) -> None:
+    r = julep.sessions.chat(
+        session_id,
+        messages=[{"role": "user", "content": "Give a JSON object with a key 'colour'."}],
+        response_format={"type": "json_object"},
+        max_tokens=48,
+        temperature=0,
+        save=False,
+    )
+    content = r.choices[0].message.content  # type: ignore[union-attr]
+    assert isinstance(json.loads(content), dict)
+
+
+@pytest.mark.legacy
+@pytest.mark.parametrize("sdk_name", ["julep-0.2.14", "julep-0.3.9"])
+def test_legacy_sdk_chat(
+    live_server: ServerProcess,
+    legacy_sdk: Callable[[str], Any],
+    sdk_name: str,
+    tmp_path: Path,
+) -> None:
+    result = legacy_sdk(sdk_name).run(
+        "chat.py", live_server.base_url + "/api", live_server.api_key, tmp_path
+    )
+    chat = result["chat"]
+    assert "error" not in chat, chat
+    assert chat["reply"].strip()
+    assert chat["finish_reason"] in ("stop", "length")
+    assert chat["history_roles"] == ["user", "assistant"]
+    assert chat["history_contents"][1] == chat["reply"]
