@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from sprig.cli import keys, server
+from sprig.cli import keys, server, worker
 
 app = typer.Typer(
     name="sprig",
@@ -14,6 +14,7 @@ app = typer.Typer(
 )
 app.command("serve")(server.serve)
 app.command("migrate")(server.migrate)
+app.command("worker")(worker.worker)
 app.add_typer(keys.app, name="keys")
 
 

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import asyncio
+import contextlib
+from dataclasses import dataclass, field
 
+from sprig.server.jobs.handlers import handlers
+from sprig.server.jobs.worker import Worker
 from sprig.server.models.registry import ModelRegistry
 from sprig.server.services.agents import AgentService, UserService
 from sprig.server.services.chat import ChatService
@@ -32,6 +36,8 @@ class Runtime:
     chat: ChatService
     key_cache: KeyCache
     startup_key: StartupKey | None = None
+    worker: Worker | None = None
+    _worker_task: asyncio.Task[None] | None = field(default=None, repr=False)
 
     @classmethod
     def build(
@@ -58,11 +64,27 @@ class Runtime:
             key_cache=KeyCache(settings.auth_cache_seconds),
         )
 
-    async def start(self) -> None:
-        """Migrate the database and make sure the default tenant has a key."""
+    async def start(self, *, worker: bool | None = None) -> None:
+        """Migrate the database, make sure the default tenant has a key, start the worker."""
         await self.db.migrate()
         env_key = self.settings.api_key.get_secret_value() if self.settings.api_key else None
         self.startup_key = await ensure_default_tenant(self.db, self.settings.data_dir, env_key)
+        self.worker = self.make_worker()
+        self.chat.on_jobs = self.worker.wake
+        if self.settings.in_process_worker if worker is None else worker:
+            self._worker_task = asyncio.create_task(self.worker.run_forever(), name="sprig-jobs")
+
+    def make_worker(self) -> Worker:
+        return Worker(
+            self.db,
+            handlers(self),
+            poll_seconds=self.settings.job_poll_seconds,
+            lease_seconds=self.settings.job_lease_seconds,
+        )
 
     async def close(self) -> None:
+        if self._worker_task is not None:
+            self._worker_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._worker_task
         await self.db.dispose()

@@ -36,6 +36,15 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(default=5, ge=1, description="Reader connections (PostgreSQL: pool).")
     sqlite_busy_timeout_ms: int = Field(default=30_000, ge=0)
 
+    # -- background jobs ---------------------------------------------------------------------
+    in_process_worker: bool = Field(
+        default=True, description="Run a job worker inside `sprig serve` (off with `sprig worker`)."
+    )
+    job_poll_seconds: float = Field(default=0.5, gt=0, description="Idle worker poll interval.")
+    job_lease_seconds: float = Field(
+        default=300, gt=0, description="A claimed job not finished by then is run again."
+    )
+
     # -- models --------------------------------------------------------------------------
     default_model: str = Field(
         default="smollm2-135m-instruct",

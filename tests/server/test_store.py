@@ -32,14 +32,20 @@ async def test_upgrade_on_empty_database_matches_schema(tmp_path: Path) -> None:
 async def test_data_survives_restart(tmp_path: Path) -> None:
     settings = make_settings(tmp_path / "d")
     app = build_app(settings)
-    async with app.router.lifespan_context(app), httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://t", headers=auth(API_KEY)
-    ) as c:
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://t", headers=auth(API_KEY)
+        ) as c,
+    ):
         agent = (await c.post("/agents", json={"name": "persist", "metadata": {"n": 1}})).json()
     app = build_app(make_settings(tmp_path / "d"))
-    async with app.router.lifespan_context(app), httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://t", headers=auth(API_KEY)
-    ) as c:
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://t", headers=auth(API_KEY)
+        ) as c,
+    ):
         again = (await c.get(f"/agents/{agent['id']}")).json()
     assert again == agent
 

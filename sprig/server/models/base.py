@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from typing import Any, Literal
 
@@ -80,9 +80,7 @@ def _part_text(part: ContentPart | str) -> str:
 class ToolSpec:
     name: str
     description: str = ""
-    parameters: dict[str, Any] = field(
-        default_factory=lambda: {"type": "object", "properties": {}}
-    )
+    parameters: dict[str, Any] = field(default_factory=lambda: {"type": "object", "properties": {}})
 
     def to_openai(self) -> dict[str, Any]:
         function = {"name": self.name, "description": self.description}
@@ -179,8 +177,13 @@ class ChatModel(ABC):
     """A chat model. Implementations are safe to share between concurrent requests."""
 
     name: str
-    capabilities: Capabilities
     default_sampling: SamplingParams = SamplingParams()
+    _capabilities: Capabilities = Capabilities()
+
+    @property
+    def capabilities(self) -> Capabilities:
+        """What the model does natively: tool calls, JSON modes, streaming."""
+        return self._capabilities
 
     @property
     @abstractmethod
@@ -200,14 +203,17 @@ class ChatModel(ABC):
         """One whole reply."""
 
     @abstractmethod
-    def stream(self, request: CompletionRequest) -> AsyncIterator[CompletionChunk]:
+    def stream(self, request: CompletionRequest) -> AsyncGenerator[CompletionChunk, None]:
         """The reply as deltas; the last chunk has `finish_reason` and `usage`."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook, nothing to free by default
+        """Free what the model holds (worker threads, loaded weights)."""
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r})"
 
 
-async def collect(chunks: AsyncIterator[CompletionChunk]) -> Completion:
+async def collect(chunks: AsyncIterable[CompletionChunk]) -> Completion:
     """Fold a stream back into one `Completion`."""
     parts: list[str] = []
     done = Completion()

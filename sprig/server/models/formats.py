@@ -51,9 +51,9 @@ def parse_json_output(text: str, model: str) -> Any:
     """The reply parsed as JSON, or a clear upstream error naming the model."""
     try:
         return json.loads(text)
-    except ValueError as exc:
+    except json.JSONDecodeError as exc:
         preview = text if len(text) <= 200 else text[:200] + "..."
         raise InvalidModelOutputError(
             f"Model {model!r} was asked for JSON but replied with invalid JSON "
-            f"({exc.msg} at char {getattr(exc, 'pos', '?')}): {preview!r}"
+            f"({exc.msg} at char {exc.pos}): {preview!r}"
         ) from exc

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import AsyncGenerator, Callable, Iterable, Sequence
 from dataclasses import replace
 
 from sprig.server.models.base import (
@@ -29,9 +29,7 @@ WORD = re.compile(r"\S+\s*|\s+")
 MESSAGE_OVERHEAD = 4
 REPLY_OVERHEAD = 2
 
-Reply = (
-    str | Completion | list[ToolCall] | BaseException | Callable[[CompletionRequest], "Reply"]
-)
+Reply = str | Completion | list[ToolCall] | BaseException | Callable[[CompletionRequest], "Reply"]
 
 
 def count_tokens(text: str) -> int:
@@ -57,7 +55,7 @@ class _CountingModel(ChatModel):
     def __init__(self, name: str, context_window: int, capabilities: Capabilities) -> None:
         self.name = name
         self._context_window = context_window
-        self.capabilities = capabilities
+        self._capabilities = capabilities
         self.default_sampling = SamplingParams(max_tokens=context_window // 4)
 
     @property
@@ -132,7 +130,7 @@ class ScriptedModel(_CountingModel):
     async def complete(self, request: CompletionRequest) -> Completion:
         return self._next(request)
 
-    async def stream(self, request: CompletionRequest) -> AsyncIterator[CompletionChunk]:
+    async def stream(self, request: CompletionRequest) -> AsyncGenerator[CompletionChunk, None]:
         done = self._next(request)
         finished = False
         try:
@@ -144,7 +142,7 @@ class ScriptedModel(_CountingModel):
                 self.cancelled_streams += 1
 
 
-async def _word_chunks(done: Completion, delay: float) -> AsyncIterator[CompletionChunk]:
+async def _word_chunks(done: Completion, delay: float) -> AsyncGenerator[CompletionChunk, None]:
     for word in WORD.findall(done.content):
         if delay:
             await asyncio.sleep(delay)
@@ -167,6 +165,6 @@ class EchoModel(_CountingModel):
     async def complete(self, request: CompletionRequest) -> Completion:
         return self._reply(request)
 
-    async def stream(self, request: CompletionRequest) -> AsyncIterator[CompletionChunk]:
+    async def stream(self, request: CompletionRequest) -> AsyncGenerator[CompletionChunk, None]:
         async for chunk in _word_chunks(self._reply(request), 0.0):
             yield chunk

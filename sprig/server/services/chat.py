@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -65,6 +65,7 @@ class ChatService:
     def __init__(self, db: Database, models: ModelResolver) -> None:
         self.db = db
         self.models = models
+        self.on_jobs: Callable[[], None] = lambda: None  # wakes the in-process worker
 
     async def prepare(self, developer_id: UUID, session_id: UUID, options: ChatOptions) -> Turn:
         async with self.db.read() as conn:
@@ -153,6 +154,8 @@ class ChatService:
         async with self.db.write() as conn:
             result.entry_ids = await self._persist(conn, developer_id, turn, result, partial)
             result.jobs = await self._after_turn_jobs(conn, developer_id, turn, options)
+        if result.jobs:
+            self.on_jobs()
         return result
 
     async def _persist(

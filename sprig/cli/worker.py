@@ -1,0 +1,30 @@
+"""`sprig worker`: run background jobs in a separate process (same database as the servers)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+import typer
+
+from sprig.cli.common import DataDir, load_settings
+
+
+def worker(data_dir: DataDir = None) -> None:
+    """Run jobs (summaries, embeddings, memories) until stopped."""
+    from sprig.server.runtime import Runtime
+
+    settings = load_settings(data_dir=data_dir)
+
+    async def run() -> None:
+        runtime = Runtime.build(settings)
+        await runtime.start(worker=False)
+        assert runtime.worker is not None
+        typer.echo(f"Sprig worker {runtime.worker.worker_id} running", err=True)
+        try:
+            await runtime.worker.run_forever()
+        finally:
+            await runtime.close()
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(run())

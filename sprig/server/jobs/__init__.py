@@ -1,0 +1,1 @@
+"""Durable background jobs: rows in the ``jobs`` table, claimed and run by workers."""

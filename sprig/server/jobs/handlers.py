@@ -1,0 +1,26 @@
+"""What each job kind does. Handlers call services, never routes."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+from uuid import UUID
+
+from sprig.server.jobs.worker import Handler
+
+if TYPE_CHECKING:
+    from sprig.server.runtime import Runtime
+
+
+def handlers(runtime: Runtime) -> dict[str, Handler]:
+    from sprig.server.services.chat import summarize_session
+
+    async def summarize(developer_id: UUID, payload: dict[str, Any]) -> None:
+        await summarize_session(
+            runtime.db,
+            runtime.models,
+            developer_id,
+            UUID(payload["session_id"]),
+            int(payload["before_seq"]),
+        )
+
+    return {"summarize_session": summarize}

@@ -1,0 +1,78 @@
+"""The job worker: claims jobs and runs their handler. In process by default (`sprig serve`),
+or as separate processes (`sprig worker`) against the same database."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+from uuid import UUID
+
+from sprig.server.errors import SprigError
+from sprig.server.ids import new_id
+from sprig.server.jobs import queue
+from sprig.server.store.crud import Row
+from sprig.server.store.db import Database
+
+log = logging.getLogger("sprig.jobs")
+
+Handler = Callable[[UUID, dict[str, Any]], Awaitable[None]]
+
+
+@dataclass
+class Worker:
+    db: Database
+    handlers: dict[str, Handler]
+    poll_seconds: float = 0.5
+    lease_seconds: float = 300.0
+    backoff_seconds: float = 2.0
+    worker_id: str = field(
+        default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}:{new_id().hex[:8]}"
+    )
+    _wake: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def wake(self) -> None:
+        """Look for work now (called after a request enqueues a job in this process)."""
+        self._wake.set()
+
+    async def run_once(self) -> bool:
+        """Claim and run one job; False when there was nothing to do."""
+        job = await queue.claim(self.db, self.worker_id, self.lease_seconds)
+        if job is None:
+            return False
+        error = await self._run(job)
+        state = await queue.settle(
+            self.db, job, self.worker_id, error=error, backoff_seconds=self.backoff_seconds
+        )
+        log.info("job %s (%s) attempt %s: %s", job["id"], job["kind"], job["attempts"], state)
+        return True
+
+    async def _run(self, job: Row) -> str | None:
+        handler = self.handlers.get(job["kind"])
+        if handler is None:
+            return f"no handler for job kind {job['kind']!r}"
+        try:
+            await handler(job["developer_id"], job["payload"])
+        except SprigError as err:
+            return err.message
+        except Exception as err:  # a job fault must never kill the worker
+            log.exception("job %s failed", job["id"])
+            return f"{type(err).__name__}: {err}"
+        return None
+
+    async def run_forever(self) -> None:
+        while True:
+            try:
+                busy = await self.run_once()
+            except Exception:  # the database may be briefly unavailable
+                log.exception("job worker loop error")
+                busy = False
+            if not busy:
+                self._wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), self.poll_seconds)

@@ -1,0 +1,194 @@
+"""Any other model, through LiteLLM used as a library (OpenAI, Anthropic, Ollama, vLLM, ...).
+
+LiteLLM is imported lazily (it is slow to import), after setting
+``LITELLM_LOCAL_MODEL_COST_MAP`` so it never fetches its cost map from the internet.
+JSON modes and tool calls are passed through to the provider natively. OpenAI's sampling
+settings go through LiteLLM, which drops those a provider does not take (`drop_params`);
+`min_p` and `repetition_penalty` are sent only to models configured with
+`extra_sampling: true`; `length_penalty` is never sent.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncGenerator, Sequence
+from functools import cached_property
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+
+from sprig.server.models.base import (
+    Capabilities,
+    ChatMessage,
+    ChatModel,
+    Completion,
+    CompletionChunk,
+    CompletionRequest,
+    Usage,
+)
+from sprig.server.models.formats import json_format, parse_json_output
+from sprig.server.models.litellm_wire import (
+    ToolCallAccumulator,
+    completion_from_response,
+    finish_reason_of,
+    request_kwargs,
+    usage_of,
+)
+from sprig.server.models.provider_errors import is_provider_error, map_provider_error
+
+FALLBACK_CONTEXT_WINDOW = 8192
+# For models LiteLLM does not know (e.g. `openai/<name>` on a custom host): OpenAI-compatible.
+UNKNOWN_MODEL_CAPABILITIES = Capabilities(tools=True, json_object=True, json_schema=False)
+
+
+def import_litellm() -> Any:
+    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+    import litellm
+
+    litellm.suppress_debug_info = True
+    return litellm
+
+
+class LiteLLMConfig(BaseModel):
+    """One entry of `Settings.models`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, description="Name clients use (agent `model`).")
+    model: str | None = Field(default=None, description="LiteLLM model id; default: name.")
+    api_key: SecretStr | None = None
+    api_base: str | None = None
+    api_version: str | None = None
+    context_window: int | None = Field(default=None, ge=256)
+    max_retries: int = Field(default=2, ge=0)
+    timeout: float = Field(default=600.0, gt=0)
+    capabilities: Capabilities | None = None
+    extra_sampling: bool = Field(
+        default=False, description="Also send min_p and repetition_penalty (vLLM-style hosts)."
+    )
+    aliases: list[str] = Field(default_factory=list)
+    params: dict[str, Any] = Field(default_factory=dict, repr=False)
+
+    @property
+    def litellm_model(self) -> str:
+        return self.model or self.name
+
+
+class LiteLLMModel(ChatModel):
+    def __init__(self, config: LiteLLMConfig) -> None:
+        self.name = config.name
+        self.config = config
+
+    def __repr__(self) -> str:
+        return f"LiteLLMModel(name={self.name!r}, model={self.config.litellm_model!r})"
+
+    @cached_property
+    def _info(self) -> dict[str, Any] | None:
+        try:
+            info: dict[str, Any] = import_litellm().get_model_info(self.config.litellm_model)
+        except Exception:  # LiteLLM raises plain Exceptions for unmapped models
+            return None
+        return info
+
+    @property
+    def context_window(self) -> int:
+        if self.config.context_window:
+            return self.config.context_window
+        info = self._info or {}
+        return int(info.get("max_input_tokens") or info.get("max_tokens") or 0) or (
+            FALLBACK_CONTEXT_WINDOW
+        )
+
+    @property
+    def capabilities(self) -> Capabilities:
+        if self.config.capabilities is not None:
+            return self.config.capabilities
+        if self._info is None:
+            return UNKNOWN_MODEL_CAPABILITIES
+        return Capabilities(
+            tools=bool(self._info.get("supports_function_calling")),
+            json_object=True,
+            json_schema=bool(self._info.get("supports_response_schema")),
+        )
+
+    def count_tokens(self, text: str) -> int:
+        count: int = import_litellm().token_counter(model=self.config.litellm_model, text=text)
+        return count
+
+    def count_message_tokens(self, messages: Sequence[ChatMessage]) -> int:
+        wire = [m.to_openai() for m in messages]
+        count: int = import_litellm().token_counter(model=self.config.litellm_model, messages=wire)
+        return count
+
+    def _secrets(self) -> list[str]:
+        key = self.config.api_key
+        return [key.get_secret_value()] if key else []
+
+    def _error(self, exc: Exception) -> Exception:
+        if is_provider_error(exc):
+            return map_provider_error(exc, self.name, self._secrets())
+        return exc
+
+    async def _call(self, request: CompletionRequest, *, stream: bool) -> Any:
+        kwargs = request_kwargs(self.config, request, stream=stream)
+        try:
+            return await import_litellm().acompletion(**kwargs)
+        except Exception as exc:
+            raise self._error(exc) from exc
+
+    async def complete(self, request: CompletionRequest) -> Completion:
+        done = completion_from_response(await self._call(request, stream=False))
+        self._check_json(request, done.content, done.finish_reason)
+        if done.usage == Usage():  # the provider sent none: count ourselves
+            done.usage = self._estimate_usage(request, done.content)
+        return done
+
+    def _estimate_usage(self, request: CompletionRequest, text: str) -> Usage:
+        return Usage(self.count_message_tokens(request.messages), self.count_tokens(text))
+
+    def _check_json(self, request: CompletionRequest, text: str, reason: str | None) -> None:
+        if reason != "tool_calls" and json_format(request.response_format) is not None:
+            parse_json_output(text, self.name)
+
+    async def stream(self, request: CompletionRequest) -> AsyncGenerator[CompletionChunk, None]:
+        response = await self._call(request, stream=True)
+        state = _StreamState()
+        try:
+            async for chunk in response:
+                if delta := state.absorb(chunk):
+                    yield CompletionChunk(content=delta)
+        except Exception as exc:
+            raise self._error(exc) from exc
+        finally:
+            await response.aclose()
+        self._check_json(request, "".join(state.parts), state.finish_reason)
+        yield state.last_chunk(self, request)
+
+
+class _StreamState:
+    """What a provider stream has said so far."""
+
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+        self.tools = ToolCallAccumulator()
+        self.finish_reason: str | None = None
+        self.usage: Usage | None = None
+
+    def absorb(self, chunk: Any) -> str:
+        if getattr(chunk, "usage", None) is not None:
+            self.usage = usage_of(chunk.usage)
+        if not chunk.choices:
+            return ""
+        choice = chunk.choices[0]
+        if choice.finish_reason:
+            self.finish_reason = choice.finish_reason
+        self.tools.add(getattr(choice.delta, "tool_calls", None))
+        text = choice.delta.content or ""
+        self.parts.append(text)
+        return text
+
+    def last_chunk(self, model: LiteLLMModel, request: CompletionRequest) -> CompletionChunk:
+        calls = self.tools.calls()
+        usage = self.usage or model._estimate_usage(request, "".join(self.parts))
+        reason = finish_reason_of(self.finish_reason, bool(calls))
+        return CompletionChunk(tool_calls=calls, finish_reason=reason, usage=usage)

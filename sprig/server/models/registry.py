@@ -1,0 +1,99 @@
+"""Which model answers a name: the local default, configured LiteLLM models, test models."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from pydantic import ValidationError as PydanticValidationError
+
+from sprig.server.models.base import ChatModel
+from sprig.server.models.errors import ModelConfigError, UnknownModelError
+from sprig.server.models.litellm_provider import LiteLLMConfig, LiteLLMModel
+from sprig.server.models.local import LOCAL_MODEL_NAME, LocalLlamaModel
+from sprig.server.settings import Settings
+
+# Names Julep clients send by default; they mean "the server's default model".
+LEGACY_PREFIX = "julep-ai/"
+LEGACY_NAMES = frozenset({"samantha-1", "samantha-1-turbo", "samantha-1-alpha"})
+
+
+class ModelRegistry:
+    def __init__(self, default: str) -> None:
+        self.default_name = default
+        self._models: dict[str, ChatModel] = {}
+        self._aliases: dict[str, str] = {}
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ModelRegistry:
+        registry = cls(settings.default_model)
+        registry.register(
+            LocalLlamaModel(
+                LOCAL_MODEL_NAME,
+                model_path=settings.local_model_path,
+                n_ctx=settings.local_model_context,
+                n_threads=settings.local_model_threads,
+            )
+        )
+        for config in parse_model_configs(settings.models):
+            registry.register(LiteLLMModel(config), aliases=config.aliases)
+        if settings.default_model not in registry:
+            # e.g. SPRIG_DEFAULT_MODEL=gpt-4o-mini with the key in OPENAI_API_KEY
+            registry.register(LiteLLMModel(LiteLLMConfig(name=settings.default_model)))
+        return registry
+
+    def register(self, model: ChatModel, *, aliases: Iterable[str] = ()) -> None:
+        """Add (or replace) a model; aliases resolve to it too."""
+        self._models[model.name] = model
+        for alias in aliases:
+            self._aliases[alias] = model.name
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._models or name in self._aliases
+
+    def names(self) -> list[str]:
+        """Model names for GET /agents/models: the default first, then by name."""
+        rest = sorted(n for n in self._models if n != self.default_name)
+        return ([self.default_name] if self.default_name in self._models else []) + rest
+
+    @property
+    def default(self) -> ChatModel:
+        return self.resolve(None)
+
+    def resolve(self, name: str | None) -> ChatModel:
+        """The model for an agent's or request's `model` (None or a legacy Julep name: default)."""
+        key = self._canonical(name)
+        model = self._models.get(key)
+        if model is None:
+            raise UnknownModelError(key, self.names())
+        return model
+
+    def _canonical(self, name: str | None) -> str:
+        if name is None or not name.strip() or is_legacy_name(name):
+            return self.default_name
+        return self._aliases.get(name, name)
+
+    def models(self) -> list[ChatModel]:
+        return [self._models[n] for n in self.names()]
+
+    def close(self) -> None:
+        """Free every model's resources (call at shutdown)."""
+        for model in self._models.values():
+            model.close()
+
+
+def is_legacy_name(name: str) -> bool:
+    return name.startswith(LEGACY_PREFIX) or name in LEGACY_NAMES
+
+
+def parse_model_configs(entries: Iterable[dict[str, Any]]) -> list[LiteLLMConfig]:
+    configs = []
+    for position, entry in enumerate(entries):
+        try:
+            configs.append(LiteLLMConfig.model_validate(entry))
+        except PydanticValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(map(str, e['loc'])) or 'entry'}: {e['msg']}" for e in exc.errors()
+            )
+            raise ModelConfigError(f"SPRIG_MODELS entry {position}: {problems}") from None
+    return configs

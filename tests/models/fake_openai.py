@@ -1,0 +1,183 @@
+"""A tiny OpenAI-compatible chat server for testing the LiteLLM provider without network.
+
+The last user message steers it:
+- ``error:<status>``: answer that HTTP status with an OpenAI error body;
+- ``tool:<name>``: call tool `<name>` with ``{"city": "Paris"}``;
+- ``json``: reply ``{"ok": true}``; ``badjson``: reply ``not json``;
+- ``slow``: stream 50 words, 50 ms apart (for cancellation tests);
+- anything else: reply ``echo: <text>``.
+Every request body and Authorization header is recorded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import uvicorn
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+
+PROMPT_TOKENS = 11
+
+
+@dataclass
+class Recorder:
+    bodies: list[dict[str, Any]] = field(default_factory=list)
+    auth: list[str] = field(default_factory=list)
+    streams_started: int = 0
+    streams_finished: int = 0
+    streams_abandoned: int = 0
+
+
+def _reply_for(text: str) -> tuple[str, list[dict[str, Any]]]:
+    if text.startswith("tool:"):
+        call = {"id": "call_1", "type": "function"}
+        call["function"] = {"name": text[5:], "arguments": '{"city": "Paris"}'}
+        return "", [call]
+    if text == "json":
+        return '{"ok": true}', []
+    if text == "badjson":
+        return "not json", []
+    if text == "slow":
+        return " ".join(f"w{i}" for i in range(50)), []
+    return f"echo: {text}", []
+
+
+def _usage(content: str) -> dict[str, int]:
+    completion = len(content.split())
+    return {
+        "prompt_tokens": PROMPT_TOKENS,
+        "completion_tokens": completion,
+        "total_tokens": PROMPT_TOKENS + completion,
+    }
+
+
+def _last_user_text(body: dict[str, Any]) -> str:
+    users = [m for m in body["messages"] if m["role"] == "user"]
+    content = users[-1]["content"] if users else ""
+    return content if isinstance(content, str) else content[0]["text"]
+
+
+def _error(status: int) -> Response:
+    body = {"error": {"message": f"fake failure {status}", "type": "fake_error", "code": None}}
+    return JSONResponse(body, status_code=status)
+
+
+def _completion(content: str, calls: list[dict[str, Any]]) -> dict[str, Any]:
+    message = {"role": "assistant", "content": content or None}
+    if calls:
+        message["tool_calls"] = calls
+    choice = {"index": 0, "message": message, "finish_reason": "tool_calls" if calls else "stop"}
+    return {
+        "id": "chatcmpl-fake",
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": "fake",
+        "choices": [choice],
+        "usage": _usage(content),
+    }
+
+
+def _chunk(delta: dict[str, Any], finish: str | None = None) -> str:
+    body = {
+        "id": "chatcmpl-fake",
+        "object": "chat.completion.chunk",
+        "created": int(time.time()),
+        "model": "fake",
+        "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+    }
+    return f"data: {json.dumps(body)}\n\n"
+
+
+def _tool_deltas(calls: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each call split the way OpenAI streams it: id + name, then arguments in two parts."""
+    out = []
+    for index, call in enumerate(calls):
+        args = call["function"]["arguments"]
+        head = {"index": index, "id": call["id"], "type": "function"}
+        head["function"] = {"name": call["function"]["name"], "arguments": ""}
+        out.append({"tool_calls": [head]})
+        for part in (args[:5], args[5:]):
+            out.append({"tool_calls": [{"index": index, "function": {"arguments": part}}]})
+    return out
+
+
+async def _events(
+    rec: Recorder, content: str, calls: list[dict[str, Any]], body: dict[str, Any], delay: float
+) -> AsyncIterator[str]:
+    rec.streams_started += 1
+    finished = False
+    try:
+        yield _chunk({"role": "assistant", "content": ""})
+        for word in content.split(" ") if content else []:
+            await asyncio.sleep(delay)
+            yield _chunk({"content": word + " "})
+        for delta in _tool_deltas(calls):
+            yield _chunk(delta)
+        yield _chunk({}, "tool_calls" if calls else "stop")
+        if (body.get("stream_options") or {}).get("include_usage"):
+            usage = {"id": "chatcmpl-fake", "object": "chat.completion.chunk", "choices": []}
+            yield f"data: {json.dumps({**usage, 'usage': _usage(content)})}\n\n"
+        yield "data: [DONE]\n\n"
+        finished = True
+    finally:
+        if finished:
+            rec.streams_finished += 1
+        else:
+            rec.streams_abandoned += 1
+
+
+def make_app(rec: Recorder) -> FastAPI:
+    app = FastAPI()
+
+    @app.post("/v1/chat/completions")
+    async def chat(request: Request) -> Response:
+        body = await request.json()
+        rec.bodies.append(body)
+        rec.auth.append(request.headers.get("authorization", ""))
+        text = _last_user_text(body)
+        if text.startswith("error:"):
+            return _error(int(text[6:]))
+        content, calls = _reply_for(text)
+        if body.get("stream"):
+            delay = 0.05 if text == "slow" else 0.0
+            events = _events(rec, content, calls, body, delay)
+            return StreamingResponse(events, media_type="text/event-stream")
+        return JSONResponse(_completion(content, calls))
+
+    return app
+
+
+class FakeOpenAI:
+    """The fake server running under uvicorn in a daemon thread."""
+
+    def __init__(self, port: int) -> None:
+        self.recorder = Recorder()
+        self.port = port
+        config = uvicorn.Config(
+            make_app(self.recorder), host="127.0.0.1", port=port, log_level="warning"
+        )
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    @property
+    def api_base(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    def start(self) -> None:
+        self.thread.start()
+        deadline = time.monotonic() + 20
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("fake OpenAI server did not start")
+            time.sleep(0.02)
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
