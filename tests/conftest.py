@@ -99,12 +99,13 @@ def free_port() -> int:
 
 
 @pytest.fixture
-def live_url(tmp_path: Path) -> Iterator[str]:
-    """A real uvicorn server in a thread, with its own event loop and data dir."""
+def live_url(tmp_path: Path, model: ScriptedModel) -> Iterator[str]:
+    """A real uvicorn server in a thread, with its own event loop and data dir, answering
+    with the same scripted ``model`` fixture."""
     import uvicorn
 
     port = free_port()
-    application = build_app(make_settings(tmp_path / "live"))
+    application = build_app(make_settings(tmp_path / "live"), model)
     config = uvicorn.Config(application, host="127.0.0.1", port=port, log_level="warning")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=lambda: asyncio.run(server.serve()), daemon=True)

@@ -13,7 +13,7 @@ from rich.table import Table
 from sprig.cli.common import DataDir, load_settings
 
 app = typer.Typer(help="Manage tenants and API keys.", no_args_is_help=True)
-console = Console(stderr=True)
+console = Console(stderr=True, soft_wrap=True)
 T = TypeVar("T")
 
 

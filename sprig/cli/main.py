@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from sprig.cli import keys, server, worker
+from sprig.cli import chat, keys, server, worker
 
 app = typer.Typer(
     name="sprig",
@@ -15,6 +15,7 @@ app = typer.Typer(
 app.command("serve")(server.serve)
 app.command("migrate")(server.migrate)
 app.command("worker")(worker.worker)
+app.command("chat")(chat.chat)
 app.add_typer(keys.app, name="keys")
 
 

@@ -13,7 +13,7 @@ from sprig.cli.common import DataDir, load_settings
 if TYPE_CHECKING:
     from sprig.server.runtime import Runtime
 
-console = Console(stderr=True)
+console = Console(stderr=True, soft_wrap=True)
 
 
 def serve(
