@@ -24,8 +24,10 @@ log = logging.getLogger("sprig.server")
 
 def error_body(status: int, message: str, code: str, type_: str, **extra: Any) -> JSONResponse:
     body = {"error": {"message": message, "code": code, "type": type_, **extra}, "detail": message}
-    # 4xx and 501 are deterministic: tell the SDKs (2.x retries >= 500) not to retry
-    headers = {"x-should-retry": "false"} if 400 <= status < 500 or status == 501 else {}
+    # 4xx and 501 are deterministic: tell the SDKs (2.x retries >= 500) not to retry;
+    # 408 and 429 (a provider's rate limit) may succeed later.
+    retryable = status in (408, 429) or (status >= 500 and status != 501)
+    headers = {"x-should-retry": "true" if retryable else "false"} if status >= 400 else {}
     return JSONResponse(body, status_code=status, headers=headers)
 
 

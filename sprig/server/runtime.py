@@ -69,10 +69,17 @@ class Runtime:
         await self.db.migrate()
         env_key = self.settings.api_key.get_secret_value() if self.settings.api_key else None
         self.startup_key = await ensure_default_tenant(self.db, self.settings.data_dir, env_key)
+        await self._warm_up()
         self.worker = self.make_worker()
         self.chat.on_jobs = self.worker.wake
         if self.settings.in_process_worker if worker is None else worker:
             self._worker_task = asyncio.create_task(self.worker.run_forever(), name="sprig-jobs")
+
+    async def _warm_up(self) -> None:
+        """Load the default model now, not on the first request's event loop."""
+        warm_up = getattr(self.models.default, "warm_up", None)
+        if warm_up is not None:
+            await warm_up()
 
     def make_worker(self) -> Worker:
         return Worker(
@@ -87,4 +94,5 @@ class Runtime:
             self._worker_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._worker_task
+        self.models.close()
         await self.db.dispose()

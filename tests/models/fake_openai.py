@@ -37,8 +37,8 @@ class Recorder:
 
 def _reply_for(text: str) -> tuple[str, list[dict[str, Any]]]:
     if text.startswith("tool:"):
-        call = {"id": "call_1", "type": "function"}
-        call["function"] = {"name": text[5:], "arguments": '{"city": "Paris"}'}
+        function = {"name": text[5:], "arguments": '{"city": "Paris"}'}
+        call: dict[str, Any] = {"id": "call_1", "type": "function", "function": function}
         return "", [call]
     if text == "json":
         return '{"ok": true}', []
@@ -70,7 +70,7 @@ def _error(status: int) -> Response:
 
 
 def _completion(content: str, calls: list[dict[str, Any]]) -> dict[str, Any]:
-    message = {"role": "assistant", "content": content or None}
+    message: dict[str, Any] = {"role": "assistant", "content": content or None}
     if calls:
         message["tool_calls"] = calls
     choice = {"index": 0, "message": message, "finish_reason": "tool_calls" if calls else "stop"}
@@ -100,8 +100,8 @@ def _tool_deltas(calls: list[dict[str, Any]]) -> list[dict[str, Any]]:
     out = []
     for index, call in enumerate(calls):
         args = call["function"]["arguments"]
-        head = {"index": index, "id": call["id"], "type": "function"}
-        head["function"] = {"name": call["function"]["name"], "arguments": ""}
+        function = {"name": call["function"]["name"], "arguments": ""}
+        head = {"index": index, "id": call["id"], "type": "function", "function": function}
         out.append({"tool_calls": [head]})
         for part in (args[:5], args[5:]):
             out.append({"tool_calls": [{"index": index, "function": {"arguments": part}}]})

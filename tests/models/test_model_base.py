@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import pytest
 
@@ -22,7 +24,7 @@ from sprig.server.models.base import (
 from sprig.server.models.decoding import TextAssembler
 from sprig.server.models.errors import InvalidModelOutputError
 from sprig.server.models.formats import json_format, parse_json_output
-from sprig.server.models.threaded import Emit, stream_from_thread
+from sprig.server.models.threaded import Emit, Producer, stream_from_thread
 
 # -- types -------------------------------------------------------------------------------
 
@@ -43,7 +45,7 @@ def test_sampling_from_mapping_is_lenient() -> None:
 
 
 def test_message_text_and_openai_shape() -> None:
-    parts = [
+    parts: list[dict[str, Any]] = [
         {"type": "text", "text": "look"},
         {"type": "image_url", "image_url": {"url": "http://x/y.png"}},
         {"type": "tool_result", "tool_use_id": "t", "content": {"temp": 21}},
@@ -62,7 +64,7 @@ def test_message_text_and_openai_shape() -> None:
 async def test_collect_folds_a_stream() -> None:
     call = ToolCall("c", "f")
 
-    async def chunks():  # type: ignore[no-untyped-def]
+    async def chunks() -> AsyncIterator[CompletionChunk]:
         yield CompletionChunk(content="Hel")
         yield CompletionChunk(content="lo")
         yield CompletionChunk(tool_calls=[call], finish_reason="tool_calls", usage=Usage(3, 2))
@@ -129,7 +131,7 @@ def test_assembler_releases_a_false_alarm() -> None:
 # -- thread bridge --------------------------------------------------------------------------
 
 
-def _counter(limit: int, delay: float, seen: list[int]):  # type: ignore[no-untyped-def]
+def _counter(limit: int, delay: float, seen: list[int]) -> Producer[int]:
     def produce(emit: Emit[int], cancel: threading.Event) -> None:
         for i in range(limit):
             if cancel.is_set():

@@ -37,8 +37,8 @@ WEATHER = ToolSpec(
 
 
 def make_model(server: FakeOpenAI, **extra: object) -> LiteLLMModel:
-    config = {"name": "fake", "model": "openai/fake", "api_key": KEY, "api_base": server.api_base}
-    config.update({"max_retries": 0, "timeout": 20, **extra})
+    config: dict[str, object] = {"name": "fake", "model": "openai/fake", "api_key": KEY}
+    config.update({"api_base": server.api_base, "max_retries": 0, "timeout": 20, **extra})
     return LiteLLMModel(LiteLLMConfig.model_validate(config))
 
 
@@ -221,3 +221,5 @@ def test_token_counting_and_context_window(fake_openai: FakeOpenAI) -> None:
     known = LiteLLMModel(LiteLLMConfig(name="gpt-4o-mini"))
     assert known.context_window >= 100_000 and known.capabilities.tools
     assert model.capabilities.tools and model.capabilities.json_object
+    llama = LiteLLMModel(LiteLLMConfig(name="ollama/llama-3-8b"))  # no tokenizer download
+    assert llama.count_tokens("hello world") == 2

@@ -9,6 +9,7 @@ import time
 
 import pytest
 
+from sprig.server.errors import BadRequestError
 from sprig.server.models.base import (
     ChatMessage,
     CompletionRequest,
@@ -181,3 +182,15 @@ async def test_collect_of_stream_equals_complete_in_json_mode(local_model: Local
     )
     streamed = await collect(local_model.stream(request))
     assert json.loads(streamed.content) == json.loads((await local_model.complete(request)).content)
+
+
+async def test_a_prompt_beyond_the_context_window_is_a_400() -> None:
+    small = LocalLlamaModel(n_ctx=256)
+    try:
+        long_text = "word " * 400
+        request = CompletionRequest([ChatMessage("user", long_text)], GREEDY)
+        assert small.count_message_tokens(request.messages) > 256
+        with pytest.raises(BadRequestError, match="context window is 256"):
+            await small.complete(request)
+    finally:
+        small.close()

@@ -1,7 +1,8 @@
 """Any other model, through LiteLLM used as a library (OpenAI, Anthropic, Ollama, vLLM, ...).
 
 LiteLLM is imported lazily (it is slow to import), after setting
-``LITELLM_LOCAL_MODEL_COST_MAP`` so it never fetches its cost map from the internet.
+``LITELLM_LOCAL_MODEL_COST_MAP`` so it never fetches its cost map from the internet; token
+counting never downloads tokenizers either (tiktoken's count for models OpenAI does not serve).
 JSON modes and tool calls are passed through to the provider natively. OpenAI's sampling
 settings go through LiteLLM, which drops those a provider does not take (`drop_params`);
 `min_p` and `repetition_penalty` are sent only to models configured with
@@ -46,6 +47,9 @@ def import_litellm() -> Any:
     import litellm
 
     litellm.suppress_debug_info = True
+    # Token counts for non-OpenAI models use tiktoken (approximate) instead of fetching a
+    # Hugging Face tokenizer from the internet, in the middle of a request.
+    litellm.disable_hf_tokenizer_download = True
     return litellm
 
 

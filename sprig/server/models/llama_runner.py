@@ -23,7 +23,7 @@ from __future__ import annotations
 import json
 import secrets
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,6 +31,7 @@ from sprig.server.errors import BadRequestError
 from sprig.server.models.base import CompletionChunk, FinishReason, SamplingParams, Usage
 from sprig.server.models.decoding import TextAssembler
 from sprig.server.models.formats import JsonFormat
+from sprig.server.models.threaded import Emit
 
 TOP_K = 40
 # JSON with at most one space between tokens: a small model given llama.cpp's stock JSON
@@ -128,7 +129,7 @@ def make_plan(
 def run_generation(
     llama: Any,
     plan: GenerationPlan,
-    emit: Callable[[CompletionChunk], None],
+    emit: Emit[CompletionChunk],
     cancel: threading.Event,
 ) -> None:
     """Generate token by token, emitting text deltas then one final chunk with usage.
@@ -161,9 +162,7 @@ def run_generation(
     _finish(emit, text, reason, Usage(len(plan.prompt), count))
 
 
-def _finish(
-    emit: Callable[[CompletionChunk], None], text: TextAssembler, reason: str, usage: Usage
-) -> None:
+def _finish(emit: Emit[CompletionChunk], text: TextAssembler, reason: str, usage: Usage) -> None:
     if tail := text.flush():
         emit(CompletionChunk(content=tail))
     finish: FinishReason = "stop" if reason == "stop" else "length"

