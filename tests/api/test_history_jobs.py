@@ -69,7 +69,9 @@ async def test_concurrent_appends_keep_a_total_order(
 
 async def test_job_status(client: httpx.AsyncClient, runtime: Runtime) -> None:
     async with runtime.db.write() as conn:
-        job = await enqueue(conn, await _dev(runtime), "embed_docs", {"n": 1}, name="embed")
+        job = await enqueue(
+            conn, await _dev(runtime), "embed_docs", {"n": 1}, name="embed", delay_seconds=3600
+        )
     r = await client.get(f"/jobs/{job['id']}")
     assert r.status_code == 200
     assert (r.json()["name"], r.json()["state"], r.json()["has_progress"]) == (

@@ -28,7 +28,7 @@ async def _seed(client: httpx.AsyncClient, runtime: Runtime) -> dict[str, str]:
         ids[f"{kind}_doc"] = r.json()["id"]
     assert runtime.startup_key is not None
     async with runtime.db.write() as conn:
-        job = await enqueue(conn, runtime.startup_key.developer_id, "noop", {})
+        job = await enqueue(conn, runtime.startup_key.developer_id, "noop", {}, delay_seconds=3600)
     ids["job"] = str(job["id"])
     ids["doc"] = ids["agent_doc"]
     ids["memory"] = str(uuid.uuid4())  # no memory exists yet: the owner check comes first

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 
 import httpx
@@ -149,3 +150,35 @@ async def test_a_turn_reads_only_the_window(
     model.push("ok")
     assert (await client.post(f"/sessions/{sid}/chat", json=user_msg("hi"))).status_code == 201
     assert sum(pages) <= 2 * context.PAGE  # not the 2000 entries
+
+
+async def test_adaptive_summary_job_runs_in_the_in_process_worker(
+    client: httpx.AsyncClient, model: ScriptedModel
+) -> None:
+    agent = (await client.post("/agents", json={"name": "a"})).json()
+    body = {"agent": agent["id"], "token_budget": 200, "context_overflow": "adaptive"}
+    sid = (await client.post("/sessions", json=body)).json()["id"]
+    long = " ".join(["word"] * 30)
+    jobs: list[str] = []
+    for i in range(8):
+        model.push(f"answer {i} {long}")
+        r = await client.post(
+            f"/sessions/{sid}/chat",
+            json={"messages": [{"role": "user", "content": f"q{i} {long}"}]},
+        )
+        jobs = r.json()["jobs"]
+        if jobs:
+            break
+    job_id = jobs[0]
+    model.push("SUMMARY of the start")
+    for _ in range(100):
+        state = (await client.get(f"/jobs/{job_id}")).json()["state"]
+        if state == "succeeded":
+            break
+        await asyncio.sleep(0.05)
+    assert state == "succeeded"
+    history = (await client.get(f"/sessions/{sid}/history")).json()
+    assert [e["content"] for e in history["entries"] if e["source"] == "summarizer"] == [
+        "SUMMARY of the start"
+    ]
+    assert (await client.get(f"/sessions/{sid}")).json()["summary"] == "SUMMARY of the start"

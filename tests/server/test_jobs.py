@@ -1,23 +1,31 @@
-"""The durable job queue: claim once, retry with backoff, fail after max attempts, recover
-a job whose worker died, and the in-process worker runs an adaptive summary."""
+"""The durable job queue: claim once, retry with backoff, fail after max attempts, and recover
+a job whose worker died (run exactly once)."""
 
 from __future__ import annotations
 
 import asyncio
 import uuid
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
-import httpx
+import pytest
 import sqlalchemy as sa
 
 from sprig.server.ids import utcnow
 from sprig.server.jobs import queue
 from sprig.server.jobs.worker import Worker
-from sprig.server.models.scripted import ScriptedModel
 from sprig.server.runtime import Runtime
 from sprig.server.services.jobs import enqueue
+from sprig.server.settings import Settings
 from sprig.server.store import tables
+from tests.conftest import make_settings
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    """No in-process worker here: these tests claim and run jobs themselves."""
+    return make_settings(tmp_path / "data", in_process_worker=False)
 
 
 def _dev(runtime: Runtime) -> uuid.UUID:
@@ -79,35 +87,3 @@ async def test_job_of_a_dead_worker_is_run_again_exactly_once(runtime: Runtime) 
     assert await worker.run_once() is False
     assert done == ["ran"]
     assert (await runtime.jobs.get(_dev(runtime), job["id"]))["state"] == "succeeded"
-
-
-async def test_adaptive_summary_runs_in_the_in_process_worker(
-    client: httpx.AsyncClient, model: ScriptedModel
-) -> None:
-    agent = (await client.post("/agents", json={"name": "a"})).json()
-    body = {"agent": agent["id"], "token_budget": 200, "context_overflow": "adaptive"}
-    sid = (await client.post("/sessions", json=body)).json()["id"]
-    long = " ".join(["word"] * 30)
-    jobs: list[str] = []
-    for i in range(8):
-        model.push(f"answer {i} {long}")
-        r = await client.post(
-            f"/sessions/{sid}/chat",
-            json={"messages": [{"role": "user", "content": f"q{i} {long}"}]},
-        )
-        jobs = r.json()["jobs"]
-        if jobs:
-            break
-    job_id = jobs[0]
-    model.push("SUMMARY of the start")
-    for _ in range(100):
-        state = (await client.get(f"/jobs/{job_id}")).json()["state"]
-        if state == "succeeded":
-            break
-        await asyncio.sleep(0.05)
-    assert state == "succeeded"
-    history = (await client.get(f"/sessions/{sid}/history")).json()
-    assert [e["content"] for e in history["entries"] if e["source"] == "summarizer"] == [
-        "SUMMARY of the start"
-    ]
-    assert (await client.get(f"/sessions/{sid}")).json()["summary"] == "SUMMARY of the start"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
@@ -24,6 +25,7 @@ async def enqueue(
     *,
     name: str | None = None,
     max_attempts: int = 3,
+    delay_seconds: float = 0.0,
 ) -> Row:
     now = utcnow()
     row = {
@@ -38,7 +40,7 @@ async def enqueue(
         "progress": 0.0,
         "attempts": 0,
         "max_attempts": max_attempts,
-        "run_after": now,
+        "run_after": now + timedelta(seconds=delay_seconds),
         "locked_by": None,
         "locked_until": None,
         "created_at": now,
