@@ -1,7 +1,9 @@
 """Server-side cost of a chat turn, and Sprig's overhead over a direct model call.
 
 1. Overhead: chat turns through the real app in process (ASGI, SQLite on disk) answered by a
-   zero-latency model, at 10, 1,000 and 10,000 history entries. What is timed is everything
+   zero-latency model, at 10, 1,000 and 10,000 history entries (20-token entries, a 1,000-token
+   budget: the window is the same ~50 entries at every size). Server-side time, read from the
+   ``Server-Timing`` header Sprig sets on every response. What is timed is everything
    Sprig does for a turn (parse, load session, window within the budget, template, persist,
    respond); the model itself costs ~0. Targets: p50 <= 5 ms and flat across sizes.
 2. Ratio: one 16-token reply from the bundled local model, through Sprig's chat route vs a
@@ -64,6 +66,11 @@ async def _seed_history(runtime: Runtime, session_id: str, n: int) -> None:
             batch = []
     if batch:
         await runtime.history.append(dev, uuid.UUID(session_id), batch)
+
+
+def _server_ms(response: httpx.Response) -> float:
+    """Server-side time of a request, from Sprig's ``Server-Timing: app;dur=<ms>`` header."""
+    return float(response.headers["server-timing"].split("dur=")[1])
 
 
 async def overhead(sizes: list[int], turns: int) -> dict[str, dict[str, float]]:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+import time
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -11,6 +12,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sprig import __version__
 from sprig.server.api import chat, docs, pending, resources, tools
@@ -63,17 +65,36 @@ async def _unexpected(_: Request, exc: Exception) -> Response:
     return error_body(500, "Internal server error", "internal_error", "server_error")
 
 
-def _size_limit(limit: int) -> Callable[..., Awaitable[Response]]:
-    async def middleware(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        length = request.headers.get("content-length")
-        if length and length.isdigit() and int(length) > limit:
-            err = PayloadTooLargeError(f"Request body larger than {limit} bytes")
-            return await _sprig_error(request, err)
-        return await call_next(request)
+class EdgeMiddleware:
+    """Pure ASGI (cheaper than ``@app.middleware``): refuses bodies over the size limit by
+    their Content-Length, and adds ``Server-Timing: app;dur=<ms>`` (time until the response
+    starts) to every response."""
 
-    return middleware
+    def __init__(self, app: ASGIApp, max_body: int) -> None:
+        self.app = app
+        self.max_body = max_body
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        length = dict(scope["headers"]).get(b"content-length", b"")
+        if length.isdigit() and int(length) > self.max_body:
+            err = PayloadTooLargeError(f"Request body larger than {self.max_body} bytes")
+            response = await _sprig_error(Request(scope), err)
+            await response(scope, receive, send)
+            return
+        start = time.perf_counter()
+
+        async def timed_send(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                took = (time.perf_counter() - start) * 1000
+                headers = list(message.get("headers", []))
+                headers.append((b"server-timing", f"app;dur={took:.3f}".encode()))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, timed_send)
 
 
 def api_router() -> APIRouter:
@@ -121,5 +142,5 @@ def create_app(
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(Exception, _unexpected)
-    app.middleware("http")(_size_limit(settings.max_request_bytes))
+    app.add_middleware(EdgeMiddleware, max_body=settings.max_request_bytes)
     return app
