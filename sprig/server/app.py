@@ -11,6 +11,7 @@ from typing import Any
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from sqlalchemy.exc import DataError, DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -58,6 +59,17 @@ async def _http_error(_: Request, exc: Exception) -> Response:
     message = str(exc.detail) if exc.detail else "Error"
     code = {404: "not_found", 405: "method_not_allowed"}.get(status, f"http_{status}")
     return error_body(status, message, code, "http_error")
+
+
+async def _database_error(request: Request, exc: Exception) -> Response:
+    """SQLSTATE class 22 (a value the database refuses: too long, out of range, bad bytes)
+    that validation let through is the caller's 400; anything else is a real fault."""
+    sqlstate = str(getattr(getattr(exc, "orig", None), "sqlstate", "") or "")
+    if isinstance(exc, DataError) or sqlstate.startswith("22"):
+        log.warning("database refused a value: %s", type(exc).__name__)
+        message = "A value is out of range, too long or not valid text"
+        return error_body(400, message, "invalid_data", "invalid_request_error")
+    return await _unexpected(request, exc)
 
 
 async def _unexpected(_: Request, exc: Exception) -> Response:
@@ -141,6 +153,7 @@ def create_app(
     app.add_exception_handler(SprigError, _sprig_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(DBAPIError, _database_error)
     app.add_exception_handler(Exception, _unexpected)
     app.add_middleware(EdgeMiddleware, max_body=settings.max_request_bytes)
     return app

@@ -16,6 +16,7 @@ from sprig.server.services.tools import TOOL_TYPES
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
 Identifier = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=255)]
+Short = Annotated[str, StringConstraints(max_length=255)]
 Metadata = dict[str, Any]
 Content = str | list[str]
 
@@ -28,6 +29,7 @@ class Body(BaseModel):
     def _null_is_absent(cls, data: Any) -> Any:
         """The 0.x SDKs send every key, ``null`` when unset: treat those as not sent."""
         if isinstance(data, dict):
+            _refuse_nul(data)
             return {k: v for k, v in data.items() if v is not None}
         return data
 
@@ -37,12 +39,26 @@ class Body(BaseModel):
         return self.model_dump(exclude_none=True, exclude=exclude or set(), include=include)
 
 
+def _refuse_nul(value: Any, depth: int = 0) -> None:
+    """NUL characters cannot be stored (PostgreSQL text and JSON refuse them): a 422."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise ValueError("text must not contain NUL (\\u0000) characters")
+    elif isinstance(value, dict) and depth < 64:
+        for key, item in value.items():
+            _refuse_nul(key, depth + 1)
+            _refuse_nul(item, depth + 1)
+    elif isinstance(value, list) and depth < 64:
+        for item in value:
+            _refuse_nul(item, depth + 1)
+
+
 class DocIn(Body):
     title: Annotated[str, StringConstraints(min_length=1, max_length=10_000)]
     content: Content
     metadata: Metadata | None = None
     embed_instruction: str | None = None
-    language: str | None = None
+    language: Annotated[str, StringConstraints(max_length=32)] | None = None
 
     @model_validator(mode="after")
     def _non_empty(self) -> DocIn:
@@ -61,7 +77,7 @@ class ToolIn(Body):
     """A tool: v1 ``{name, type, <type>: {...}}`` or legacy ``{type, function: {...}}``."""
 
     name: Identifier | None = None
-    type: str | None = None
+    type: Annotated[str, StringConstraints(max_length=40)] | None = None
     description: str | None = None
     function: FunctionDef | None = None
     integration: dict[str, Any] | None = None
@@ -93,13 +109,13 @@ class ToolIn(Body):
 class AgentIn(Body):
     name: Name
     about: str | None = None
-    model: str | None = None
+    model: Short | None = None
     instructions: Content | None = None
     default_settings: dict[str, Any] | None = None
     default_system_template: str | None = None
     metadata: Metadata | None = None
     canonical_name: Identifier | None = None
-    project: str | None = None
+    project: Short | None = None
     tools: list[ToolIn] | None = None
     docs: list[DocIn] | None = None
 
@@ -119,7 +135,7 @@ class UserIn(Body):
     name: Annotated[str, StringConstraints(max_length=255)] | None = None
     about: str | None = None
     metadata: Metadata | None = None
-    project: str | None = None
+    project: Short | None = None
     docs: list[DocIn] | None = None
 
     def split(self) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -10,6 +10,7 @@ import json
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.sql.elements import ColumnElement
 
 
@@ -19,7 +20,7 @@ def metadata_contains(
     if not wanted:
         return sa.true()
     if dialect == "postgresql":
-        return column.op("@>")(sa.cast(json.dumps(wanted), column.type))
+        return column.op("@>")(sa.bindparam(None, wanted, type_=postgresql.JSONB))
     return sa.and_(*_sqlite_conditions(column, "$", wanted))
 
 

@@ -1,0 +1,47 @@
+"""The API suite runs against SQLite and PostgreSQL (pgserver's bundled server) alike.
+
+PostgreSQL is skipped only when pgserver cannot be imported; set SPRIG_TEST_BACKENDS=sqlite
+to run one backend while iterating locally.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sprig.server.settings import Settings
+from tests.conftest import make_settings
+
+
+def _backends() -> list[str]:
+    wanted = os.environ.get("SPRIG_TEST_BACKENDS", "sqlite,postgres").split(",")
+    return [b for b in ("sqlite", "postgres") if b in wanted]
+
+
+@pytest.fixture(scope="session")
+def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    pgserver = pytest.importorskip("pgserver")
+    server = pgserver.get_server(tmp_path_factory.mktemp("pg"), cleanup_mode="stop")
+    yield server
+    server.cleanup()
+
+
+def postgres_url(server: Any) -> str:
+    """A fresh database on the shared test server, as an asyncpg URL."""
+    name = "t_" + uuid.uuid4().hex[:12]
+    server.psql(f"CREATE DATABASE {name};")
+    socket_dir = server.get_uri().split("host=")[1]
+    return f"postgresql+asyncpg://postgres@/{name}?host={socket_dir}"
+
+
+@pytest.fixture(params=_backends())
+def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
+    if request.param == "postgres":
+        url = postgres_url(request.getfixturevalue("pg_server"))
+        return make_settings(tmp_path / "data", database_url=url)
+    return make_settings(tmp_path / "data")
