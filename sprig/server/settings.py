@@ -45,6 +45,18 @@ class Settings(BaseSettings):
         default=300, gt=0, description="A claimed job not finished by then is run again."
     )
 
+    # -- tools -------------------------------------------------------------------------------
+    tool_http_allow: list[str] = Field(
+        default_factory=list,
+        description="Hosts/IPs/CIDRs server-side HTTP tools may reach despite the private block.",
+    )
+    tool_http_timeout: float = Field(default=10.0, gt=0)
+    tool_http_max_bytes: int = Field(default=1_000_000, ge=1024)
+    tool_http_max_redirects: int = Field(default=5, ge=0, le=20)
+    max_tool_iterations: int = Field(
+        default=8, ge=1, le=100, description="Model calls per chat turn when tools run server-side."
+    )
+
     # -- models --------------------------------------------------------------------------
     default_model: str = Field(
         default="smollm2-135m-instruct",

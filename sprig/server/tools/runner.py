@@ -1,0 +1,124 @@
+"""Running one tool call server-side.
+
+`ToolRunner.run` never raises for a tool's own failure: bad argument JSON, schema
+mismatches, refused addresses, HTTP failures and provider errors all become an error
+`ToolResult` the chat loop feeds back to the model. ``function`` and computer-use tools
+cannot run here: they give a ``client_side`` result, and the loop returns the call to
+the client. (Cancellation still propagates.)
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from sprig.server.errors import SprigError
+from sprig.server.models.base import ToolCall
+from sprig.server.tools import apicall
+from sprig.server.tools.context import ToolContext
+from sprig.server.tools.http import SafeHttpClient
+from sprig.server.tools.integrations import IntegrationRegistry, default_integrations
+from sprig.server.tools.schema import check_arguments, without
+from sprig.server.tools.system import SystemRegistry
+from sprig.server.tools.types import ToolDef, ToolResult, tool_def
+
+log = logging.getLogger("sprig.tools")
+
+
+class ArgumentsError(ValueError):
+    """The model's arguments text is not a JSON object."""
+
+
+def parse_arguments(text: str | None) -> dict[str, Any]:
+    if text is None or not text.strip():
+        return {}
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ArgumentsError(f"Tool arguments are not valid JSON: {exc.msg}") from None
+    except RecursionError:
+        raise ArgumentsError("Tool arguments are nested too deeply") from None
+    if not isinstance(value, dict):
+        raise ArgumentsError("Tool arguments must be a JSON object")
+    return value
+
+
+class ToolRunner:
+    """Dispatches calls by tool type; shareable between concurrent turns."""
+
+    def __init__(
+        self,
+        *,
+        http: SafeHttpClient | None = None,
+        integrations: IntegrationRegistry | None = None,
+        system: SystemRegistry | None = None,
+    ) -> None:
+        self.http = http or SafeHttpClient()
+        self.integrations = integrations or default_integrations()
+        self.system = system or SystemRegistry()
+
+    async def run(
+        self, tool: ToolDef | Mapping[str, Any], call: ToolCall, context: ToolContext
+    ) -> ToolResult:
+        started = time.perf_counter()
+        try:
+            d = tool_def(tool)
+        except SprigError as exc:
+            return ToolResult.error(exc.message, code=exc.code)
+        result = await self._run(d, call, context)
+        elapsed = (time.perf_counter() - started) * 1000
+        log.info("tool %s (%s) ran in %.0f ms, error=%s", d.name, d.type, elapsed, result.is_error)
+        return result
+
+    async def run_named(
+        self,
+        tools: Iterable[ToolDef | Mapping[str, Any]],
+        call: ToolCall,
+        context: ToolContext,
+    ) -> ToolResult:
+        """Run the call on the tool it names; an unknown name is an error result."""
+        defs = {d.name: d for d in map(tool_def, tools)}
+        tool = defs.get(call.name)
+        if tool is None:
+            known = ", ".join(sorted(defs)) or "none"
+            return ToolResult.error(
+                f"Unknown tool {call.name!r} (tools: {known})", code="unknown_tool"
+            )
+        return await self.run(tool, call, context)
+
+    async def _run(self, d: ToolDef, call: ToolCall, context: ToolContext) -> ToolResult:
+        if d.client_side:
+            return ToolResult.for_client(d)
+        try:
+            arguments = parse_arguments(call.arguments)
+            return await self._dispatch(d, arguments, context)
+        except ArgumentsError as exc:
+            return ToolResult.error(str(exc), code="invalid_arguments")
+        except SprigError as exc:
+            return ToolResult.error(exc.message, code=exc.code)
+        except Exception:
+            log.exception("tool %s (%s) failed", d.name, d.type)
+            return ToolResult.error(f"Tool {d.name!r} failed unexpectedly", code="internal_error")
+
+    async def _dispatch(
+        self, d: ToolDef, arguments: dict[str, Any], context: ToolContext
+    ) -> ToolResult:
+        if d.type == "api_call":
+            value, failed = await apicall.run_api_call(d.body, arguments, self.http)
+            return ToolResult.ok(value, is_error=failed)
+        if d.type == "system":
+            return ToolResult.ok(await self.system.run(d.body, arguments, context))
+        if d.type == "integration":
+            return ToolResult.ok(await self._integration(d.body, arguments))
+        return ToolResult.error(f"Tool type {d.type!r} cannot run on the server", code="bad_type")
+
+    async def _integration(self, body: Mapping[str, Any], arguments: dict[str, Any]) -> Any:
+        provider = self.integrations.get(str(body.get("provider")))
+        method, spec = provider.method(body.get("method"))
+        fixed = dict(body.get("arguments") or {})
+        check_arguments(arguments, without(spec.parameters, fixed), force_closed=False)
+        setup = dict(body.get("setup") or {})
+        return await provider.run(method, {**arguments, **fixed}, setup)
