@@ -16,9 +16,12 @@ from sprig.server.services.history import HistoryService
 from sprig.server.services.jobs import JobService
 from sprig.server.services.keys import KeyCache, StartupKey, ensure_default_tenant
 from sprig.server.services.sessions import SessionService
+from sprig.server.services.tool_services import RuntimeServices
 from sprig.server.services.tools import ToolService
 from sprig.server.settings import Settings
 from sprig.server.store.db import Database
+from sprig.server.tools.http import HttpPolicy, SafeHttpClient
+from sprig.server.tools.runner import ToolRunner
 
 
 @dataclass
@@ -49,7 +52,9 @@ class Runtime:
             busy_timeout_ms=settings.sqlite_busy_timeout_ms,
         )
         models = models or ModelRegistry.from_settings(settings)
-        return cls(
+        tools = ToolRunner(http=SafeHttpClient(HttpPolicy.from_settings(settings)))
+        chat = ChatService(db, models, tools, max_tool_iterations=settings.max_tool_iterations)
+        runtime = cls(
             settings=settings,
             db=db,
             agents=AgentService(db, settings.default_model),
@@ -60,9 +65,11 @@ class Runtime:
             history=HistoryService(db),
             jobs=JobService(db),
             models=models,
-            chat=ChatService(db, models),
+            chat=chat,
             key_cache=KeyCache(settings.auth_cache_seconds),
         )
+        chat.services = RuntimeServices(runtime)
+        return runtime
 
     async def start(self, *, worker: bool | None = None) -> None:
         """Migrate the database, make sure the default tenant has a key, start the worker."""

@@ -14,7 +14,15 @@ from sprig.server.api import views
 from sprig.server.api.chat_schemas import ChatIn
 from sprig.server.api.deps import Developer, RuntimeDep
 from sprig.server.ids import rfc3339
-from sprig.server.services.chat import ChatResult, StreamDelta, StreamEnd, StreamEvent, StreamStart
+from sprig.server.models.base import ChatMessage
+from sprig.server.services.chat import (
+    ChatResult,
+    StreamDelta,
+    StreamEnd,
+    StreamEvent,
+    StreamStart,
+    StreamToolStep,
+)
 from sprig.server.services.turn import ChatOptions
 
 router = APIRouter(tags=["chat"])
@@ -119,6 +127,7 @@ def chat_response(result: ChatResult) -> dict[str, Any]:
         "response": [[{**message, "content": result.content or ""}]],
         "finish_reason": result.finish_reason,
         "doc_ids": _doc_ids(result),
+        "stop_reason": result.stop_reason,
     }
 
 
@@ -143,6 +152,9 @@ async def _sse(events: AsyncIterator[StreamEvent], done_marker: bool) -> AsyncIt
             yield _data(first)
         elif isinstance(event, StreamDelta):
             yield _data(_chunk(reply_id, created, {"content": event.content}))
+        elif isinstance(event, StreamToolStep):
+            for message in event.messages:
+                yield _data(_chunk(reply_id, created, _tool_delta(message)))
         elif isinstance(event, StreamEnd):
             r = event.result
             delta: dict[str, Any] = {"content": ""}
@@ -151,9 +163,18 @@ async def _sse(events: AsyncIterator[StreamEvent], done_marker: bool) -> AsyncIt
             last = _chunk(reply_id, created, delta, r.finish_reason)
             last["usage"] = _usage(r)
             last["jobs"] = [str(j) for j in r.jobs]
+            if r.stop_reason:
+                last["stop_reason"] = r.stop_reason
             yield _data(last)
     if done_marker:
         yield "data: [DONE]\n\n"
+
+
+def _tool_delta(message: ChatMessage) -> dict[str, Any]:
+    """A server-run tool step as a chunk delta: the calls, or one result (role ``tool``)."""
+    delta = message.to_openai()
+    delta.pop("name", None)
+    return delta
 
 
 def _data(payload: dict[str, Any]) -> str:

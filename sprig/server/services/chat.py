@@ -25,6 +25,8 @@ from sprig.server.services.turn import ChatOptions, ModelResolver, Turn, build_t
 from sprig.server.store import tables
 from sprig.server.store.crud import Row
 from sprig.server.store.db import Database
+from sprig.server.tools.context import SystemServices, ToolContext
+from sprig.server.tools.runner import ToolRunner
 
 
 @dataclass
@@ -39,6 +41,7 @@ class ChatResult:
     jobs: list[UUID] = field(default_factory=list)
     saved: bool = True
     entry_ids: list[UUID] = field(default_factory=list)
+    stop_reason: str | None = None  # "max_tool_iterations" when the tool loop hit its cap
 
 
 @dataclass
@@ -54,17 +57,34 @@ class StreamDelta:
 
 
 @dataclass
+class StreamToolStep:
+    """Tools ran server-side: the assistant's calls, then one ``tool`` message per result."""
+
+    messages: list[ChatMessage]
+
+
+@dataclass
 class StreamEnd:
     result: ChatResult
 
 
-StreamEvent = StreamStart | StreamDelta | StreamEnd
+StreamEvent = StreamStart | StreamDelta | StreamToolStep | StreamEnd
 
 
 class ChatService:
-    def __init__(self, db: Database, models: ModelResolver) -> None:
+    def __init__(
+        self,
+        db: Database,
+        models: ModelResolver,
+        tools: ToolRunner | None = None,
+        services: SystemServices | None = None,
+        max_tool_iterations: int = 8,
+    ) -> None:
         self.db = db
         self.models = models
+        self.tools = tools or ToolRunner()
+        self.services = services
+        self.max_tool_iterations = max_tool_iterations
         self.on_jobs: Callable[[], None] = lambda: None  # wakes the in-process worker
 
     async def prepare(self, developer_id: UUID, session_id: UUID, options: ChatOptions) -> Turn:
@@ -85,8 +105,43 @@ class ChatService:
         self, developer_id: UUID, session_id: UUID, options: ChatOptions
     ) -> ChatResult:
         turn = await self.prepare(developer_id, session_id, options)
-        completion = await turn.model.complete(turn.request)
+        auto = turn.auto_run_tools(options)
+        for step in range(self.max_tool_iterations):
+            completion = await turn.model.complete(turn.request)
+            if not await self._continue(developer_id, turn, completion, auto, step):
+                break
         return await self._finish(developer_id, turn, options, completion, partial=False)
+
+    async def _continue(
+        self, developer_id: UUID, turn: Turn, completion: Completion, auto: bool, step: int
+    ) -> bool:
+        """Run the reply's tool calls server-side if asked and possible; True to call the
+        model again. Calls for client-side tools (or past the cap) go back to the client."""
+        if not (auto and completion.tool_calls):
+            return False
+        if step == self.max_tool_iterations - 1:
+            turn.stop_reason = "max_tool_iterations"
+            return False
+        calls = completion.tool_calls
+        by_name = {d.name: d for d in turn.tools}
+        if any(c.name in by_name and by_name[c.name].client_side for c in calls):
+            return False
+        context = ToolContext(
+            developer_id,
+            turn.agent["id"],
+            turn.session["id"],
+            tuple(u["id"] for u in turn.users),
+            self.services,
+        )
+        asked = ChatMessage("assistant", completion.content, turn.agent["name"], tool_calls=calls)
+        results = [await self.tools.run_named(turn.tools, call, context) for call in calls]
+        answers = [
+            ChatMessage("tool", r.content, c.name, tool_call_id=c.id)
+            for c, r in zip(calls, results, strict=True)
+        ]
+        turn.request.messages.extend([asked, *answers])
+        turn.steps.extend([asked, *answers])
+        return True
 
     async def stream(
         self, developer_id: UUID, session_id: UUID, options: ChatOptions
@@ -105,14 +160,22 @@ class ChatService:
         created: datetime,
     ) -> AsyncIterator[StreamEvent]:
         yield StreamStart(reply_id, created, turn.docs)
+        auto = turn.auto_run_tools(options)
         done = Completion()
         parts: list[str] = []
         try:
-            async with contextlib.aclosing(turn.model.stream(turn.request)) as chunks:
-                async for chunk in chunks:
-                    _fold(done, parts, chunk)
-                    if chunk.content:
-                        yield StreamDelta(chunk.content)
+            for step in range(self.max_tool_iterations):
+                done, parts = Completion(), []
+                async with contextlib.aclosing(turn.model.stream(turn.request)) as chunks:
+                    async for chunk in chunks:
+                        _fold(done, parts, chunk)
+                        if chunk.content:
+                            yield StreamDelta(chunk.content)
+                done.content = "".join(parts)
+                before = len(turn.steps)
+                if not await self._continue(developer_id, turn, done, auto, step):
+                    break
+                yield StreamToolStep(turn.steps[before:])
         except (asyncio.CancelledError, GeneratorExit):
             done.content = "".join(parts)
             if options.save and done.content:
@@ -147,6 +210,7 @@ class ChatService:
             completion.finish_reason,
             usage,
             turn.docs,
+            stop_reason=turn.stop_reason,
         )
         if not options.save:
             result.saved = False
@@ -167,7 +231,7 @@ class ChatService:
         partial: bool,
     ) -> list[UUID]:
         model = turn.model
-        entries = [_entry(model, m) for m in turn.inputs]
+        entries = [_entry(model, m) for m in [*turn.inputs, *turn.steps]]
         reply = ChatMessage(role="assistant", content=result.content, name=turn.agent["name"])
         reply_entry = {
             "id": result.id,

@@ -19,13 +19,14 @@ from sprig.server.models.base import (
     CompletionRequest,
     SamplingParams,
     ToolCall,
-    ToolSpec,
 )
 from sprig.server.models.presets import effective_sampling
 from sprig.server.services import templates
 from sprig.server.services.context import ContextOverflowError, Window, entry_message, load_window
 from sprig.server.store import crud, tables
 from sprig.server.store.crud import Row
+from sprig.server.tools.spec import merge_tools, normalise_tool_choice, tool_specs
+from sprig.server.tools.types import ToolDef
 
 DEFAULT_RESERVE = 1024  # completion tokens kept free when max_tokens is not set
 
@@ -66,6 +67,14 @@ class Turn:
     docs: list[Row] = field(default_factory=list)
     summary: str | None = None
     jobs: list[Row] = field(default_factory=list)
+    tools: list[ToolDef] = field(default_factory=list)
+    steps: list[ChatMessage] = field(default_factory=list)  # tool calls run this turn
+    stop_reason: str | None = None
+
+    def auto_run_tools(self, options: ChatOptions) -> bool:
+        if options.auto_run_tools is not None:
+            return options.auto_run_tools
+        return bool(self.session["auto_run_tools"])
 
 
 async def load_participants(
@@ -178,35 +187,6 @@ def _tool_call(raw: dict[str, Any]) -> ToolCall:
     )
 
 
-def tool_specs(agent_tools: list[Row], request_tools: list[dict[str, Any]]) -> list[ToolSpec]:
-    """Agent tools and request tools; on a name clash the request's wins."""
-    merged: dict[str, ToolSpec] = {}
-    for tool in [
-        *(
-            {"name": t["name"], "type": t["type"], "description": t["description"], **t["spec"]}
-            for t in agent_tools
-        ),
-        *request_tools,
-    ]:
-        spec = _spec(tool)
-        if spec is not None:
-            merged[spec.name] = spec
-    return list(merged.values())
-
-
-def _spec(tool: dict[str, Any]) -> ToolSpec | None:
-    kind = tool.get("type")
-    if kind != "function":
-        return None  # server-run tool types reach the model once the tools feature runs them
-    fn = tool.get("function") or {}
-    params = fn.get("parameters") or {"type": "object", "properties": {}}
-    return ToolSpec(
-        name=tool["name"],
-        description=tool.get("description") or fn.get("description") or "",
-        parameters=params,
-    )
-
-
 def budget_for(session: Row, model: ChatModel, sampling: SamplingParams) -> int:
     if session["token_budget"]:
         return int(session["token_budget"])
@@ -277,15 +257,17 @@ async def build_turn(
             "Set the session's context_overflow to 'truncate', 'summarize' or 'adaptive'."
         )
     history = [entry_message(r) for r in window.entries]
-    tools = tool_specs(await agent_tools(conn, developer_id, agent["id"]), options.tools)
+    defs = merge_tools(await agent_tools(conn, developer_id, agent["id"]), options.tools)
+    specs = tool_specs(defs) if model.capabilities.tools else []
+    choice = normalise_tool_choice(options.tool_choice, [d.name for d in defs]) if specs else None
     request = CompletionRequest(
         messages=head + history + inputs,
         sampling=sampling,
         response_format=options.response_format,
-        tools=tools,
-        tool_choice=options.tool_choice if tools else None,
+        tools=specs,
+        tool_choice=choice,
     )
-    return Turn(
+    turn = Turn(
         session,
         agent,
         agents,
@@ -297,3 +279,5 @@ async def build_turn(
         docs or [],
         session["summary"],
     )
+    turn.tools = defs
+    return turn
