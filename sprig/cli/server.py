@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -12,6 +13,7 @@ from sprig.cli.common import DataDir, load_settings
 
 if TYPE_CHECKING:
     from sprig.server.runtime import Runtime
+    from sprig.server.settings import Settings
 
 console = Console(stderr=True, soft_wrap=True)
 
@@ -20,21 +22,65 @@ def serve(
     host: Annotated[str | None, typer.Option(help="Interface to bind (default 127.0.0.1).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default 8080).")] = None,
     data_dir: DataDir = None,
-    workers: Annotated[int, typer.Option(help="Worker processes (PostgreSQL only).")] = 1,
+    workers: Annotated[int, typer.Option(min=1, help="API processes sharing the port.")] = 1,
+    embedded_postgres: Annotated[
+        bool, typer.Option(help="Run a private PostgreSQL (pgvector) in the data dir.")
+    ] = False,
 ) -> None:
     """Create or migrate the database in the data directory, then serve the API."""
+    from sprig.server.store.embedded import start_embedded_postgres
+
+    settings = load_settings(host=host, port=port, data_dir=data_dir)
+    postgres = start_embedded_postgres(settings.data_dir) if embedded_postgres else None
+    if postgres is not None:
+        settings = settings.model_copy(update={"database_url": postgres.url})
+        console.print(f"Embedded PostgreSQL in {settings.data_dir / 'postgres'}")
+    try:
+        if workers == 1:
+            _serve_one(settings)
+        else:
+            _serve_many(settings, workers)
+    finally:
+        if postgres is not None:
+            postgres.stop()
+
+
+def _serve_one(settings: Settings) -> None:
     import uvicorn
 
     from sprig.server.app import create_app
     from sprig.server.runtime import Runtime
 
-    settings = load_settings(host=host, port=port, data_dir=data_dir)
-    if workers != 1:
-        console.print("[red]--workers > 1 needs PostgreSQL (SPRIG_DATABASE_URL)[/red]")
-        raise typer.Exit(2)
     url = f"http://{settings.host}:{settings.port}"
     app = create_app(settings, Runtime.build(settings), on_started=lambda rt: _print_key(rt, url))
     uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level)
+
+
+def _serve_many(settings: Settings, workers: int) -> None:
+    """Migrate and key once here, then fork ``workers`` processes that build their own app
+    from the environment (so every setting given as a flag is exported first)."""
+    import uvicorn
+
+    from sprig.server.runtime import Runtime
+
+    async def prepare() -> Runtime:
+        runtime = Runtime.build(settings)
+        await runtime.start(worker=False)
+        await runtime.close()
+        return runtime
+
+    runtime = asyncio.run(prepare())
+    _print_key(runtime, f"http://{settings.host}:{settings.port} ({workers} processes)")
+    os.environ["SPRIG_DATA_DIR"] = str(settings.data_dir)
+    os.environ["SPRIG_DATABASE_URL"] = settings.resolved_database_url
+    uvicorn.run(
+        "sprig.server.app:app_from_env",
+        factory=True,
+        workers=workers,
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+    )
 
 
 def _print_key(runtime: Runtime, url: str) -> None:

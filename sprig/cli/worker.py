@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import contextlib
 
 import typer
@@ -15,6 +16,9 @@ def worker(data_dir: DataDir = None) -> None:
     from sprig.server.runtime import Runtime
 
     settings = load_settings(data_dir=data_dir)
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
 
     async def run() -> None:
         runtime = Runtime.build(settings)

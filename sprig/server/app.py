@@ -157,3 +157,8 @@ def create_app(
     app.add_exception_handler(Exception, _unexpected)
     app.add_middleware(EdgeMiddleware, max_body=settings.max_request_bytes)
     return app
+
+
+def app_from_env() -> FastAPI:
+    """App factory for multi-process serving (``uvicorn --factory``): settings from env."""
+    return create_app(Settings())

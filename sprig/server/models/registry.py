@@ -11,6 +11,7 @@ from sprig.server.models.base import ChatModel
 from sprig.server.models.errors import ModelConfigError, UnknownModelError
 from sprig.server.models.litellm_provider import LiteLLMConfig, LiteLLMModel
 from sprig.server.models.local import LOCAL_MODEL_NAME, LocalLlamaModel
+from sprig.server.models.scripted import EchoModel
 from sprig.server.settings import Settings
 
 # Names Julep clients send by default; they mean "the server's default model".
@@ -35,6 +36,7 @@ class ModelRegistry:
                 n_threads=settings.local_model_threads,
             )
         )
+        registry.register(EchoModel("echo"))  # repeats the last user message: smoke tests
         for config in parse_model_configs(settings.models):
             registry.register(LiteLLMModel(config), aliases=config.aliases)
         if settings.default_model not in registry:
