@@ -140,7 +140,7 @@ async def _burst(db_url: str, session_id: str, developer_id: uuid.UUID) -> list[
                     developer_id,
                     "summarize_session",
                     {"session_id": session_id, "before_seq": 0},
-                )  # fmt: skip
+                )
                 for _ in range(JOBS)
             ]
         deadline = time.monotonic() + 60
