@@ -27,7 +27,8 @@ def l2_normalise(matrix: npt.ArrayLike) -> Vectors:
         raise ValueError(f"expected a 2-D array of vectors, got shape {rows.shape}")
     norms = np.linalg.norm(rows, axis=1, keepdims=True)
     norms[norms == 0] = 1.0
-    return rows / norms
+    normalised: Vectors = rows / norms
+    return normalised
 
 
 class Embedder(ABC):
@@ -61,15 +62,19 @@ class Embedder(ABC):
         items = list(texts)
         if not items:
             return np.zeros((0, self.dimensions or 0), dtype=np.float32)
-        parts = []
+        parts: list[Vectors] = []
         for start in range(0, len(items), self.batch_size):
             batch = items[start : start + self.batch_size]
             parts.append(l2_normalise(await self._embed_batch(batch)))
-        return np.concatenate(parts, axis=0) if len(parts) > 1 else parts[0]
+        if len(parts) == 1:
+            return parts[0]
+        joined: Vectors = np.concatenate(parts, axis=0)
+        return joined
 
     async def embed_one(self, text: str) -> Vectors:
         """One text as a 1-D vector."""
-        return (await self.embed([text]))[0]
+        row: Vectors = (await self.embed([text]))[0]
+        return row
 
 
 class ThreadedEmbedder(Embedder):

