@@ -26,7 +26,7 @@ def settings(**overrides: object) -> Settings:
 
 def test_default_registry_has_the_local_model() -> None:
     registry = ModelRegistry.from_settings(settings())
-    assert registry.names() == [LOCAL_MODEL_NAME]
+    assert registry.names() == [LOCAL_MODEL_NAME, "echo"]  # echo: built-in, for smoke tests
     model = registry.resolve(None)
     assert isinstance(model, LocalLlamaModel) and model.name == LOCAL_MODEL_NAME
     assert registry.default is model
@@ -62,7 +62,7 @@ def test_configured_litellm_models_and_aliases() -> None:
         },
     ]
     registry = ModelRegistry.from_settings(settings(models=entries))
-    assert registry.names() == [LOCAL_MODEL_NAME, "gpt-4o-mini", "house"]
+    assert registry.names() == [LOCAL_MODEL_NAME, "echo", "gpt-4o-mini", "house"]
     house = registry.resolve("house-llm")
     assert isinstance(house, LiteLLMModel) and house.name == "house"
     assert house.config.litellm_model == "openai/llama3" and house.context_window == 4096

@@ -1,4 +1,5 @@
-"""Turning a stream of token bytes into text deltas, honouring stop sequences.
+"""Turning a stream of token bytes into text deltas, honouring stop sequences; and reading
+the text of a JSON string that generation cut short.
 
 Pure and model-free, so the tricky parts (split UTF-8 characters, stop sequences that
 arrive across tokens) are tested without loading a model.
@@ -7,6 +8,8 @@ arrive across tokens) are tested without loading a model.
 from __future__ import annotations
 
 import codecs
+import json
+import re
 from collections.abc import Sequence
 
 
@@ -63,3 +66,16 @@ def _held_back(text: str, stops: Sequence[str]) -> int:
                 longest = size
                 break
     return longest
+
+
+# A trailing escape cut short: an odd backslash, or `\u` with fewer than four hex digits.
+_CUT_ESCAPE = re.compile(r"(?:^|[^\\])(?:\\\\)*(\\(?:u[0-9a-fA-F]{0,3})?)$")
+
+
+def json_string_prefix(body: str) -> str:
+    """The text of a JSON string literal's body that was cut before its closing quote."""
+    cut = _CUT_ESCAPE.search(body)
+    if cut is not None:
+        body = body[: cut.start(1)]
+    text: str = json.loads(f'"{body}"', strict=False)
+    return text

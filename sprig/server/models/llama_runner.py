@@ -107,6 +107,26 @@ def json_grammar(fmt: JsonFormat | None) -> Any | None:
     return LlamaGrammar.from_string(COMPACT_JSON_GBNF, verbose=False)
 
 
+def gbnf_grammar(gbnf: str) -> Any:
+    """A llama.cpp grammar from GBNF text (check it first with `grammar_parses`)."""
+    from llama_cpp.llama_grammar import LlamaGrammar
+
+    return LlamaGrammar.from_string(gbnf, verbose=False)
+
+
+def grammar_parses(llama: Any, gbnf: str) -> bool:
+    """Whether llama.cpp accepts `gbnf` (a grammar it rejects would crash generation)."""
+    import llama_cpp
+
+    sampler = llama_cpp.llama_sampler_init_grammar(
+        llama._model.vocab, gbnf.encode("utf-8"), b"root"
+    )
+    if not sampler:
+        return False
+    llama_cpp.llama_sampler_free(sampler)
+    return True
+
+
 def make_plan(
     prompt: list[int], params: SamplingParams, n_ctx: int, grammar: Any | None
 ) -> GenerationPlan:

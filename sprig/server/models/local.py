@@ -5,9 +5,9 @@ installed file list (the `llm` tool itself is never imported). `Settings.local_m
 points at another GGUF instead. The model loads lazily, once, and generates one reply at a
 time in its own worker thread; closing a stream stops generation between two tokens.
 
-Tools are not offered to this model (it is far too small to call them reliably): a request's
-`tools` are ignored. JSON modes are enforced with a llama.cpp grammar, and the reply is
-checked to parse.
+Tools are described in the system message and the answer is held by a llama.cpp grammar to
+a JSON reply or tool call (see `local_tools`); it is generated whole, then streamed. JSON
+modes are enforced with a llama.cpp grammar too, and the reply is checked to parse.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import asyncio
 import os
 import threading
 import time
-from collections.abc import AsyncGenerator, Sequence
+from collections.abc import AsyncGenerator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import aclosing
 from functools import partial
@@ -37,10 +37,18 @@ from sprig.server.models.base import (
 from sprig.server.models.errors import ModelConfigError
 from sprig.server.models.formats import JsonFormat, json_format, parse_json_output
 from sprig.server.models.llama_runner import (
-    GenerationPlan,
+    gbnf_grammar,
+    grammar_parses,
     json_grammar,
     make_plan,
     run_generation,
+)
+from sprig.server.models.local_tools import (
+    ToolMode,
+    answer_chunks,
+    prompt_with_tools,
+    read_answer,
+    tool_gbnf,
 )
 from sprig.server.models.threaded import Emit, stream_from_thread
 
@@ -107,7 +115,7 @@ def _template_message(message: ChatMessage) -> dict[str, str]:
 
 
 class LocalLlamaModel(ChatModel):
-    _capabilities = Capabilities(tools=False, json_object=True, json_schema=True)
+    _capabilities = Capabilities(tools=True, json_object=True, json_schema=True)
     # SmolLM2's model card suggests a low temperature and top_p 0.9.
     default_sampling = SamplingParams(temperature=0.2, top_p=0.9, max_tokens=512)
 
@@ -163,10 +171,29 @@ class LocalLlamaModel(ChatModel):
         async with aclosing(self.stream(request)) as chunks:
             return await collect(chunks)
 
+    def prompt_messages(self, request: CompletionRequest) -> list[ChatMessage]:
+        """The messages the prompt is made of: the request's, plus any tools it offers.
+
+        `count_message_tokens` of these is the prompt's real size.
+        """
+        return prompt_with_tools(request.messages, request.tools, request.tool_choice)[0]
+
     async def stream(self, request: CompletionRequest) -> AsyncGenerator[CompletionChunk, None]:
-        fmt = json_format(request.response_format)
         params = request.sampling.over(self.default_sampling)
-        produce = partial(self._produce, request.messages, params, fmt)
+        messages, mode = prompt_with_tools(request.messages, request.tools, request.tool_choice)
+        chunks = (
+            self._tool_stream(messages, params, mode)
+            if mode
+            else self._text_stream(messages, params, json_format(request.response_format))
+        )
+        async with aclosing(chunks) as inner:
+            async for chunk in inner:
+                yield chunk
+
+    async def _text_stream(
+        self, messages: list[ChatMessage], params: SamplingParams, fmt: JsonFormat | None
+    ) -> AsyncGenerator[CompletionChunk, None]:
+        produce = partial(self._produce, messages, params, partial(json_grammar, fmt))
         parts: list[str] = []
         async with aclosing(stream_from_thread(self._executor, produce)) as chunks:
             async for chunk in chunks:
@@ -175,26 +202,36 @@ class LocalLlamaModel(ChatModel):
                 parts.append(chunk.content)
                 yield chunk
 
+    async def _tool_stream(
+        self, messages: list[ChatMessage], params: SamplingParams, mode: ToolMode
+    ) -> AsyncGenerator[CompletionChunk, None]:
+        """The whole constrained answer is generated first, then streamed."""
+        produce = partial(self._produce, messages, params, partial(self._tool_grammar, mode))
+        async with aclosing(stream_from_thread(self._executor, produce)) as chunks:
+            raw = await collect(chunks)
+        for chunk in answer_chunks(read_answer(raw, self.name)):
+            yield chunk
+
+    def _tool_grammar(self, mode: ToolMode) -> Any:
+        llama = self.load().llama
+        return gbnf_grammar(tool_gbnf(mode, partial(grammar_parses, llama)))
+
     def _produce(
         self,
         messages: Sequence[ChatMessage],
         params: SamplingParams,
-        fmt: JsonFormat | None,
+        grammar: Callable[[], Any | None],
         emit: Emit[CompletionChunk],
         cancel: threading.Event,
     ) -> None:
+        """Runs in the worker thread: tokenize, build the grammar, generate."""
         if cancel.is_set():
             return
-        plan = self._plan(messages, params, fmt)
-        run_generation(self.load().llama, plan, emit, cancel)
-
-    def _plan(
-        self, messages: Sequence[ChatMessage], params: SamplingParams, fmt: JsonFormat | None
-    ) -> GenerationPlan:
         loaded = self.load()
         with loaded.lock:
             prompt = loaded.prompt_tokens(messages)
-        return make_plan(prompt, params, loaded.llama.n_ctx(), json_grammar(fmt))
+        plan = make_plan(prompt, params, loaded.llama.n_ctx(), grammar())
+        run_generation(loaded.llama, plan, emit, cancel)
 
     def close(self) -> None:
         self._executor.shutdown(wait=True, cancel_futures=True)
