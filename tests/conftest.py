@@ -30,7 +30,11 @@ API_KEY = "sk-test-" + "k" * 32
 
 
 def make_settings(data_dir: Path, **overrides: object) -> Settings:
-    values: dict[str, object] = {"default_model": "scripted", **overrides}
+    values: dict[str, object] = {
+        "default_model": "scripted",
+        "embedding_model": "hashing",  # fast and deterministic; the real model in e2e tests
+        **overrides,
+    }
     return Settings(data_dir=data_dir, api_key=API_KEY, **values)  # type: ignore[arg-type]
 
 

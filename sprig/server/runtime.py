@@ -13,8 +13,10 @@ from sprig.server.services.agents import AgentService, UserService
 from sprig.server.services.chat import ChatService
 from sprig.server.services.docs import DocService
 from sprig.server.services.history import HistoryService
+from sprig.server.services.indexing import DocIndexer
 from sprig.server.services.jobs import JobService
 from sprig.server.services.keys import KeyCache, StartupKey, ensure_default_tenant
+from sprig.server.services.search import SearchService
 from sprig.server.services.sessions import SessionService
 from sprig.server.services.tool_services import RuntimeServices
 from sprig.server.services.tools import ToolService
@@ -37,6 +39,8 @@ class Runtime:
     jobs: JobService
     models: ModelRegistry
     chat: ChatService
+    indexer: DocIndexer
+    search: SearchService
     key_cache: KeyCache
     startup_key: StartupKey | None = None
     worker: Worker | None = None
@@ -53,15 +57,21 @@ class Runtime:
         )
         models = models or ModelRegistry.from_settings(settings)
         tools = ToolRunner(http=SafeHttpClient(HttpPolicy.from_settings(settings)))
-        chat = ChatService(db, models, tools, max_tool_iterations=settings.max_tool_iterations)
+        indexer = DocIndexer(settings)
+        search = SearchService(db, indexer)
+        chat = ChatService(
+            db, models, tools, max_tool_iterations=settings.max_tool_iterations, search=search
+        )
         runtime = cls(
             settings=settings,
             db=db,
-            agents=AgentService(db, settings.default_model),
-            users=UserService(db),
+            agents=AgentService(db, settings.default_model, indexer),
+            users=UserService(db, indexer),
             sessions=SessionService(db),
             tools=ToolService(db),
-            docs=DocService(db),
+            docs=DocService(db, indexer),
+            indexer=indexer,
+            search=search,
             history=HistoryService(db),
             jobs=JobService(db),
             models=models,
@@ -76,9 +86,11 @@ class Runtime:
         await self.db.migrate()
         env_key = self.settings.api_key.get_secret_value() if self.settings.api_key else None
         self.startup_key = await ensure_default_tenant(self.db, self.settings.data_dir, env_key)
+        async with self.db.write() as conn:
+            await self.indexer.check_model(conn)
         await self._warm_up()
         self.worker = self.make_worker()
-        self.chat.on_jobs = self.worker.wake
+        self.chat.on_jobs = self.docs.on_jobs = self.worker.wake
         if self.settings.in_process_worker if worker is None else worker:
             self._worker_task = asyncio.create_task(self.worker.run_forever(), name="sprig-jobs")
 

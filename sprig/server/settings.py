@@ -79,6 +79,11 @@ class Settings(BaseSettings):
     embedding_batch_size: int = Field(default=32, ge=1)
     chunk_tokens: int = Field(default=256, ge=16, description="Target chunk size in tokens.")
     chunk_overlap: int = Field(default=32, ge=0, description="Tokens shared by adjacent chunks.")
+    embed_inline_max_chunks: int = Field(
+        default=64,
+        ge=0,
+        description="Docs with more chunks are embedded by a job (the response names it).",
+    )
 
     @cached_property
     def resolved_database_url(self) -> str:

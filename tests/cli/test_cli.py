@@ -46,5 +46,10 @@ def test_keys_lifecycle(tmp_path: Path) -> None:
 def test_migrate(tmp_path: Path) -> None:
     result = sprig("migrate", "--data-dir", str(tmp_path))
     assert result.returncode == 0, result.stderr
-    assert "revision 0002" in result.stderr
+    from alembic.script import ScriptDirectory
+
+    from sprig.server.store.db import alembic_config
+
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert f"revision {head}" in result.stderr
     assert (tmp_path / "sprig.db").exists()

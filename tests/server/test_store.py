@@ -11,6 +11,7 @@ from alembic.migration import MigrationContext
 
 from sprig.server.app import create_app
 from sprig.server.store.db import Database
+from sprig.server.store.schema_filters import include_object
 from sprig.server.store.tables import metadata
 from tests.conftest import API_KEY, auth, build_app, make_settings
 
@@ -21,7 +22,8 @@ async def test_upgrade_on_empty_database_matches_schema(tmp_path: Path) -> None:
     assert await db.current_revision() is not None
 
     def diff(sync_conn: Any) -> list[Any]:
-        return list(compare_metadata(MigrationContext.configure(sync_conn), metadata))
+        context = MigrationContext.configure(sync_conn, opts={"include_object": include_object})
+        return list(compare_metadata(context, metadata))
 
     async with db.read() as conn:
         assert await conn.run_sync(diff) == []

@@ -150,7 +150,7 @@ def doc(row: Row, legacy: bool = False, include_embeddings: bool = False) -> dic
         "modality": row["modality"],
         "status": row["status"],
         **_times(row),
-        "jobs": [],
+        "jobs": [str(j) for j in row.get("jobs") or []],
     }
 
 
@@ -241,5 +241,6 @@ def doc_reference(row: Row) -> dict[str, Any]:
         "snippet": snippet,
         "distance": row.get("distance"),
         "score": row.get("score"),
+        "relevance": row.get("relevance"),
         "metadata": row.get("metadata"),
     }

@@ -23,4 +23,9 @@ def handlers(runtime: Runtime) -> dict[str, Handler]:
             int(payload["before_seq"]),
         )
 
-    return {"summarize_session": summarize}
+    async def embed_doc(developer_id: UUID, payload: dict[str, Any]) -> None:
+        from sprig.server.services.indexing import embed_pending_doc
+
+        await embed_pending_doc(runtime.db, runtime.indexer, developer_id, UUID(payload["doc_id"]))
+
+    return {"summarize_session": summarize, "embed_doc": embed_doc}

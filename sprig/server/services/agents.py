@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sprig.server.services.docs import delete_owned_docs, insert_doc
+from sprig.server.services.indexing import DocIndexer, PreparedDoc
 from sprig.server.services.resources import ResourceService
 from sprig.server.services.tools import insert_tool
 from sprig.server.store import tables
@@ -19,9 +20,10 @@ class AgentService(ResourceService):
     table = tables.agents
     label = "Agent"
 
-    def __init__(self, db: Database, default_model: str) -> None:
+    def __init__(self, db: Database, default_model: str, indexer: DocIndexer) -> None:
         super().__init__(db)
         self.default_model = default_model
+        self.indexer = indexer
 
     def defaults(self) -> Row:
         return {
@@ -46,7 +48,8 @@ class AgentService(ResourceService):
         for tool in extra.get("tools") or []:
             await insert_tool(conn, developer_id, row["id"], tool)
         for doc in extra.get("docs") or []:
-            await insert_doc(conn, developer_id, "agent", row["id"], doc)
+            prepared = PreparedDoc(self.indexer.chunk(doc["title"], doc["content"]), None)
+            await insert_doc(conn, developer_id, "agent", row["id"], doc, prepared)
 
     async def before_delete(self, conn: AsyncConnection, developer_id: UUID, id_: UUID) -> None:
         await delete_owned_docs(conn, developer_id, "agent", id_)
@@ -61,6 +64,10 @@ class UserService(ResourceService):
     table = tables.users
     label = "User"
 
+    def __init__(self, db: Database, indexer: DocIndexer) -> None:
+        super().__init__(db)
+        self.indexer = indexer
+
     def defaults(self) -> Row:
         return {"name": "", "about": "", "metadata": {}, "project": None}
 
@@ -68,7 +75,8 @@ class UserService(ResourceService):
         self, conn: AsyncConnection, developer_id: UUID, row: Row, extra: Row, created: bool
     ) -> None:
         for doc in extra.get("docs") or []:
-            await insert_doc(conn, developer_id, "user", row["id"], doc)
+            prepared = PreparedDoc(self.indexer.chunk(doc["title"], doc["content"]), None)
+            await insert_doc(conn, developer_id, "user", row["id"], doc, prepared)
 
     async def before_delete(self, conn: AsyncConnection, developer_id: UUID, id_: UUID) -> None:
         await delete_owned_docs(conn, developer_id, "user", id_)

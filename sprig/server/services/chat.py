@@ -21,6 +21,8 @@ from sprig.server.models.base import ChatMessage, ChatModel, Completion, Complet
 from sprig.server.services import context
 from sprig.server.services.history import add_relations, append_entries
 from sprig.server.services.jobs import enqueue
+from sprig.server.services.recall import recall_docs, wants_recall
+from sprig.server.services.search import SearchService
 from sprig.server.services.turn import ChatOptions, ModelResolver, Turn, build_turn
 from sprig.server.store import tables
 from sprig.server.store.crud import Row
@@ -79,27 +81,35 @@ class ChatService:
         tools: ToolRunner | None = None,
         services: SystemServices | None = None,
         max_tool_iterations: int = 8,
+        search: SearchService | None = None,
     ) -> None:
         self.db = db
         self.models = models
         self.tools = tools or ToolRunner()
         self.services = services
         self.max_tool_iterations = max_tool_iterations
+        self.search = search
         self.on_jobs: Callable[[], None] = lambda: None  # wakes the in-process worker
 
     async def prepare(self, developer_id: UUID, session_id: UUID, options: ChatOptions) -> Turn:
-        async with self.db.read() as conn:
-            turn = await build_turn(conn, developer_id, session_id, options, self.models)
+        turn = await self.render(developer_id, session_id, options)
         policy = turn.session["context_overflow"]
         if turn.window.overflowed and policy == "summarize":
             await self._summarize(developer_id, turn)
-            async with self.db.read() as conn:
-                turn = await build_turn(conn, developer_id, session_id, options, self.models)
+            turn = await self.render(developer_id, session_id, options)
         return turn
 
     async def render(self, developer_id: UUID, session_id: UUID, options: ChatOptions) -> Turn:
+        """The turn as the model will see it: recalled docs in the system template."""
         async with self.db.read() as conn:
-            return await build_turn(conn, developer_id, session_id, options, self.models)
+            turn = await build_turn(conn, developer_id, session_id, options, self.models)
+        if self.search is None or not wants_recall(turn, options):
+            return turn
+        docs = await recall_docs(self.search, developer_id, turn)
+        if not docs:
+            return turn
+        async with self.db.read() as conn:
+            return await build_turn(conn, developer_id, session_id, options, self.models, docs)
 
     async def complete(
         self, developer_id: UUID, session_id: UUID, options: ChatOptions

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from typing import Any, Literal
 from uuid import UUID
 
@@ -12,6 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sprig.server.errors import BadRequestError, ConflictError, NotFoundError
 from sprig.server.ids import new_id, utcnow
+from sprig.server.services.indexing import DocIndexer, PreparedDoc, bump_version, write_chunks
+from sprig.server.services.jobs import enqueue
 from sprig.server.store import crud, tables
 from sprig.server.store.crud import ListQuery, Row, Rows
 from sprig.server.store.db import Database
@@ -38,9 +41,18 @@ async def require_owner(
 
 
 async def insert_doc(
-    conn: AsyncConnection, developer_id: UUID, kind: OwnerKind, owner_id: UUID, doc: Row
+    conn: AsyncConnection,
+    developer_id: UUID,
+    kind: OwnerKind,
+    owner_id: UUID,
+    doc: Row,
+    prepared: PreparedDoc,
 ) -> Row:
-    """Insert one doc (already validated) inside the caller's transaction."""
+    """Insert one doc (already validated) and its chunks inside the caller's transaction.
+
+    Without embeddings in ``prepared`` the doc is ``pending`` and an ``embed_doc`` job (in
+    the same transaction) computes them; its id is in the returned row's ``jobs``.
+    """
     digest = content_hash(doc["title"], doc["content"])
     dupe = sa.select(tables.docs.c.id).where(
         tables.docs.c.owner_kind == kind,
@@ -64,22 +76,38 @@ async def insert_doc(
         "embedding_dimensions": None,
         "language": doc.get("language") or "english",
         "modality": "text",
-        "status": "ready",
+        "status": "ready" if prepared.vectors is not None else "pending",
         "created_at": now,
         "updated_at": now,
     }
     await crud.insert(conn, tables.docs, row)
+    await write_chunks(conn, developer_id, row["id"], prepared)
+    row["jobs"] = []
+    if prepared.vectors is None:
+        job = await enqueue(
+            conn, developer_id, "embed_doc", {"doc_id": str(row["id"])}, name="embed document"
+        )
+        row["jobs"] = [job["id"]]
     return row
 
 
 class DocService:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, indexer: DocIndexer) -> None:
         self.db = db
+        self.indexer = indexer
+        self.on_jobs: Callable[[], None] = lambda: None
 
     async def create(self, developer_id: UUID, kind: OwnerKind, owner_id: UUID, doc: Row) -> Row:
+        """Chunked and (for normal sizes) embedded before the write: searchable on return."""
+        async with self.db.read() as conn:
+            await require_owner(conn, developer_id, kind, owner_id)
+        prepared = await self.indexer.prepare(doc["title"], doc["content"])
         async with self.db.write() as conn:
             await require_owner(conn, developer_id, kind, owner_id)
-            return await insert_doc(conn, developer_id, kind, owner_id, doc)
+            row = await insert_doc(conn, developer_id, kind, owner_id, doc, prepared)
+        if row["jobs"]:
+            self.on_jobs()
+        return row
 
     async def get(self, developer_id: UUID, doc_id: UUID) -> Row:
         async with self.db.read() as conn:
@@ -110,6 +138,7 @@ class DocService:
             )
             if not (await conn.execute(stmt)).rowcount:
                 raise NotFoundError(f"Doc {doc_id} not found")
+            await bump_version(conn, developer_id)
         return {"id": doc_id, "deleted_at": utcnow()}
 
     async def bulk_delete(
@@ -135,6 +164,7 @@ class DocService:
             ids = [r[0] for r in await conn.execute(sa.select(docs.c.id).where(*where))]
             if ids:
                 await conn.execute(sa.delete(docs).where(docs.c.id.in_(ids)))
+                await bump_version(conn, developer_id)
         now = utcnow()
         return [{"id": i, "deleted_at": now} for i in ids]
 
@@ -150,3 +180,4 @@ async def delete_owned_docs(
             docs.c.owner_id == owner_id,
         )
     )
+    await bump_version(conn, developer_id)

@@ -49,6 +49,8 @@ developers = sa.Table(
     _id(),
     sa.Column("name", sa.String(200), nullable=False, unique=True),
     sa.Column("created_at", UTCDateTime(), nullable=False),
+    # bumped in every transaction that changes the tenant's chunks: search caches check it
+    sa.Column("docs_version", sa.BigInteger(), nullable=False, server_default="0"),
 )
 
 api_keys = sa.Table(

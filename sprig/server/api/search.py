@@ -1,0 +1,107 @@
+"""``POST /{agents|users|sessions}/{id}/search`` and ``POST /embed``.
+
+The body is flat (WIRE.md §5.3): text only, vector only, or both. Sprig embeds ``text``
+server-side, so a text-only request is a hybrid search by default (the best ranking on
+SciFact, see bench/search_quality.py); ``mode`` (a Sprig extension) picks one explicitly.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+from fastapi import APIRouter
+from pydantic import Field, StringConstraints, model_validator
+
+from sprig.server.api import views
+from sprig.server.api.deps import Developer, RuntimeDep
+from sprig.server.api.schemas import Body, Metadata
+from sprig.server.search import ranking
+from sprig.server.search.ranking import RankOptions
+from sprig.server.services.docs import OwnerKind, require_owner
+from sprig.server.services.search import SearchQuery
+
+router = APIRouter(tags=["docs"])
+Mode = Literal["text", "vector", "hybrid"]
+
+
+class SearchIn(Body):
+    text: Annotated[str, StringConstraints(max_length=10_000)] | None = None
+    vector: Annotated[list[float], Field(min_length=1, max_length=8192)] | None = None
+    mode: Mode | None = None
+    lang: Annotated[str, StringConstraints(max_length=32)] = "en-US"
+    limit: int = Field(default=10, ge=1, le=50)
+    metadata_filter: Metadata = Field(default_factory=dict)
+    include_embeddings: bool = False
+    confidence: float = Field(default=ranking.DEFAULT_CONFIDENCE, ge=-1, le=1)
+    mmr_strength: float = Field(default=ranking.DEFAULT_MMR_STRENGTH, ge=0, lt=1)
+    alpha: float = Field(default=ranking.DEFAULT_ALPHA, ge=0, le=1)
+    k_multiplier: int = Field(default=ranking.DEFAULT_K_MULTIPLIER, ge=1, le=10)
+    trigram_similarity_threshold: float | None = Field(default=None, ge=0, le=1)
+
+    @model_validator(mode="after")
+    def _something_to_search(self) -> SearchIn:
+        if not (self.text and self.text.strip()) and self.vector is None:
+            raise ValueError("give `text`, `vector` or both")
+        if self.mode == "text" and not self.text:
+            raise ValueError("a text search needs `text`")
+        return self
+
+    def query(self) -> SearchQuery:
+        mode: Mode = self.mode or ("vector" if not self.text else "hybrid")
+        options = RankOptions(
+            mode=mode,
+            limit=self.limit,
+            alpha=self.alpha,
+            confidence=None if self.confidence <= -1 else self.confidence,
+            mmr_strength=self.mmr_strength,
+            k_multiplier=self.k_multiplier,
+        )
+        return SearchQuery(
+            text=self.text,
+            vector=self.vector,
+            options=options,
+            metadata_filter=self.metadata_filter,
+            lang=self.lang,
+            include_embeddings=self.include_embeddings,
+        )
+
+
+def _search_route(kind: OwnerKind) -> None:
+    async def search(
+        owner_id: UUID, body: SearchIn, runtime: RuntimeDep, dev: Developer
+    ) -> dict[str, Any]:
+        async with runtime.db.read() as conn:
+            await require_owner(conn, dev, kind, owner_id)
+        docs, took = await runtime.search.search(dev, [(kind, owner_id)], body.query())
+        return {"docs": [views.doc_reference(d) for d in docs], "time": max(took, 0.0001)}
+
+    search.__name__ = f"search_{kind}_docs"
+    router.add_api_route(f"/{kind}s/{{owner_id}}/search", search, methods=["POST"])
+
+
+_KINDS: tuple[OwnerKind, ...] = ("agent", "user", "session")
+for _kind in _KINDS:
+    _search_route(_kind)
+
+
+class EmbedIn(Body):
+    text: (
+        Annotated[str, StringConstraints(min_length=1, max_length=100_000)]
+        | Annotated[
+            list[Annotated[str, StringConstraints(max_length=100_000)]],
+            Field(min_length=1, max_length=256),
+        ]
+    )
+    embed_instruction: str | None = None
+
+
+@router.post("/embed")
+async def embed(body: EmbedIn, runtime: RuntimeDep, dev: Developer) -> dict[str, Any]:
+    """Vectors of the store's embedding model (L2-normalised), one per text."""
+    texts = [body.text] if isinstance(body.text, str) else body.text
+    vectors = await runtime.indexer.embed(list(texts))
+    return {
+        "vectors": [[float(v) for v in row] for row in vectors],
+        "model": runtime.indexer.embedder.name,
+    }

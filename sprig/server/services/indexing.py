@@ -1,0 +1,137 @@
+"""Document indexing: chunks (always written with the doc, so full text works at once) and
+their embeddings (computed before the write for normal docs, or by a job for big ones).
+
+The embedding model of a store is recorded on first use; a server started with another
+model refuses to mix vectors of two models (it says how to re-embed instead).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+import numpy as np
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from sprig.server.embeddings import Embedder, make_embedder
+from sprig.server.embeddings.base import Vectors
+from sprig.server.errors import ConflictError
+from sprig.server.search.chunking import Chunk, chunk_document
+from sprig.server.settings import Settings
+from sprig.server.store import tables
+
+MODEL_KEY = "embedding_model"
+
+
+@dataclass
+class PreparedDoc:
+    chunks: list[Chunk]
+    vectors: Vectors | None  # None: embeddings come later, from an embed_doc job
+
+
+class DocIndexer:
+    def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
+        self.settings = settings
+        self._embedder = embedder
+
+    @property
+    def embedder(self) -> Embedder:
+        if self._embedder is None:
+            self._embedder = make_embedder(self.settings)
+        return self._embedder
+
+    def chunk(self, title: str, content: str | list[str]) -> list[Chunk]:
+        s = self.settings
+        return chunk_document(
+            title, content, s.chunk_tokens, s.chunk_overlap, self.embedder.count_tokens
+        )
+
+    async def prepare(
+        self, title: str, content: str | list[str], inline: bool = True
+    ) -> PreparedDoc:
+        chunks = self.chunk(title, content)
+        if not inline or len(chunks) > self.settings.embed_inline_max_chunks:
+            return PreparedDoc(chunks, None)
+        return PreparedDoc(chunks, await self.embed([c.embed_text for c in chunks]))
+
+    async def embed(self, texts: list[str]) -> Vectors:
+        if not texts:
+            return np.zeros((0, self.embedder.dimensions or 0), dtype=np.float32)
+        return await self.embedder.embed(texts)
+
+    async def check_model(self, conn: AsyncConnection) -> None:
+        """Record the store's embedding model, or refuse a different one."""
+        meta = tables.store_meta
+        row = (await conn.execute(sa.select(meta.c.value).where(meta.c.key == MODEL_KEY))).first()
+        mine = {"model": self.embedder.name}
+        if row is None:
+            await conn.execute(sa.insert(meta).values(key=MODEL_KEY, value=mine))
+        elif row[0].get("model") != mine["model"]:
+            raise ConflictError(
+                f"This store's documents are embedded with {row[0].get('model')!r}, not "
+                f"{mine['model']!r}: vectors of two models are never mixed. Set "
+                f"SPRIG_EMBEDDING_MODEL={row[0].get('model')!r}, or start from a new data dir."
+            )
+
+
+async def write_chunks(
+    conn: AsyncConnection, developer_id: UUID, doc_id: UUID, prepared: PreparedDoc
+) -> None:
+    rows: list[dict[str, Any]] = []
+    for i, chunk in enumerate(prepared.chunks):
+        vector = prepared.vectors[i] if prepared.vectors is not None else None
+        rows.append(
+            {
+                "developer_id": developer_id,
+                "doc_id": doc_id,
+                "chunk_index": chunk.index,
+                "content": chunk.text,
+                "token_count": chunk.token_count,
+                "embedding": _blob(vector),
+            }
+        )
+    if rows:
+        await conn.execute(sa.insert(tables.doc_chunks), rows)
+    await bump_version(conn, developer_id)
+
+
+def _blob(vector: Any) -> bytes | None:
+    return None if vector is None else np.asarray(vector, dtype=np.float32).tobytes()
+
+
+async def bump_version(conn: AsyncConnection, developer_id: UUID) -> None:
+    d = tables.developers
+    await conn.execute(
+        sa.update(d).where(d.c.id == developer_id).values(docs_version=d.c.docs_version + 1)
+    )
+
+
+async def embed_pending_doc(
+    db: Any, indexer: DocIndexer, developer_id: UUID, doc_id: UUID, on_progress: Any = None
+) -> None:
+    """Job body: embed a pending doc's chunks in batches, then mark it ready."""
+    c, d = tables.doc_chunks, tables.docs
+    async with db.read() as conn:
+        stmt = sa.select(c.c.id, c.c.content).where(
+            c.c.doc_id == doc_id, c.c.developer_id == developer_id, c.c.embedding.is_(None)
+        )
+        todo = [(int(i), str(t)) for i, t in await conn.execute(stmt.order_by(c.c.chunk_index))]
+        title = (await conn.execute(sa.select(d.c.title).where(d.c.id == doc_id))).scalar()
+    if title is None:
+        return  # deleted meanwhile
+    step = indexer.settings.embedding_batch_size * 4
+    for start in range(0, len(todo), step):
+        batch = todo[start : start + step]
+        vectors = await indexer.embed([f"{title}\n{text}" for _, text in batch])
+        async with db.write() as conn:
+            for (chunk_id, _), vector in zip(batch, vectors, strict=True):
+                await conn.execute(
+                    sa.update(c).where(c.c.id == chunk_id).values(embedding=_blob(vector))
+                )
+            await bump_version(conn, developer_id)
+        if on_progress is not None:
+            await on_progress(min(1.0, (start + len(batch)) / max(len(todo), 1)))
+    async with db.write() as conn:
+        await conn.execute(sa.update(d).where(d.c.id == doc_id).values(status="ready"))

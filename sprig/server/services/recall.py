@@ -1,0 +1,62 @@
+"""Recall: documents relevant to the conversation, for the system template and ``docs``.
+
+The query is the text of the last ``num_search_messages`` messages (history window plus
+the new ones), cut to its last ``max_query_length`` characters; that text itself is
+embedded (no instruction prefix). It searches the docs of the session, its users and the
+answering agent with the session's ``recall_options``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from sprig.server.search.ranking import RankOptions
+from sprig.server.services.search import Owner, SearchQuery, SearchService
+from sprig.server.services.turn import ChatOptions, Turn
+from sprig.server.store.crud import Row
+
+
+def wants_recall(turn: Turn, options: ChatOptions) -> bool:
+    enabled = options.recall if options.recall is not None else turn.session["recall"]
+    return bool(enabled) and bool(turn.session["recall_options"])
+
+
+def recall_query(turn: Turn, recall_options: dict[str, Any]) -> str:
+    messages = [m for m in turn.request.messages if m.role in ("user", "assistant")]
+    recent = messages[-int(recall_options.get("num_search_messages", 4)) :]
+    text = "\n".join(m.text() for m in recent if m.text().strip())
+    return text[-int(recall_options.get("max_query_length", 1000)) :]
+
+
+def recall_owners(turn: Turn) -> list[Owner]:
+    owners: list[Owner] = [("session", turn.session["id"]), ("agent", turn.agent["id"])]
+    owners += [("user", u["id"]) for u in turn.users]
+    return owners
+
+
+def _options(o: dict[str, Any]) -> RankOptions:
+    confidence = o.get("confidence")
+    return RankOptions(
+        mode=o.get("mode", "hybrid"),
+        limit=int(o.get("limit", 10)),
+        alpha=float(o.get("alpha", 0.5)),
+        confidence=None if confidence is None or confidence <= -1 else float(confidence),
+        mmr_strength=float(o.get("mmr_strength", 0.0)),
+        k_multiplier=int(o.get("k_multiplier", 5)),
+    )
+
+
+async def recall_docs(search: SearchService, developer_id: UUID, turn: Turn) -> list[Row]:
+    o = turn.session["recall_options"]
+    text = recall_query(turn, o)
+    if not text.strip():
+        return []
+    query = SearchQuery(
+        text=text,
+        options=_options(o),
+        metadata_filter=o.get("metadata_filter") or {},
+        lang=o.get("lang", "en-US"),
+    )
+    docs, _ = await search.search(developer_id, recall_owners(turn), query)
+    return docs

@@ -1,0 +1,38 @@
+"""search: developers.docs_version; SQLite FTS5 indexes over doc chunks
+
+Revision ID: 0003
+Revises: 0002
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+from sprig.server.search import fts
+
+revision = "0003"
+down_revision = "0002"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("developers") as batch:
+        batch.add_column(
+            sa.Column("docs_version", sa.BigInteger(), nullable=False, server_default="0")
+        )
+    if op.get_bind().dialect.name == "sqlite":
+        for statement in fts.schema_sql():
+            op.execute(statement)
+        for statement in fts.reindex_sql():
+            op.execute(statement)
+
+
+def downgrade() -> None:
+    if op.get_bind().dialect.name == "sqlite":
+        schema = fts.FtsSchema()
+        op.execute(f"DROP TABLE IF EXISTS {schema.english}")
+        op.execute(f"DROP TABLE IF EXISTS {schema.generic}")
+    with op.batch_alter_table("developers") as batch:
+        batch.drop_column("docs_version")
