@@ -107,3 +107,22 @@ def test_legacy_sdk_chat(
     assert chat["finish_reason"] in ("stop", "length")
     assert chat["history_roles"] == ["user", "assistant"]
     assert chat["history_contents"][1] == chat["reply"]
+
+
+def test_a_fact_only_in_an_agent_doc_is_recalled(julep: Julep) -> None:
+    """Real embeddings (bundled MiniLM) and the real local model behind `sprig serve`."""
+    agent = julep.agents.create(name="Concierge", about="Answers office questions.")
+    wifi = julep.agents.docs.create(
+        agent.id, title="Office wifi", content="The office wifi password is heron-42-blue."
+    )
+    julep.agents.docs.create(agent.id, title="Canteen", content="Lunch is served from noon.")
+    session = julep.sessions.create(agent=agent.id)
+    question = [{"role": "user", "content": "What is the office wifi password?"}]
+    r = julep.sessions.chat(session.id, messages=question, max_tokens=24, temperature=0)
+    assert r.docs is not None
+    assert r.docs[0].id == wifi.id
+    assert r.docs[0].snippet.content == "The office wifi password is heron-42-blue."
+    rendered = julep.sessions.render(session.id, messages=question)  # type: ignore[arg-type]
+    assert "heron-42-blue" in str(rendered.messages[0].content)
+    found = julep.agents.docs.search(agent.id, text="wifi password")
+    assert found.docs[0].id == wifi.id
