@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.console import Console
 
+from sprig.cli.common import api_key_from
+
 if TYPE_CHECKING:
     from sprig.client import Client
 
@@ -21,18 +23,6 @@ console = Console(stderr=True, soft_wrap=True)
 DEFAULT_NAME, DEFAULT_ABOUT = "Sprig", "A helpful, concise assistant."
 DEFAULT_MARK = {"sprig_cli_default": True}
 QUIT = {"/exit", "/quit", ":q"}
-
-
-def _api_key(given: str | None, data_dir: Path | None) -> str:
-    if given:
-        return given
-    if os.environ.get("SPRIG_API_KEY"):
-        return os.environ["SPRIG_API_KEY"]
-    key_file = (data_dir or Path(os.environ.get("SPRIG_DATA_DIR", ".sprig"))) / "api_key"
-    if key_file.exists():
-        return key_file.read_text().strip()
-    console.print("[red]No API key: pass --api-key, set SPRIG_API_KEY, or run `sprig serve`.[/red]")
-    raise typer.Exit(2)
 
 
 def _agent_id(client: Client, wanted: str | None) -> str:
@@ -88,7 +78,7 @@ def chat(
     from sprig.client import Client
     from sprig.client.errors import JulepError
 
-    with Client(api_key=_api_key(api_key, data_dir), base_url=url) as client:
+    with Client(api_key=api_key_from(api_key, data_dir), base_url=url) as client:
         try:
             sid = _session_id(client, session, _agent_id(client, agent))
             _loop(client, sid)

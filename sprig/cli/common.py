@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -30,3 +31,24 @@ def load_settings(**overrides: Any) -> Settings:
         typer.echo(f"--data-dir {settings.data_dir} exists and is not a directory", err=True)
         raise typer.Exit(2)
     return settings
+
+
+def api_key_from(given: str | None, data_dir: Path | None) -> str:
+    """The key for client commands: the flag, SPRIG_API_KEY, or the key file `serve` wrote."""
+    if given:
+        return given
+    if os.environ.get("SPRIG_API_KEY"):
+        return os.environ["SPRIG_API_KEY"]
+    key_file = (data_dir or Path(os.environ.get("SPRIG_DATA_DIR", ".sprig"))) / "api_key"
+    if key_file.exists():
+        return key_file.read_text().strip()
+    typer.echo("No API key: pass --api-key, set SPRIG_API_KEY, or run `sprig serve`.", err=True)
+    raise typer.Exit(2)
+
+
+Url = Annotated[str, typer.Option(envvar="SPRIG_BASE_URL", help="Server URL.")]
+ApiKey = Annotated[str | None, typer.Option(help="API key (default: SPRIG_API_KEY).")]
+KeyDir = Annotated[
+    Path | None, typer.Option("--data-dir", help="Where `sprig serve` keeps its key.")
+]
+DEFAULT_URL = "http://127.0.0.1:8080"

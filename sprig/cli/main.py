@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from sprig.cli import chat, keys, server, worker
+from sprig.cli import chat, docs, keys, server, worker
 
 app = typer.Typer(
     name="sprig",
@@ -17,6 +17,7 @@ app.command("migrate")(server.migrate)
 app.command("worker")(worker.worker)
 app.command("chat")(chat.chat)
 app.add_typer(keys.app, name="keys")
+app.add_typer(docs.app, name="docs")
 
 
 def main() -> None:

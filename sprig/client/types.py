@@ -159,6 +159,7 @@ class DocReference(SprigModel):
     owner: DocOwner | None = None
     snippet: Snippet | None = None
     distance: float | None = None
+    score: float | None = None
     title: str | None = None
     metadata: dict[str, Any] | None = None
 

@@ -21,6 +21,9 @@ ContextOverflow = Literal["truncate", "summarize", "adaptive"]
 TokenBudget = Annotated[int, Field(ge=1)]
 
 
+SearchMode = Literal["text", "vector", "hybrid"]
+
+
 def search_call(
     owner_path: str,
     *,
@@ -35,13 +38,15 @@ def search_call(
     mmr_strength: float | None,
     alpha: float | None,
     k_multiplier: int | None,
+    mode: SearchMode | None = None,
 ) -> Call[DocSearchResponse]:
-    """``POST {owner}/search``: text, vector or hybrid (both) search; the body is flat."""
+    """``POST {owner}/search``: text, vector or hybrid search; the body is flat."""
     if text is None and vector is None:
         raise ArgumentValueError("search needs text=..., vector=... or both")
     body = compact(
         text=text,
         vector=vector,
+        mode=mode,
         lang=lang,
         limit=limit,
         metadata_filter=metadata_filter,

@@ -26,6 +26,7 @@ from sprig.client.resources._shared import (
     Offset,
     Order,
     SearchLimit,
+    SearchMode,
     SortBy,
     Unit,
     search_call,
@@ -130,6 +131,7 @@ def doc_search(
     *,
     text: str | None = None,
     vector: list[float] | None = None,
+    mode: SearchMode | None = None,
     lang: str | None = None,
     limit: SearchLimit | None = None,
     metadata_filter: Metadata | None = None,
@@ -142,14 +144,16 @@ def doc_search(
 ) -> Call[DocSearchResponse]:
     """Search an agent's or a user's documents (``POST /{agents|users}/{id}/search``).
 
-    ``text`` alone is full-text search, ``vector`` alone is vector search, both is hybrid
-    (``alpha``: 0 = text only, 1 = vector only). Results come back best first.
+    The server embeds ``text``: text alone is a hybrid search (full text fused with vector
+    similarity; ``alpha``: 0 = text only, 1 = vector only), ``vector`` alone a vector
+    search; ``mode`` ("text", "vector", "hybrid") picks one explicitly. Best first.
     """
     kind, owner = one_owner(agent_id, user_id)
     return search_call(
         path(f"/{kind}/{{}}", owner),
         text=text,
         vector=vector,
+        mode=mode,
         lang=lang,
         limit=limit,
         metadata_filter=metadata_filter,
