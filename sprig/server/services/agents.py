@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from typing import Literal
 from uuid import UUID
 
 import sqlalchemy as sa
@@ -47,17 +48,10 @@ class AgentService(ResourceService):
     ) -> None:
         for tool in extra.get("tools") or []:
             await insert_tool(conn, developer_id, row["id"], tool)
-        for doc in extra.get("docs") or []:
-            prepared = PreparedDoc(self.indexer.chunk(doc["title"], doc["content"]), None)
-            await insert_doc(conn, developer_id, "agent", row["id"], doc, prepared)
+        await insert_inline_docs(conn, self.indexer, developer_id, "agent", row["id"], extra)
 
     async def before_delete(self, conn: AsyncConnection, developer_id: UUID, id_: UUID) -> None:
-        await delete_owned_docs(conn, developer_id, "agent", id_)
-        mem = tables.memories
-        await conn.execute(
-            sa.delete(mem).where(mem.c.developer_id == developer_id, mem.c.agent_id == id_)
-        )
-        await drop_participant(conn, developer_id, "agent", id_)
+        await forget(conn, developer_id, "agent", id_)
 
 
 class UserService(ResourceService):
@@ -74,17 +68,35 @@ class UserService(ResourceService):
     async def after_write(
         self, conn: AsyncConnection, developer_id: UUID, row: Row, extra: Row, created: bool
     ) -> None:
-        for doc in extra.get("docs") or []:
-            prepared = PreparedDoc(self.indexer.chunk(doc["title"], doc["content"]), None)
-            await insert_doc(conn, developer_id, "user", row["id"], doc, prepared)
+        await insert_inline_docs(conn, self.indexer, developer_id, "user", row["id"], extra)
 
     async def before_delete(self, conn: AsyncConnection, developer_id: UUID, id_: UUID) -> None:
-        await delete_owned_docs(conn, developer_id, "user", id_)
-        mem = tables.memories
-        await conn.execute(
-            sa.delete(mem).where(mem.c.developer_id == developer_id, mem.c.user_id == id_)
-        )
-        await drop_participant(conn, developer_id, "user", id_)
+        await forget(conn, developer_id, "user", id_)
+
+
+async def insert_inline_docs(
+    conn: AsyncConnection,
+    indexer: DocIndexer,
+    developer_id: UUID,
+    kind: Literal["agent", "user"],
+    owner_id: UUID,
+    extra: Row,
+) -> None:
+    """Legacy inline docs of a create: stored now (full text at once), embedded by a job."""
+    for doc in extra.get("docs") or []:
+        prepared = PreparedDoc(indexer.chunk(doc["title"], doc["content"]), None)
+        await insert_doc(conn, developer_id, kind, owner_id, doc, prepared)
+
+
+async def forget(
+    conn: AsyncConnection, developer_id: UUID, kind: Literal["agent", "user"], id_: UUID
+) -> None:
+    """What goes with a deleted agent or user: its docs, its memories, its session seats."""
+    await delete_owned_docs(conn, developer_id, kind, id_)
+    mem = tables.memories
+    column = mem.c.agent_id if kind == "agent" else mem.c.user_id
+    await conn.execute(sa.delete(mem).where(mem.c.developer_id == developer_id, column == id_))
+    await drop_participant(conn, developer_id, kind, id_)
 
 
 async def drop_participant(
