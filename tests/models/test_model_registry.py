@@ -138,3 +138,18 @@ def test_building_the_registry_imports_no_heavy_library() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_embedding_entries_are_not_chat_models() -> None:
+    from sprig.server.models.registry import parse_model_configs
+
+    entries = [
+        {"name": "gpt-4o-mini"},
+        {
+            "kind": "embedding",
+            "name": "embed",
+            "model": "openai/text-embedding-3-small",
+            "dimensions": 512,
+        },
+    ]
+    assert [c.name for c in parse_model_configs(entries)] == ["gpt-4o-mini"]

@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 from collections.abc import AsyncGenerator, Sequence
 from functools import cached_property
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
@@ -58,6 +58,7 @@ class LiteLLMConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
+    kind: Literal["chat"] = "chat"
     name: str = Field(min_length=1, description="Name clients use (agent `model`).")
     model: str | None = Field(default=None, description="LiteLLM model id; default: name.")
     api_key: SecretStr | None = None

@@ -91,6 +91,8 @@ def is_legacy_name(name: str) -> bool:
 def parse_model_configs(entries: Iterable[dict[str, Any]]) -> list[LiteLLMConfig]:
     configs = []
     for position, entry in enumerate(entries):
+        if entry.get("kind") == "embedding":
+            continue  # an embedding model (see embeddings/factory.py), not a chat model
         try:
             configs.append(LiteLLMConfig.model_validate(entry))
         except PydanticValidationError as exc:
