@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import uuid
+
 import httpx
 
 from sprig.server.errors import UpstreamError
 from sprig.server.models.scripted import ScriptedModel
+from sprig.server.runtime import Runtime
 from tests.chat.conftest import user_msg
 
 
@@ -211,3 +214,25 @@ async def test_render_shows_messages_without_calling_the_model(
     assert [m["role"] for m in messages] == ["system", "user"]
     assert "You are Ada." in messages[0]["content"]
     assert model.requests == []
+
+
+async def test_window_cache_follows_clears_and_outside_writes(
+    client: httpx.AsyncClient, model: ScriptedModel, session: dict, runtime: Runtime
+) -> None:
+    """Turns read history through a per-session cache: it must never serve stale entries."""
+    model.push("a1", "a2", "a3")
+    await client.post(f"/sessions/{session['id']}/chat", json=user_msg("q1"))
+    await client.delete(f"/sessions/{session['id']}/history")
+    await client.post(f"/sessions/{session['id']}/chat", json=user_msg("q2"))
+    assert [m.text() for m in model.requests[1].messages[1:]] == ["q2"]
+    dev = runtime.startup_key.developer_id  # type: ignore[union-attr]
+    await runtime.history.append(  # as another process would
+        dev, uuid.UUID(session["id"]), [{"role": "user", "content": "from elsewhere"}]
+    )
+    await client.post(f"/sessions/{session['id']}/chat", json=user_msg("q3"))
+    assert [m.text() for m in model.requests[2].messages[1:]] == [
+        "q2",
+        "a2",
+        "from elsewhere",
+        "q3",
+    ]

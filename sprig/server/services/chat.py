@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sprig.server.ids import new_id, utcnow
 from sprig.server.models.base import ChatMessage, ChatModel, Completion, CompletionChunk, Usage
 from sprig.server.services import context
+from sprig.server.services.context import WindowCache
 from sprig.server.services.history import add_relations, append_entries
 from sprig.server.services.jobs import enqueue
 from sprig.server.services.recall import recall_docs, wants_recall
@@ -89,6 +90,7 @@ class ChatService:
         self.services = services
         self.max_tool_iterations = max_tool_iterations
         self.search = search
+        self.windows = WindowCache()
         self.on_jobs: Callable[[], None] = lambda: None  # wakes the in-process worker
 
     async def prepare(self, developer_id: UUID, session_id: UUID, options: ChatOptions) -> Turn:
@@ -102,14 +104,18 @@ class ChatService:
     async def render(self, developer_id: UUID, session_id: UUID, options: ChatOptions) -> Turn:
         """The turn as the model will see it: recalled docs in the system template."""
         async with self.db.read() as conn:
-            turn = await build_turn(conn, developer_id, session_id, options, self.models)
+            turn = await build_turn(
+                conn, developer_id, session_id, options, self.models, None, self.windows
+            )
         if self.search is None or not wants_recall(turn, options):
             return turn
         docs = await recall_docs(self.search, developer_id, turn)
         if not docs:
             return turn
         async with self.db.read() as conn:
-            return await build_turn(conn, developer_id, session_id, options, self.models, docs)
+            return await build_turn(
+                conn, developer_id, session_id, options, self.models, docs, self.windows
+            )
 
     async def complete(
         self, developer_id: UUID, session_id: UUID, options: ChatOptions

@@ -8,6 +8,7 @@ the session's rolling summary (``seq <= summary_until``) are never read.
 from __future__ import annotations
 
 import json
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -88,7 +89,12 @@ def entry_tokens(model: ChatModel, row: Row) -> int:
 
 
 async def _page(
-    conn: AsyncConnection, session_id: UUID, below: int | None, floor: int, with_tools: bool
+    conn: AsyncConnection,
+    session_id: UUID,
+    below: int | None,
+    floor: int,
+    with_tools: bool,
+    size: int = PAGE,
 ) -> list[Row]:
     e = tables.entries
     columns = [e.c[name] for name in WINDOW_COLUMNS]
@@ -98,8 +104,8 @@ async def _page(
         stmt = stmt.where(e.c.seq < below)
     if not with_tools:
         stmt = stmt.where(e.c.source.not_in(TOOL_SOURCES))
-    stmt = stmt.order_by(e.c.seq.desc()).limit(PAGE)
-    return [dict(r) for r in (await conn.execute(stmt)).mappings()]
+    stmt = stmt.order_by(e.c.seq.desc()).limit(size)
+    return [dict(zip(WINDOW_COLUMNS, r, strict=True)) for r in await conn.execute(stmt)]
 
 
 def _groups(rows: Sequence[Row]) -> list[list[Row]]:
@@ -117,6 +123,104 @@ def _groups(rows: Sequence[Row]) -> list[list[Row]]:
     return groups
 
 
+class WindowCache:
+    """The recent history entries of recently used sessions, kept in process memory.
+
+    Valid while the session's ``summary_until`` is unchanged (a summary or a cleared
+    history moves it); new entries are fetched incrementally (``seq`` above the newest
+    cached one, up to the session's ``next_seq``), so a turn on a warm session reads only
+    what was added since the last one. Safe across processes: the session row read at the
+    start of the turn says what must be there.
+    """
+
+    def __init__(self, max_sessions: int = 1024, max_rows: int = 4096) -> None:
+        self.max_sessions = max_sessions
+        self.max_rows = max_rows
+        self._data: OrderedDict[UUID, _Cached] = OrderedDict()
+
+    async def rows(self, conn: AsyncConnection, session: Row) -> _Cached:
+        sid, floor = session["id"], session["summary_until"]
+        cached = self._data.get(sid)
+        if cached is None or cached.floor != floor:
+            cached = _Cached(floor, [], complete=False, oldest=None)
+            self._data[sid] = cached
+        self._data.move_to_end(sid)
+        while len(self._data) > self.max_sessions:
+            self._data.popitem(last=False)
+        await cached.catch_up(conn, sid, session["next_seq"], self.max_rows)
+        return cached
+
+
+@dataclass
+class _Cached:
+    floor: int
+    entries: list[Row]  # oldest first, all with seq > floor, summaries excluded
+    complete: bool  # True when no older entry above the floor is missing
+    oldest: int | None  # lowest seq fetched so far
+
+    async def catch_up(self, conn: AsyncConnection, sid: UUID, next_seq: int, cap: int) -> None:
+        newest = self.entries[-1]["seq"] if self.entries else self.floor
+        if self.oldest is None:
+            rows = await _page(conn, sid, None, self.floor, True, PAGE)
+            self.entries = list(reversed(rows))
+            self.oldest = rows[-1]["seq"] if rows else self.floor
+            self.complete = len(rows) < PAGE
+        elif newest < next_seq - 1:
+            fresh = await _after(conn, sid, newest)
+            self.entries.extend(r for r in fresh if r["seq"] > newest)
+        if len(self.entries) > cap:
+            del self.entries[: len(self.entries) - cap]
+            self.oldest, self.complete = self.entries[0]["seq"], False
+
+    async def older(self, conn: AsyncConnection, sid: UUID, size: int) -> bool:
+        """Prepend a page of older entries; False when there are none."""
+        if self.complete or self.oldest is None:
+            return False
+        rows = await _page(conn, sid, self.oldest, self.floor, True, size)
+        self.entries[:0] = list(reversed(rows))
+        if rows:
+            self.oldest = rows[-1]["seq"]
+        self.complete = len(rows) < size
+        return bool(rows)
+
+
+async def _after(conn: AsyncConnection, session_id: UUID, seq: int) -> list[Row]:
+    e = tables.entries
+    columns = [e.c[name] for name in WINDOW_COLUMNS]
+    stmt = (
+        sa.select(*columns)
+        .where(e.c.session_id == session_id, e.c.seq > seq, e.c.source != "summarizer")
+        .order_by(e.c.seq)
+    )
+    return [dict(zip(WINDOW_COLUMNS, r, strict=True)) for r in await conn.execute(stmt)]
+
+
+async def load_window_cached(
+    conn: AsyncConnection,
+    model: ChatModel,
+    session: Row,
+    available: int,
+    cache: WindowCache,
+    *,
+    with_tools: bool = True,
+) -> Window:
+    """``load_window`` served from the session's cached recent entries."""
+    cached = await cache.rows(conn, session)
+    tail = PAGE  # look at the newest entries first: a turn rarely needs the whole cache
+    while True:
+        rows = [r for r in cached.entries[-tail:] if with_tools or r["source"] not in TOOL_SOURCES]
+        window = Window(available=available)
+        taken: list[list[Row]] = []
+        if not _take(window, taken, _groups(list(reversed(rows))), model, available):
+            break
+        if tail < len(cached.entries):
+            tail *= 4
+        elif cached.complete or not await cached.older(conn, session["id"], max(PAGE, tail)):
+            break
+    window.entries = [row for group in reversed(taken) for row in group]
+    return window
+
+
 async def load_window(
     conn: AsyncConnection,
     model: ChatModel,
@@ -127,25 +231,36 @@ async def load_window(
 ) -> Window:
     """The newest history that fits in ``available`` tokens (whole tool groups only)."""
     window = Window(available=available)
+    newest_first: list[list[Row]] = []
     below: int | None = None
     carry: list[Row] = []
+    size = PAGE
     while True:
-        rows = await _page(conn, session["id"], below, session["summary_until"], with_tools)
+        rows = await _page(conn, session["id"], below, session["summary_until"], with_tools, size)
         if not rows:
             break
         below = rows[-1]["seq"]
-        batch = carry + rows
-        groups = _groups(batch)
+        groups = _groups(carry + rows)
         # the oldest group of a page may continue on the next page: hold it back
-        carry = groups.pop() if len(rows) == PAGE and groups else []
-        if not _take(window, groups, model, available):
-            return window
-    if carry and not _take(window, [carry], model, available):
-        return window
+        carry = groups.pop() if len(rows) == size and groups else []
+        if not _take(window, newest_first, groups, model, available):
+            carry = []
+            break
+        size = min(size * 4, 4096)  # a long window: fewer, bigger pages
+    if carry:
+        _take(window, newest_first, [carry], model, available)
+    window.entries = [row for group in reversed(newest_first) for row in group]
     return window
 
 
-def _take(window: Window, groups: list[list[Row]], model: ChatModel, available: int) -> bool:
+def _take(
+    window: Window,
+    taken: list[list[Row]],
+    groups: list[list[Row]],
+    model: ChatModel,
+    available: int,
+) -> bool:
+    """Add whole groups (newest first) while they fit; False once one does not."""
     for group in groups:
         cost = sum(entry_tokens(model, r) for r in group)
         if window.tokens + cost > available:
@@ -153,7 +268,7 @@ def _take(window: Window, groups: list[list[Row]], model: ChatModel, available: 
             window.dropped_before_seq = max(r["seq"] for r in group) + 1
             return False
         window.tokens += cost
-        window.entries[:0] = sorted(group, key=lambda r: r["seq"])
+        taken.append(sorted(group, key=lambda r: r["seq"]))
     return True
 
 

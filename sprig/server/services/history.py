@@ -125,8 +125,11 @@ class HistoryService:
             for table in (tables.entry_relations, tables.entries):
                 await conn.execute(sa.delete(table).where(table.c.session_id == session_id))
             s = tables.sessions
+            # summary_until jumps past every old entry: window caches see a new era
             await conn.execute(
-                sa.update(s).where(s.c.id == session_id).values(summary=None, updated_at=utcnow())
+                sa.update(s)
+                .where(s.c.id == session_id)
+                .values(summary=None, summary_until=s.c.next_seq - 1, updated_at=utcnow())
             )
         return {"id": session_id, "deleted_at": utcnow()}
 

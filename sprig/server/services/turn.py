@@ -22,7 +22,14 @@ from sprig.server.models.base import (
 )
 from sprig.server.models.presets import effective_sampling
 from sprig.server.services import templates
-from sprig.server.services.context import ContextOverflowError, Window, entry_message, load_window
+from sprig.server.services.context import (
+    ContextOverflowError,
+    Window,
+    WindowCache,
+    entry_message,
+    load_window,
+    load_window_cached,
+)
 from sprig.server.store import crud, tables
 from sprig.server.store.crud import Row
 from sprig.server.tools.spec import merge_tools, normalise_tool_choice, tool_specs
@@ -211,6 +218,7 @@ async def build_turn(
     options: ChatOptions,
     models: ModelResolver,
     docs: list[Row] | None = None,
+    window_cache: WindowCache | None = None,
 ) -> Turn:
     session = await crud.get(conn, tables.sessions, developer_id, session_id)
     if session is None:
@@ -248,9 +256,14 @@ async def build_turn(
         raise ContextOverflowError(
             f"The system prompt and new messages need {fixed} tokens; the token budget is {budget}"
         )
-    window = await load_window(
-        conn, model, session, budget - fixed, with_tools=options.recall_tools
-    )
+    if window_cache is not None:
+        window = await load_window_cached(
+            conn, model, session, budget - fixed, window_cache, with_tools=options.recall_tools
+        )
+    else:
+        window = await load_window(
+            conn, model, session, budget - fixed, with_tools=options.recall_tools
+        )
     if window.overflowed and session["context_overflow"] is None:
         raise ContextOverflowError(
             f"The session history needs more than its token budget ({budget} tokens). "
