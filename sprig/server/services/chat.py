@@ -232,8 +232,11 @@ class ChatService:
             result.saved = False
             return result
         async with self.db.write() as conn:
-            result.entry_ids = await self._persist(conn, developer_id, turn, result, partial)
+            rows = await self._persist(conn, developer_id, turn, result, partial)
             result.jobs = await self._after_turn_jobs(conn, developer_id, turn, options)
+        # committed: the window cache may take the rows without reading them back
+        self.windows.appended(turn.session["id"], turn.session["summary_until"], rows)
+        result.entry_ids = [r["id"] for r in rows]
         if result.jobs:
             self.on_jobs()
         return result
@@ -245,7 +248,7 @@ class ChatService:
         turn: Turn,
         result: ChatResult,
         partial: bool,
-    ) -> list[UUID]:
+    ) -> list[Row]:
         model = turn.model
         entries = [_entry(model, m) for m in [*turn.inputs, *turn.steps]]
         reply = ChatMessage(role="assistant", content=result.content, name=turn.agent["name"])
@@ -261,8 +264,7 @@ class ChatService:
             "tokenizer": model.name,
             "partial": partial,
         }
-        rows = await append_entries(conn, developer_id, turn.session["id"], [*entries, reply_entry])
-        return [r["id"] for r in rows]
+        return await append_entries(conn, developer_id, turn.session["id"], [*entries, reply_entry])
 
     async def _after_turn_jobs(
         self, conn: AsyncConnection, developer_id: UUID, turn: Turn, options: ChatOptions

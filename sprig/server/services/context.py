@@ -138,6 +138,15 @@ class WindowCache:
         self.max_rows = max_rows
         self._data: OrderedDict[UUID, _Cached] = OrderedDict()
 
+    def appended(self, session_id: UUID, floor: int, rows: list[Row]) -> None:
+        """Rows this process just wrote: extend the cache, sparing the next turn a query."""
+        cached = self._data.get(session_id)
+        if cached is None or cached.floor != floor or not rows:
+            return
+        newest = cached.entries[-1]["seq"] if cached.entries else cached.floor
+        if cached.oldest is not None and rows[0]["seq"] == newest + 1:
+            cached.entries.extend(r for r in rows if r["source"] != "summarizer")
+
     async def rows(self, conn: AsyncConnection, session: Row) -> _Cached:
         sid, floor = session["id"], session["summary_until"]
         cached = self._data.get(sid)

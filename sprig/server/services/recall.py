@@ -58,5 +58,5 @@ async def recall_docs(search: SearchService, developer_id: UUID, turn: Turn) -> 
         metadata_filter=o.get("metadata_filter") or {},
         lang=o.get("lang", "en-US"),
     )
-    docs, _ = await search.search(developer_id, recall_owners(turn), query)
+    docs, _ = await search.search(developer_id, recall_owners(turn), query, turn.docs_version)
     return docs

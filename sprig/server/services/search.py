@@ -57,14 +57,22 @@ class SearchService:
         self.indexer = indexer
         self._indexes: dict[UUID, _TenantIndex] = {}
         self._locks: dict[UUID, asyncio.Lock] = {}
+        self._scopes: dict[tuple[Any, ...], dict[int, UUID]] = {}
 
     async def search(
-        self, developer_id: UUID, owners: Sequence[Owner], q: SearchQuery
+        self,
+        developer_id: UUID,
+        owners: Sequence[Owner],
+        q: SearchQuery,
+        docs_version: int | None = None,
     ) -> tuple[list[Row], float]:
-        """Docs best first, each with its best chunk as snippet; and the time taken (s)."""
+        """Docs best first, each with its best chunk as snippet; and the time taken (s).
+
+        With the tenant's current ``docs_version`` (the chat turn has read it), the scope
+        is served from a small cache while the tenant's documents are unchanged.
+        """
         started = time.perf_counter()
-        async with self.db.read() as conn:
-            scope = await _scope(conn, developer_id, owners, q.metadata_filter)
+        scope = await self._cached_scope(developer_id, owners, q, docs_version)
         if not scope:  # nothing to search: no query embedding either
             return [], time.perf_counter() - started
         query_vector = await self._query_vector(q)  # outside any transaction: may be slow
@@ -79,6 +87,20 @@ class SearchService:
             for doc in docs:
                 doc["distance"] = None  # a fused or BM25 score is no distance
         return docs, time.perf_counter() - started
+
+    async def _cached_scope(
+        self, developer_id: UUID, owners: Sequence[Owner], q: SearchQuery, version: int | None
+    ) -> dict[int, UUID]:
+        key = (developer_id, version, tuple(owners), json.dumps(q.metadata_filter, sort_keys=True))
+        if version is not None and key in self._scopes:
+            return self._scopes[key]
+        async with self.db.read() as conn:
+            scope = await _scope(conn, developer_id, owners, q.metadata_filter)
+        if version is not None:
+            if len(self._scopes) >= 256:
+                self._scopes.clear()
+            self._scopes[key] = scope
+        return scope
 
     async def search_text(
         self, developer_id: UUID, owner: str, owner_id: UUID, text: str, limit: int

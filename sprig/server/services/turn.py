@@ -30,7 +30,7 @@ from sprig.server.services.context import (
     load_window,
     load_window_cached,
 )
-from sprig.server.store import crud, tables
+from sprig.server.store import tables
 from sprig.server.store.crud import Row
 from sprig.server.tools.spec import merge_tools, normalise_tool_choice, tool_specs
 from sprig.server.tools.types import ToolDef
@@ -76,6 +76,7 @@ class Turn:
     jobs: list[Row] = field(default_factory=list)
     tools: list[ToolDef] = field(default_factory=list)
     steps: list[ChatMessage] = field(default_factory=list)  # tool calls run this turn
+    docs_version: int | None = None  # the tenant's, read with the turn (recall caches by it)
     stop_reason: str | None = None
 
     def auto_run_tools(self, options: ChatOptions) -> bool:
@@ -220,9 +221,7 @@ async def build_turn(
     docs: list[Row] | None = None,
     window_cache: WindowCache | None = None,
 ) -> Turn:
-    session = await crud.get(conn, tables.sessions, developer_id, session_id)
-    if session is None:
-        raise NotFoundError(f"Session {session_id} not found")
+    session = await _session_row(conn, developer_id, session_id)
     sp = tables.session_participants
     parts = await conn.execute(
         sa.select(sp.c.kind, sp.c.participant_id)
@@ -293,4 +292,19 @@ async def build_turn(
         session["summary"],
     )
     turn.tools = defs
+    turn.docs_version = session["docs_version"]
     return turn
+
+
+async def _session_row(conn: AsyncConnection, developer_id: UUID, session_id: UUID) -> Row:
+    """The session, with its tenant's ``docs_version`` (one query)."""
+    s, d = tables.sessions, tables.developers
+    stmt = (
+        sa.select(s, d.c.docs_version)
+        .join(d, d.c.id == s.c.developer_id)
+        .where(s.c.id == session_id, s.c.developer_id == developer_id)
+    )
+    row = (await conn.execute(stmt)).mappings().first()
+    if row is None:
+        raise NotFoundError(f"Session {session_id} not found")
+    return dict(row)
