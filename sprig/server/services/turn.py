@@ -86,16 +86,27 @@ class Turn:
 
 
 async def load_participants(
-    conn: AsyncConnection, developer_id: UUID, session: Row
+    conn: AsyncConnection, developer_id: UUID, session_id: UUID
 ) -> tuple[list[Row], list[Row]]:
-    async def rows(table: sa.Table, ids: list[UUID]) -> list[Row]:
-        if not ids:
-            return []
-        stmt = sa.select(table).where(table.c.developer_id == developer_id, table.c.id.in_(ids))
-        found = {r["id"]: dict(r) for r in (await conn.execute(stmt)).mappings()}
-        return [found[i] for i in ids if i in found]
-
-    return await rows(tables.agents, session["agents"]), await rows(tables.users, session["users"])
+    """The session's agents and users in seat order, in one query."""
+    sp, a, u = tables.session_participants, tables.agents, tables.users
+    stmt = (
+        sa.select(sp.c.kind, *a.c, *u.c)
+        .select_from(sp)
+        .outerjoin(a, sa.and_(sp.c.kind == "agent", a.c.id == sp.c.participant_id))
+        .outerjoin(u, sa.and_(sp.c.kind == "user", u.c.id == sp.c.participant_id))
+        .where(sp.c.session_id == session_id, sp.c.developer_id == developer_id)
+        .order_by(sp.c.position)
+    )
+    agents: list[Row] = []
+    users: list[Row] = []
+    width = len(a.c)
+    for row in await conn.execute(stmt):
+        if row[0] == "agent" and row[1] is not None:
+            agents.append(dict(zip(a.c.keys(), row[1 : 1 + width], strict=True)))
+        elif row[0] == "user" and row[1 + width] is not None:
+            users.append(dict(zip(u.c.keys(), row[1 + width :], strict=True)))
+    return agents, users
 
 
 def answering_agent(agents: list[Row], wanted: UUID | None) -> Row:
@@ -222,16 +233,9 @@ async def build_turn(
     window_cache: WindowCache | None = None,
 ) -> Turn:
     session = await _session_row(conn, developer_id, session_id)
-    sp = tables.session_participants
-    parts = await conn.execute(
-        sa.select(sp.c.kind, sp.c.participant_id)
-        .where(sp.c.session_id == session_id)
-        .order_by(sp.c.position)
-    )
-    session["agents"], session["users"] = [], []
-    for kind, pid in parts:
-        session[f"{kind}s"].append(pid)
-    agents, users = await load_participants(conn, developer_id, session)
+    agents, users = await load_participants(conn, developer_id, session_id)
+    session["agents"] = [r["id"] for r in agents]
+    session["users"] = [r["id"] for r in users]
     agent = answering_agent(agents, options.agent_id)
     model = models.resolve(options.model or agent["model"])
     sampling = effective_sampling(
