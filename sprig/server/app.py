@@ -16,7 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sprig import __version__
-from sprig.server.api import chat, docs, pending, resources, search, tools
+from sprig.server.api import chat, docs, memories, resources, search, tools
 from sprig.server.api.deps import RuntimeDep
 from sprig.server.errors import PayloadTooLargeError, SprigError
 from sprig.server.runtime import Runtime
@@ -117,7 +117,7 @@ def api_router() -> APIRouter:
     router.include_router(docs.history_router)
     router.include_router(chat.router)
     router.include_router(search.router)
-    router.include_router(pending.router)
+    router.include_router(memories.router)
 
     @router.get("/healthz", tags=["health"])
     async def healthz(runtime: RuntimeDep) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from sprig.server.services.history import HistoryService
 from sprig.server.services.indexing import DocIndexer
 from sprig.server.services.jobs import JobService
 from sprig.server.services.keys import KeyCache, StartupKey, ensure_default_tenant
+from sprig.server.services.memory import MemoryService
 from sprig.server.services.search import SearchService
 from sprig.server.services.sessions import SessionService
 from sprig.server.services.tool_services import RuntimeServices
@@ -41,6 +42,7 @@ class Runtime:
     chat: ChatService
     indexer: DocIndexer
     search: SearchService
+    memory: MemoryService
     key_cache: KeyCache
     startup_key: StartupKey | None = None
     worker: Worker | None = None
@@ -72,6 +74,7 @@ class Runtime:
             docs=DocService(db, indexer),
             indexer=indexer,
             search=search,
+            memory=MemoryService(db, models, indexer),
             history=HistoryService(db),
             jobs=JobService(db),
             models=models,
@@ -79,6 +82,8 @@ class Runtime:
             key_cache=KeyCache(settings.auth_cache_seconds),
         )
         chat.services = RuntimeServices(runtime)
+        chat.memory = runtime.memory
+        chat.suggest_after_turns = settings.suggestions
         return runtime
 
     async def start(self, *, worker: bool | None = None) -> None:

@@ -45,6 +45,11 @@ class Settings(BaseSettings):
         default=300, gt=0, description="A claimed job not finished by then is run again."
     )
 
+    suggestions: bool = Field(
+        default=False,
+        description="After each saved chat turn, a job asks the model for follow-up suggestions.",
+    )
+
     # -- tools -------------------------------------------------------------------------------
     tool_http_allow: list[str] = Field(
         default_factory=list,

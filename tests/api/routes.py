@@ -36,6 +36,8 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/agents/{owner_id}/search"): {"text": "hello"},
     ("POST", "/users/{owner_id}/search"): {"text": "hello"},
     ("POST", "/sessions/{owner_id}/search"): {"text": "hello"},
+    ("POST", "/agents/{agent_id}/memories"): {"content": "m"},
+    ("POST", "/agents/{agent_id}/memories/search"): {"text": "m"},
     ("DELETE", "/agents/{owner_id}/docs"): {"delete_all": True},
     ("DELETE", "/users/{owner_id}/docs"): {"delete_all": True},
     ("DELETE", "/sessions/{owner_id}/docs"): {"delete_all": True},

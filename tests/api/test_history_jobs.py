@@ -85,17 +85,3 @@ async def test_job_status(client: httpx.AsyncClient, runtime: Runtime) -> None:
 async def _dev(runtime: Runtime) -> uuid.UUID:
     assert runtime.startup_key is not None
     return runtime.startup_key.developer_id
-
-
-async def test_features_not_built_yet_answer_501(client: httpx.AsyncClient) -> None:
-    agent = await make_agent(client)
-    s = await _session(client)
-    for method, url in (
-        ("GET", f"/agents/{agent['id']}/memories?query=x"),
-        ("DELETE", f"/agents/{agent['id']}/memories/{uuid.uuid4()}"),
-        ("GET", f"/sessions/{s['id']}/suggestions"),
-    ):
-        r = await client.request(method, url)
-        assert r.status_code == 501, url
-        assert "not implemented" in r.json()["error"]["message"]
-    assert (await client.get(f"/agents/{uuid.uuid4()}/memories")).status_code == 404

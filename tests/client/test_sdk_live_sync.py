@@ -8,7 +8,7 @@ import time
 
 import httpx
 import pytest
-from sdk_helpers import Spy, pending_ok_sync, public_calls
+from sdk_helpers import Spy, public_calls
 
 from sprig import (
     APIConnectionError,
@@ -85,11 +85,12 @@ def session_calls(api: JulepApi, agent_id: str, user_id: str, model: ScriptedMod
     reply = api.chat(session.id, messages=[{"role": "user", "content": "Hello"}], remember=False)
     assert reply.text == "Hi there" and reply.usage is not None
     assert [m.content for m in api.get_history(session.id, limit=10).items] == ["Hello", "Hi there"]
-    pending_ok_sync(lambda: api.get_suggestions(session.id, limit=5))
+    assert list(api.get_suggestions(session.id, limit=5)) == []
     api.delete_session_history(session.id)
     assert api.get_history(session.id).items == []
-    pending_ok_sync(lambda: api.get_agent_memories(agent_id, query="tea", user_id=user_id))
-    pending_ok_sync(lambda: api.delete_agent_memory(agent_id, MISSING))
+    assert list(api.get_agent_memories(agent_id, query="tea", user_id=user_id)) == []
+    with pytest.raises(NotFoundError):
+        api.delete_agent_memory(agent_id, MISSING)
     api.delete_session(session.id)
 
 

@@ -13,6 +13,7 @@ if TYPE_CHECKING:
 
 def handlers(runtime: Runtime) -> dict[str, Handler]:
     from sprig.server.services.chat import summarize_session
+    from sprig.server.services.memory import FORM_JOB, SUGGEST_JOB
 
     async def summarize(developer_id: UUID, payload: dict[str, Any]) -> None:
         await summarize_session(
@@ -28,4 +29,17 @@ def handlers(runtime: Runtime) -> dict[str, Handler]:
 
         await embed_pending_doc(runtime.db, runtime.indexer, developer_id, UUID(payload["doc_id"]))
 
-    return {"summarize_session": summarize, "embed_doc": embed_doc}
+    async def form_memories(developer_id: UUID, payload: dict[str, Any]) -> None:
+        entry_ids = [UUID(i) for i in payload["entry_ids"]]
+        await runtime.memory.form(developer_id, UUID(payload["session_id"]), entry_ids)
+
+    async def suggest(developer_id: UUID, payload: dict[str, Any]) -> None:
+        session_id, entry_id = UUID(payload["session_id"]), UUID(payload["entry_id"])
+        await runtime.memory.suggest(developer_id, session_id, entry_id)
+
+    return {
+        "summarize_session": summarize,
+        "embed_doc": embed_doc,
+        FORM_JOB: form_memories,
+        SUGGEST_JOB: suggest,
+    }

@@ -11,7 +11,7 @@ import contextlib
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -22,7 +22,8 @@ from sprig.server.services import context
 from sprig.server.services.context import WindowCache
 from sprig.server.services.history import add_relations, append_entries
 from sprig.server.services.jobs import enqueue
-from sprig.server.services.recall import recall_docs, wants_recall
+from sprig.server.services.memory import enqueue_after_turn
+from sprig.server.services.recall import recall_docs, recall_query, wants_recall
 from sprig.server.services.search import SearchService
 from sprig.server.services.turn import ChatOptions, ModelResolver, Turn, build_turn
 from sprig.server.store import tables
@@ -71,6 +72,12 @@ class StreamEnd:
     result: ChatResult
 
 
+class MemoryRecaller(Protocol):
+    async def recall(
+        self, developer_id: UUID, agent_id: UUID, user_id: UUID | None, query_text: str, limit: int
+    ) -> list[Row]: ...
+
+
 StreamEvent = StreamStart | StreamDelta | StreamToolStep | StreamEnd
 
 
@@ -91,6 +98,8 @@ class ChatService:
         self.max_tool_iterations = max_tool_iterations
         self.search = search
         self.windows = WindowCache()
+        self.memory: MemoryRecaller | None = None
+        self.suggest_after_turns = False
         self.on_jobs: Callable[[], None] = lambda: None  # wakes the in-process worker
 
     async def prepare(self, developer_id: UUID, session_id: UUID, options: ChatOptions) -> Turn:
@@ -110,12 +119,22 @@ class ChatService:
         if self.search is None or not wants_recall(turn, options):
             return turn
         docs = await recall_docs(self.search, developer_id, turn)
-        if not docs:
+        memories = await self._recall_memories(developer_id, turn)
+        if not docs and not memories:
             return turn
         async with self.db.read() as conn:
             return await build_turn(
-                conn, developer_id, session_id, options, self.models, docs, self.windows
+                conn, developer_id, session_id, options, self.models, docs, self.windows, memories
             )
+
+    async def _recall_memories(self, developer_id: UUID, turn: Turn) -> list[Row]:
+        if self.memory is None:
+            return []
+        options = turn.session["recall_options"]
+        user_id = turn.users[0]["id"] if turn.users else None
+        query = recall_query(turn, options)
+        limit = int(options.get("limit", 10))
+        return await self.memory.recall(developer_id, turn.agent["id"], user_id, query, limit)
 
     async def complete(
         self, developer_id: UUID, session_id: UUID, options: ChatOptions
@@ -233,7 +252,8 @@ class ChatService:
             return result
         async with self.db.write() as conn:
             rows = await self._persist(conn, developer_id, turn, result, partial)
-            result.jobs = await self._after_turn_jobs(conn, developer_id, turn, options)
+            entry_ids = [r["id"] for r in rows]
+            result.jobs = await self._after_turn_jobs(conn, developer_id, turn, options, entry_ids)
         # committed: the window cache may take the rows without reading them back
         self.windows.appended(turn.session["id"], turn.session["summary_until"], rows)
         result.entry_ids = [r["id"] for r in rows]
@@ -267,9 +287,23 @@ class ChatService:
         return await append_entries(conn, developer_id, turn.session["id"], [*entries, reply_entry])
 
     async def _after_turn_jobs(
-        self, conn: AsyncConnection, developer_id: UUID, turn: Turn, options: ChatOptions
+        self,
+        conn: AsyncConnection,
+        developer_id: UUID,
+        turn: Turn,
+        options: ChatOptions,
+        entry_ids: list[UUID],
     ) -> list[UUID]:
-        jobs = []
+        remember = options.remember if options.remember is not None else turn.session["remember"]
+        later = await enqueue_after_turn(
+            conn,
+            developer_id,
+            turn.session["id"],
+            entry_ids,
+            bool(remember),
+            self.suggest_after_turns,
+        )
+        jobs = [job["id"] for job in later]
         if turn.window.overflowed and turn.session["context_overflow"] == "adaptive":
             job = await enqueue(
                 conn,

@@ -146,7 +146,7 @@ class MemoryService:
         plan = _Plan(scope)
         for op in ops:
             sources, when = _provenance(op, entries, new_ids)
-            if op.op == "invalidate" and op.target is not None:
+            if op.target is not None and op.op == "invalidate":
                 plan.closes.append((op.target, None, when))
                 continue
             self._add(plan, known, op, next(vectors), sources, when, people.session_id)
@@ -183,7 +183,19 @@ class MemoryService:
             if op.target is not None and op.target != twin:
                 plan.closes.append((op.target, twin, when))
             return
-        row = _memory_row(plan.scope, op, vector, sources, when, session_id)
+        row = store.memory_row(
+            vector,
+            when,
+            utcnow(),
+            agent_id=plan.scope.agent_id,
+            user_id=plan.scope.user_id,
+            session_id=session_id,
+            type=op.type,
+            content=op.content,
+            entities=op.entities,
+            sentiment=op.sentiment,
+            source_entry_ids=[str(e["id"]) for e in sources],
+        )
         plan.rows.append(row)
         if op.target is not None:
             plan.closes.append((op.target, row["id"], when))
@@ -247,15 +259,21 @@ class MemoryService:
                 await require_owner(conn, developer_id, "user", user_id)
             if not (query and query.strip()):
                 return await store.recent_rows(conn, developer_id, scope, limit, offset)
-            rows = await store.scope_rows(conn, developer_id, scope)
-        return (await self._ranked(rows, query, limit + offset))[offset:]
+            inputs = await store.rank_inputs(conn, developer_id, scope)
+        return (await self._ranked(developer_id, inputs, query, limit + offset))[offset:]
 
-    async def _ranked(self, rows: list[Row], query: str, limit: int) -> list[Row]:
-        if not rows:
+    async def _ranked(
+        self, developer_id: UUID, inputs: list[Row], query: str, limit: int
+    ) -> list[Row]:
+        """The best ``limit`` memories for ``query``, full rows, each with its ``score``."""
+        if not inputs:
             return []
         vector = (await self.indexer.embed([query]))[0]
-        ranked = rank_memories(rows, query, vector, RankOptions(limit=limit))
-        return [{**store.view_row(row), "score": score} for row, score in ranked]
+        ranked = rank_memories(inputs, query, vector, RankOptions(limit=limit))
+        score = {row["id"]: value for row, value in ranked}
+        async with self.db.read() as conn:
+            rows = await store.rows_by_id(conn, developer_id, list(score))
+        return [{**row, "score": score[row["id"]]} for row in rows]
 
     async def recall(
         self, developer_id: UUID, agent_id: UUID, user_id: UUID | None, query_text: str, limit: int
@@ -264,13 +282,13 @@ class MemoryService:
         system template: the most relevant to ``query_text``, or the newest when it is blank.
         Marks them accessed."""
         scope = MemoryScope(agent_id, user_id)
-        async with self.db.read() as conn:
-            if not query_text.strip():
-                rows = await store.recent_rows(conn, developer_id, scope, limit, 0)
-            else:
-                rows = await store.scope_rows(conn, developer_id, scope)
         if query_text.strip():
-            rows = await self._ranked(rows, query_text, limit)
+            async with self.db.read() as conn:
+                inputs = await store.rank_inputs(conn, developer_id, scope)
+            rows = await self._ranked(developer_id, inputs, query_text, limit)
+        else:
+            async with self.db.read() as conn:
+                rows = await store.recent_rows(conn, developer_id, scope, limit, 0)
         if rows:
             async with self.db.write() as conn:
                 await store.touch(conn, developer_id, [r["id"] for r in rows], utcnow())
@@ -322,56 +340,11 @@ class MemoryService:
             return await store.list_suggestions(conn, developer_id, session_id, limit, offset)
 
 
-def _new_row(vector: Vectors, when: datetime, now: datetime, **values: Any) -> Row:
-    """A memory row: ``values`` (agent_id, content, type...) over empty defaults."""
-    return {
-        "id": new_id(),
-        "user_id": None,
-        "session_id": None,
-        "type": "belief",
-        "entities": [],
-        "sentiment": None,
-        "source_entry_ids": [],
-        "embedding": np.asarray(vector, dtype=np.float32).tobytes(),
-        "timestamp": when,
-        "valid_from": when,
-        "invalidated_at": None,
-        "superseded_by": None,
-        "last_accessed_at": None,
-        "created_at": now,
-        "updated_at": now,
-        **values,
-    }
-
-
-def _memory_row(
-    scope: MemoryScope,
-    op: MemoryOp,
-    vector: Vectors,
-    sources: list[Row],
-    when: datetime,
-    session_id: UUID,
-) -> Row:
-    return _new_row(
-        vector,
-        when,
-        utcnow(),
-        agent_id=scope.agent_id,
-        user_id=scope.user_id,
-        session_id=session_id,
-        type=op.type,
-        content=op.content,
-        entities=op.entities,
-        sentiment=op.sentiment,
-        source_entry_ids=[str(e["id"]) for e in sources],
-    )
-
-
 def _given_row(
     developer_id: UUID, agent_id: UUID, item: dict[str, Any], vector: Vectors, now: datetime
 ) -> Row:
     values = {k: item[k] for k in ("user_id", "session_id", "type", "sentiment") if k in item}
-    return _new_row(
+    return store.memory_row(
         vector,
         item.get("timestamp") or now,
         now,

@@ -13,9 +13,12 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+import numpy as np
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from sprig.server.embeddings.base import Vectors
+from sprig.server.ids import new_id
 from sprig.server.store import tables
 from sprig.server.store.crud import Row
 
@@ -66,6 +69,24 @@ async def scope_rows(conn: AsyncConnection, developer_id: UUID, scope: MemorySco
     """Every memory in scope, embeddings included (for ranking and duplicate checks)."""
     stmt = sa.select(_m).where(*scope.where(developer_id)).order_by(_m.c.created_at, _m.c.id)
     return [dict(r) for r in (await conn.execute(stmt)).mappings()]
+
+
+async def rank_inputs(conn: AsyncConnection, developer_id: UUID, scope: MemoryScope) -> list[Row]:
+    """What ranking reads of every memory in scope: id, content, entities, embedding (the
+    full rows of the few winners come from ``rows_by_id``; decoding every column of every
+    memory costs more than the ranking)."""
+    columns = (_m.c.id, _m.c.content, _m.c.entities, _m.c.embedding)
+    stmt = sa.select(*columns).where(*scope.where(developer_id))
+    return [dict(r) for r in (await conn.execute(stmt)).mappings()]
+
+
+async def rows_by_id(conn: AsyncConnection, developer_id: UUID, ids: Sequence[UUID]) -> list[Row]:
+    """Memories (no embeddings) in the order of ``ids``; ids deleted meanwhile are skipped."""
+    if not ids:
+        return []
+    stmt = sa.select(*_VIEW_COLUMNS).where(_m.c.developer_id == developer_id, _m.c.id.in_(ids))
+    found = {r["id"]: dict(r) for r in (await conn.execute(stmt)).mappings()}
+    return [found[i] for i in ids if i in found]
 
 
 async def recent_rows(
@@ -207,6 +228,28 @@ async def list_suggestions(
         .offset(offset)
     )
     return [dict(r) for r in (await conn.execute(stmt)).mappings()]
+
+
+def memory_row(vector: Vectors, when: datetime, now: datetime, **values: Any) -> Row:
+    """A memory row: ``values`` (agent_id, content, type...) over empty defaults."""
+    return {
+        "id": new_id(),
+        "user_id": None,
+        "session_id": None,
+        "type": "belief",
+        "entities": [],
+        "sentiment": None,
+        "source_entry_ids": [],
+        "embedding": np.asarray(vector, dtype=np.float32).tobytes(),
+        "timestamp": when,
+        "valid_from": when,
+        "invalidated_at": None,
+        "superseded_by": None,
+        "last_accessed_at": None,
+        "created_at": now,
+        "updated_at": now,
+        **values,
+    }
 
 
 def view_row(row: Row) -> dict[str, Any]:

@@ -13,6 +13,7 @@ import math
 import re
 from collections import Counter
 from collections.abc import Sequence
+from functools import lru_cache
 
 from sprig.server.search.fts import ENGLISH_STOPWORDS
 
@@ -46,6 +47,7 @@ def _ending(word: str) -> str:
     return word
 
 
+@lru_cache(maxsize=100_000)  # a vocabulary is small; stemming is most of scoring's cost
 def stem(word: str) -> str:
     """A light, deterministic English stemmer (plural, -ing, -ed, -ly, final -e and -y)."""
     if not word.isalpha():

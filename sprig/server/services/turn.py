@@ -127,6 +127,7 @@ def template_variables(
     users: list[Row],
     metadata: dict[str, Any],
     docs: list[Row],
+    memories: list[Row] | None = None,
 ) -> dict[str, Any]:
     def person(row: Row) -> dict[str, Any]:
         keys = ("id", "name", "about", "metadata", "instructions", "model")
@@ -153,7 +154,10 @@ def template_variables(
             {"title": d.get("title"), "content": d.get("content"), "metadata": d.get("metadata")}
             for d in docs
         ],
-        "memories": [],
+        "memories": [
+            {"content": m["content"], "type": m.get("type"), "timestamp": m.get("timestamp")}
+            for m in memories or []
+        ],
     }
 
 
@@ -231,6 +235,7 @@ async def build_turn(
     models: ModelResolver,
     docs: list[Row] | None = None,
     window_cache: WindowCache | None = None,
+    memories: list[Row] | None = None,
 ) -> Turn:
     session = await _session_row(conn, developer_id, session_id)
     agents, users = await load_participants(conn, developer_id, session_id)
@@ -241,7 +246,9 @@ async def build_turn(
     sampling = effective_sampling(
         model.default_sampling, agent_settings=agent["default_settings"], request=options.sampling
     )
-    variables = template_variables(session, agent, agents, users, options.metadata, docs or [])
+    variables = template_variables(
+        session, agent, agents, users, options.metadata, docs or [], memories
+    )
     system = ChatMessage(role="system", content=system_prompt(session, agent, variables))
     inputs = input_messages(options, variables, session["render_templates"])
     head = [system] + (

@@ -1,0 +1,76 @@
+"""Memory tests run on SQLite and PostgreSQL (as the API suite), with no in-process worker:
+tests run jobs themselves (``runtime.worker.run_once()``), so scripted replies are consumed
+in a known order.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from sprig.server.runtime import Runtime
+from sprig.server.settings import Settings
+from tests.api.conftest import _backends, pg_server, postgres_url
+from tests.conftest import make_settings
+
+__all__ = ["pg_server"]
+
+
+@pytest.fixture(params=_backends())
+def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
+    extra: dict[str, Any] = {"in_process_worker": False}
+    if request.param == "postgres":
+        extra["database_url"] = postgres_url(request.getfixturevalue("pg_server"))
+    return make_settings(tmp_path / "data", **extra)
+
+
+@dataclass
+class World:
+    """One tenant's agent, user and session (the session has both)."""
+
+    dev: uuid.UUID
+    agent: uuid.UUID
+    user: uuid.UUID
+    session: uuid.UUID
+
+
+@pytest.fixture
+async def world(client: httpx.AsyncClient, runtime: Runtime) -> World:
+    agent = (await client.post("/agents", json={"name": "Sage", "about": "a helper"})).json()
+    user = (await client.post("/users", json={"name": "Ana"})).json()
+    session = (
+        await client.post("/sessions", json={"agent": agent["id"], "user": user["id"]})
+    ).json()
+    assert runtime.startup_key is not None
+    return World(
+        runtime.startup_key.developer_id,
+        uuid.UUID(agent["id"]),
+        uuid.UUID(user["id"]),
+        uuid.UUID(session["id"]),
+    )
+
+
+async def say(
+    runtime: Runtime, world: World, user_text: str, reply: str, when: datetime
+) -> list[uuid.UUID]:
+    """Append a user message and the agent's reply (at ``when``); their entry ids."""
+    rows = await runtime.history.append(
+        world.dev,
+        world.session,
+        [
+            {"role": "user", "name": "Ana", "content": user_text, "timestamp": when},
+            {"role": "assistant", "name": "Sage", "content": reply, "timestamp": when},
+        ],
+    )
+    return [row["id"] for row in rows]
+
+
+def memories_reply(*ops: dict[str, Any]) -> str:
+    return json.dumps({"memories": list(ops)})
