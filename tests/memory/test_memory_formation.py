@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -81,7 +82,10 @@ async def test_extraction_stores_embedded_memories_with_their_sources(
         )
         assert len(row["embedding"]) == 384 * 4 and row["invalidated_at"] is None
     request = model.requests[-1]
-    assert request.response_format == {"type": "json_object"}
+    assert request.response_format is not None
+    assert request.response_format["type"] == "json_schema"  # the scripted model supports it
+    schema = request.response_format["json_schema"]["schema"]
+    assert schema["properties"]["memories"]["items"]["required"] == ["op", "type", "content"]
     prompt = request.messages[-1].text()
     assert "[1] NEW 2024-05-01 09:30 UTC user (Ana): I live in Paris" in prompt
     assert "EXISTING memories:\n(none)" in prompt
@@ -194,3 +198,12 @@ async def test_a_job_run_again_after_its_commit_adds_nothing(
     assert len(await runtime.memory.form(world.dev, world.session, ids)) == 2
     assert await runtime.memory.form(world.dev, world.session, ids) == []
     assert len(await _rows(runtime, world)) == 2
+
+
+def test_a_copied_prompt_example_is_never_a_memory() -> None:
+    from sprig.server.services.memory_prompts import MEMORY_EXAMPLE, parse_memory_ops
+
+    copied = json.dumps(MEMORY_EXAMPLE)
+    assert parse_memory_ops(copied, {}) == []
+    real = json.dumps({"memories": [{"op": "add", "type": "belief", "content": "Likes oolong"}]})
+    assert [op.content for op in parse_memory_ops(real, {})] == ["Likes oolong"]

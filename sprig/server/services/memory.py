@@ -36,7 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sprig.server.embeddings.base import Vectors
 from sprig.server.errors import NotFoundError
 from sprig.server.ids import new_id, utcnow
-from sprig.server.models.base import ChatMessage, CompletionRequest, SamplingParams
+from sprig.server.models.base import ChatMessage, ChatModel, CompletionRequest, SamplingParams
 from sprig.server.search.ranking import RankOptions
 from sprig.server.services import memory_store as store
 from sprig.server.services.context import entry_message
@@ -77,11 +77,44 @@ def _user_id(people: SessionPeople) -> UUID | None:
     return people.user["id"] if people.user else None
 
 
-def _json_request(messages: list[ChatMessage], max_tokens: int) -> CompletionRequest:
+MEMORY_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "memories": {
+            "type": "array",
+            "maxItems": 8,
+            "items": {
+                "type": "object",
+                "properties": {
+                    "op": {"enum": ["add", "update", "invalidate"]},
+                    "id": {"type": "string"},
+                    "type": {"enum": ["belief", "episode", "entity"]},
+                    "content": {"type": "string", "maxLength": 300},
+                    "entities": {"type": "array", "maxItems": 5, "items": {"type": "string"}},
+                },
+                "required": ["op", "type", "content"],
+            },
+        }
+    },
+    "required": ["memories"],
+}
+
+
+def _json_request(
+    model: ChatModel,
+    messages: list[ChatMessage],
+    max_tokens: int,
+    schema: dict[str, Any] | None = None,
+) -> CompletionRequest:
+    """JSON mode; constrained to ``schema`` where the model can (a small local model
+    otherwise drifts out of the expected shape)."""
+    response_format: dict[str, Any] = {"type": "json_object"}
+    if schema is not None and model.capabilities.json_schema:
+        response_format = {"type": "json_schema", "json_schema": {"name": "out", "schema": schema}}
     return CompletionRequest(
         messages=messages,
         sampling=SamplingParams(temperature=0.0, max_tokens=max_tokens),
-        response_format={"type": "json_object"},
+        response_format=response_format,
     )
 
 
@@ -158,7 +191,8 @@ class MemoryService:
         """Ask the agent's model; ``shown`` memories are m1, m2... in its answer."""
         aliases = {f"m{i}": row["id"] for i, row in enumerate(shown, start=1)}
         messages = extraction_messages(agent, user, entries, new_ids, shown)
-        reply = await self.models.resolve(agent["model"]).complete(_json_request(messages, 1024))
+        model = self.models.resolve(agent["model"])
+        reply = await model.complete(_json_request(model, messages, 1024, MEMORY_SCHEMA))
         return parse_memory_ops(reply.content, aliases)
 
     async def _candidates(self, known: list[Row], text: str) -> list[Row]:
@@ -312,7 +346,8 @@ class MemoryService:
             return []
         agent = people.agents[0]
         messages = suggestion_messages(agent, people.user, entries)
-        reply = await self.models.resolve(agent["model"]).complete(_json_request(messages, 512))
+        model = self.models.resolve(agent["model"])
+        reply = await model.complete(_json_request(model, messages, 512))
         now = utcnow()
         rows = [
             {

@@ -74,12 +74,12 @@ MEMORY_EXAMPLE = {
         {
             "op": "add",
             "type": "belief",
-            "content": "The user is vegetarian",
+            "content": "<one fact about the user, in one sentence>",
             "entities": ["user"],
             "sentiment": 0.0,
             "sources": [2],
         },
-        {"op": "update", "id": "m1", "type": "belief", "content": "The user lives in Berlin"},
+        {"op": "update", "id": "m1", "type": "belief", "content": "<the corrected fact>"},
     ]
 }
 SUGGESTION_EXAMPLE = {
@@ -244,7 +244,11 @@ def parse_memory_ops(text: str, aliases: dict[str, UUID]) -> list[MemoryOp]:
     """
     items = _items(load_json(text, "Memory formation"), "memories", "Memory formation")
     ops = [_memory_op(item, i, aliases) for i, item in enumerate(items, start=1)]
-    return [op for op in ops if op is not None]
+    return [op for op in ops if op is not None and op.content not in EXAMPLE_CONTENTS]
+
+
+# A weak model may copy the prompt's example verbatim: such a "memory" is never stored.
+EXAMPLE_CONTENTS = frozenset(["<one fact about the user, in one sentence>", "<the corrected fact>"])
 
 
 def parse_suggestions(text: str) -> list[tuple[str, str]]:
