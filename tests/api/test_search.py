@@ -185,3 +185,12 @@ async def test_embed(client: httpx.AsyncClient) -> None:
     norm = sum(v * v for v in one["vectors"][0]) ** 0.5
     assert abs(norm - 1) < 1e-5
     assert (await client.post("/embed", json={"text": []})).status_code == 422
+
+
+async def test_docs_record_their_embedding_model(client: httpx.AsyncClient) -> None:
+    agent, ids = await _agent_with_docs(client)
+    doc = (await client.get(f"/docs/{ids['Tides']}")).json()
+    assert doc["embedding_model"] == "hashing-384"  # the test embedder and its dimensions
+    assert doc["embedding_dimensions"] == len(
+        (await client.post("/embed", json={"text": "x"})).json()["vectors"][0]
+    )

@@ -40,6 +40,11 @@ async def require_owner(
         raise NotFoundError(f"{kind.capitalize()} {owner_id} not found")
 
 
+def _dimensions(prepared: PreparedDoc) -> int | None:
+    vectors = prepared.vectors
+    return int(vectors.shape[1]) if vectors is not None and len(vectors) else None
+
+
 async def insert_doc(
     conn: AsyncConnection,
     developer_id: UUID,
@@ -47,6 +52,7 @@ async def insert_doc(
     owner_id: UUID,
     doc: Row,
     prepared: PreparedDoc,
+    embedder_name: str | None = None,
 ) -> Row:
     """Insert one doc (already validated) and its chunks inside the caller's transaction.
 
@@ -72,8 +78,8 @@ async def insert_doc(
         "content_hash": digest,
         "metadata": doc.get("metadata") or {},
         "embed_instruction": doc.get("embed_instruction"),
-        "embedding_model": None,
-        "embedding_dimensions": None,
+        "embedding_model": embedder_name if prepared.vectors is not None else None,
+        "embedding_dimensions": _dimensions(prepared),
         "language": doc.get("language") or "english",
         "modality": "text",
         "status": "ready" if prepared.vectors is not None else "pending",
@@ -104,7 +110,9 @@ class DocService:
         prepared = await self.indexer.prepare(doc["title"], doc["content"])
         async with self.db.write() as conn:
             await require_owner(conn, developer_id, kind, owner_id)
-            row = await insert_doc(conn, developer_id, kind, owner_id, doc, prepared)
+            row = await insert_doc(
+                conn, developer_id, kind, owner_id, doc, prepared, self.indexer.embedder.name
+            )
         if row["jobs"]:
             self.on_jobs()
         return row

@@ -133,5 +133,12 @@ async def embed_pending_doc(
             await bump_version(conn, developer_id)
         if on_progress is not None:
             await on_progress(min(1.0, (start + len(batch)) / max(len(todo), 1)))
+    dims = indexer.embedder.dimensions
     async with db.write() as conn:
-        await conn.execute(sa.update(d).where(d.c.id == doc_id).values(status="ready"))
+        await conn.execute(
+            sa.update(d)
+            .where(d.c.id == doc_id)
+            .values(
+                status="ready", embedding_model=indexer.embedder.name, embedding_dimensions=dims
+            )
+        )

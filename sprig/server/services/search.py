@@ -78,7 +78,11 @@ class SearchService:
         query_vector = await self._query_vector(q)  # outside any transaction: may be slow
         async with self.db.read() as conn:
             text_hits = await self._text_hits(conn, q, scope) if q.options.mode != "vector" else []
-            index = await self._index(conn, developer_id)
+            index = (
+                await self._index(conn, developer_id)
+                if q.options.mode != "text"
+                else VectorIndex(1)  # a text search needs no vectors (MMR is vector-only)
+            )
             vector_hits = self._vector_hits(index, query_vector, q, scope)
             vectors_of = _vectors_of(index) if len(index) else None
             ranked = rank(text_hits, vector_hits, scope, q.options, vectors_of)
