@@ -188,7 +188,7 @@ async def test_embed(client: httpx.AsyncClient) -> None:
 
 
 async def test_docs_record_their_embedding_model(client: httpx.AsyncClient) -> None:
-    agent, ids = await _agent_with_docs(client)
+    _, ids = await _agent_with_docs(client)
     doc = (await client.get(f"/docs/{ids['Tides']}")).json()
     assert doc["embedding_model"] == "hashing-384"  # the test embedder and its dimensions
     assert doc["embedding_dimensions"] == len(
