@@ -47,6 +47,7 @@ class Runtime:
     startup_key: StartupKey | None = None
     worker: Worker | None = None
     _worker_task: asyncio.Task[None] | None = field(default=None, repr=False)
+    _warm_task: asyncio.Task[None] | None = field(default=None, repr=False)
 
     @classmethod
     def build(
@@ -60,7 +61,7 @@ class Runtime:
         models = models or ModelRegistry.from_settings(settings)
         tools = ToolRunner(http=SafeHttpClient(HttpPolicy.from_settings(settings)))
         indexer = DocIndexer(settings)
-        search = SearchService(db, indexer)
+        search = SearchService(db, indexer, settings.search_memory_chunks)
         chat = ChatService(
             db, models, tools, max_tool_iterations=settings.max_tool_iterations, search=search
         )
@@ -94,6 +95,8 @@ class Runtime:
         async with self.db.write() as conn:
             await self.indexer.check_model(conn)
         await self._warm_up()
+        if self.settings.search_warm_up and self.db.dialect == "sqlite":
+            self._warm_task = asyncio.create_task(self.search.warm_up(), name="sprig-search-warm")
         self.worker = self.make_worker()
         self.chat.on_jobs = self.docs.on_jobs = self.worker.wake
         if self.settings.in_process_worker if worker is None else worker:
@@ -114,9 +117,10 @@ class Runtime:
         )
 
     async def close(self) -> None:
-        if self._worker_task is not None:
-            self._worker_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._worker_task
+        for task in (self._worker_task, self._warm_task):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         self.models.close()
         await self.db.dispose()

@@ -45,6 +45,12 @@ class Settings(BaseSettings):
         default=300, gt=0, description="A claimed job not finished by then is run again."
     )
 
+    memory_fallback: Literal["auto", "always", "only", "never"] = Field(
+        default="auto",
+        description="When memory formation keeps the user's own first-person statements: "
+        "auto (when the model extracts nothing usable), always (besides the model's), "
+        "only (without asking the model), never.",
+    )
     suggestions: bool = Field(
         default=False,
         description="After each saved chat turn, a job asks the model for follow-up suggestions.",
@@ -88,6 +94,16 @@ class Settings(BaseSettings):
         default=64,
         ge=0,
         description="Docs with more chunks are embedded by a job (the response names it).",
+    )
+    search_memory_chunks: int = Field(
+        default=2_000_000,
+        ge=1,
+        description="Chunks held in memory for search (SQLite), over all tenants; least "
+        "recently searched tenants are dropped first.",
+    )
+    search_warm_up: bool = Field(
+        default=True,
+        description="Load tenants' search indexes in the background at start (SQLite).",
     )
 
     @cached_property

@@ -1,18 +1,16 @@
-"""The whole ranking path on a small corpus with known answers (FTS5 + vectors + fusion)."""
+"""The whole ranking path on a small corpus with known answers (BM25 + vectors + fusion)."""
 
 from __future__ import annotations
 
-import sqlite3
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
+from uuid import NAMESPACE_URL, UUID, uuid5
 
 import pytest
 
 from sprig.server.embeddings.hashing import HashingEmbedder
 from sprig.server.search.chunking import chunk_document
-from sprig.server.search.fts import bm25_search, schema_sql
+from sprig.server.search.corpus import ChunkRow, Corpus
 from sprig.server.search.ranking import Ranked, RankOptions, chunk_scores, rank
-from sprig.server.search.vector import VectorIndex
 
 DOCS = {
     "vitd": ("Vitamin D", "Vitamin D deficiency lowers bone mineral density in older adults."),
@@ -31,46 +29,51 @@ DOCS = {
 
 @dataclass
 class Store:
-    conn: sqlite3.Connection
-    index: VectorIndex
-    doc_of: dict[int, str]
+    corpus: Corpus
+    texts: dict[int, str]
     embedder: HashingEmbedder
 
-    def search(self, query: str, options: RankOptions) -> list[Ranked[str]]:
+    def search(self, query: str, options: RankOptions) -> list[Ranked[UUID]]:
         vector = self.embedder.embed_text(query)
-        text_hits = bm25_search(self.conn, query, limit=options.pool)
-        vector_hits = self.index.search(vector, options.pool)
-        return rank(text_hits, vector_hits, self.doc_of, options, self.index.vectors)
+        everything = self.corpus.mask([OWNER])
+        text = self.corpus.text_search(query, everything, options.pool)
+        vectors = self.corpus.vector_search(vector, everything, options.pool)
+        doc_of = {chunk: doc for chunk, doc, _ in [*text, *vectors]}
+        text_hits = [(chunk, score) for chunk, _, score in text]
+        vector_hits = [(chunk, score) for chunk, _, score in vectors]
+        return rank(text_hits, vector_hits, doc_of, options, self.corpus.vectors)
+
+
+OWNER = ("agent", uuid5(NAMESPACE_URL, "owner"))
+
+
+def doc_uuid(name: str) -> UUID:
+    return uuid5(NAMESPACE_URL, name)
 
 
 async def build_store() -> Store:
     embedder = HashingEmbedder(256)
-    conn = sqlite3.connect(":memory:")
-    conn.execute("CREATE TABLE docs (id TEXT PRIMARY KEY, title TEXT, language TEXT)")
-    conn.execute("CREATE TABLE doc_chunks (id INTEGER PRIMARY KEY, doc_id TEXT, content TEXT)")
-    for statement in schema_sql():
-        conn.execute(statement)
-    index, doc_of = VectorIndex(256), {}
+    corpus, texts = Corpus(), {}
     for doc_id, (title, text) in DOCS.items():
-        conn.execute("INSERT INTO docs VALUES (?, ?, 'english')", (doc_id, title))
-        chunks = chunk_document(title, text, chunk_tokens=16, overlap=0)
-        for chunk in chunks:
-            chunk_id = len(doc_of) + 1
-            conn.execute("INSERT INTO doc_chunks VALUES (?, ?, ?)", (chunk_id, doc_id, chunk.text))
-            doc_of[chunk_id] = doc_id
-            index.add([chunk_id], await embedder.embed([chunk.embed_text]))
-    return Store(conn, index, doc_of, embedder)
+        for chunk in chunk_document(title, text, chunk_tokens=16, overlap=0):
+            chunk_id = len(texts) + 1
+            texts[chunk_id] = chunk.text
+            vector = (await embedder.embed([chunk.embed_text]))[0].tobytes()
+            row = ChunkRow(chunk_id, doc_uuid(doc_id), OWNER, "english", title, chunk.text, vector)
+            corpus.add([row])
+    return Store(corpus, texts, embedder)
 
 
 @pytest.fixture
-async def store() -> AsyncIterator[Store]:
-    built = await build_store()
-    yield built
-    built.conn.close()
+async def store() -> Store:
+    return await build_store()
 
 
-def ids(results: list[Ranked[str]]) -> list[str]:
-    return [r.doc_id for r in results]
+NAMES = {doc_uuid(name): name for name in DOCS}
+
+
+def ids(results: list[Ranked[UUID]] | list[Ranked[str]]) -> list[str]:
+    return [NAMES.get(r.doc_id, str(r.doc_id)) for r in results]  # type: ignore[arg-type]
 
 
 QUERY = "vitamin D deficiency and bone density"
@@ -124,9 +127,7 @@ def test_mmr_is_not_used_for_text_search(store: Store) -> None:
 def test_best_chunk_is_the_snippet(store: Store) -> None:
     results = store.search("misfolded proteins aggregate", replace(PLAIN, mode="text"))
     assert ids(results)[0] == "long"
-    chunk = results[0].chunk_id
-    text = store.conn.execute("SELECT content FROM doc_chunks WHERE id = ?", (chunk,)).fetchone()
-    assert text[0].startswith("Misfolded")
+    assert store.texts[results[0].chunk_id].startswith("Misfolded")
     assert ids(results).count("long") == 1
 
 

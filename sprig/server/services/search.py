@@ -1,38 +1,38 @@
-"""Hybrid document search: full text (SQLite FTS5 BM25 / PostgreSQL ts_rank) and exact
-vector similarity over the tenant's chunks, fused by ``search.ranking``.
+"""Hybrid document search over a tenant's chunks: BM25 and cosine similarity, fused by
+``search.ranking``.
 
-The tenant's vectors live in an in-memory index, reloaded when the tenant's
-``docs_version`` moved (another process wrote); the scope (owners + metadata filter) is
-resolved in SQL on every query, so results never leave it.
+On SQLite both retrievals run over the tenant's in-memory corpus
+(``services.search_index``: kept in step with the store by ``docs_version``); the scope
+(owners, metadata filter) is a mask over it, so results never leave it.
 """
 
 from __future__ import annotations
 
-import asyncio
-import json
-import sqlite3
+import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any
 from uuid import UUID
 
 import numpy as np
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from sprig.server.embeddings.base import Vectors
 from sprig.server.errors import BadRequestError
-from sprig.server.search import fts
+from sprig.server.search.corpus import Corpus, Hit
 from sprig.server.search.ranking import Ranked, RankOptions, rank
-from sprig.server.search.vector import VectorIndex
 from sprig.server.services.indexing import DocIndexer
+from sprig.server.services.search_index import CorpusCache
+from sprig.server.services.search_types import Owner, Scope
 from sprig.server.store import tables
 from sprig.server.store.crud import Row
 from sprig.server.store.db import Database
 from sprig.server.store.filters import metadata_contains
 
-Owner = tuple[str, UUID]
+__all__ = ["Owner", "SearchQuery", "SearchService"]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -46,18 +46,18 @@ class SearchQuery:
 
 
 @dataclass
-class _TenantIndex:
-    version: int
-    index: VectorIndex
+class _Retrieved:
+    text: list[Hit]
+    vector: list[Hit]
+    vectors_of: Any  # chunk ids -> unit vectors (MMR, include_embeddings)
 
 
 class SearchService:
-    def __init__(self, db: Database, indexer: DocIndexer) -> None:
+    def __init__(self, db: Database, indexer: DocIndexer, max_chunks: int = 2_000_000) -> None:
         self.db = db
         self.indexer = indexer
-        self._indexes: dict[UUID, _TenantIndex] = {}
-        self._locks: dict[UUID, asyncio.Lock] = {}
-        self._scopes: dict[tuple[Any, ...], dict[int, UUID]] = {}
+        self.corpora = CorpusCache(max_chunks)
+        self._filtered: dict[tuple[Any, ...], set[UUID]] = {}
 
     async def search(
         self,
@@ -68,43 +68,66 @@ class SearchService:
     ) -> tuple[list[Row], float]:
         """Docs best first, each with its best chunk as snippet; and the time taken (s).
 
-        With the tenant's current ``docs_version`` (the chat turn has read it), the scope
-        is served from a small cache while the tenant's documents are unchanged.
+        ``docs_version``, when the caller has read it (a chat turn has), saves a read.
         """
         started = time.perf_counter()
-        scope = await self._cached_scope(developer_id, owners, q, docs_version)
-        if not scope:  # nothing to search: no query embedding either
+        if not owners:
             return [], time.perf_counter() - started
+        scope = Scope(developer_id, tuple(owners), q.metadata_filter)
         query_vector = await self._query_vector(q)  # outside any transaction: may be slow
         async with self.db.read() as conn:
-            text_hits = await self._text_hits(conn, q, scope) if q.options.mode != "vector" else []
-            index = (
-                await self._index(conn, developer_id)
-                if q.options.mode != "text"
-                else VectorIndex(1)  # a text search needs no vectors (MMR is vector-only)
-            )
-            vector_hits = self._vector_hits(index, query_vector, q, scope)
-            vectors_of = _vectors_of(index) if len(index) else None
-            ranked = rank(text_hits, vector_hits, scope, q.options, vectors_of)
-            docs = await _materialise(conn, ranked, index if q.include_embeddings else None)
+            found = await self._retrieve(conn, scope, q, query_vector, docs_version)
+            doc_of = {cid: doc for cid, doc, _ in [*found.text, *found.vector]}
+            text_hits = [(cid, score) for cid, _, score in found.text]
+            vector_hits = [(cid, score) for cid, _, score in found.vector]
+            ranked = rank(text_hits, vector_hits, doc_of, q.options, found.vectors_of)
+            vectors = found.vectors_of if q.include_embeddings else None
+            docs = await _materialise(conn, ranked, vectors)
         if q.options.mode != "vector":
             for doc in docs:
                 doc["distance"] = None  # a fused or BM25 score is no distance
         return docs, time.perf_counter() - started
 
-    async def _cached_scope(
-        self, developer_id: UUID, owners: Sequence[Owner], q: SearchQuery, version: int | None
-    ) -> dict[int, UUID]:
-        key = (developer_id, version, tuple(owners), json.dumps(q.metadata_filter, sort_keys=True))
-        if version is not None and key in self._scopes:
-            return self._scopes[key]
-        async with self.db.read() as conn:
-            scope = await _scope(conn, developer_id, owners, q.metadata_filter)
+    async def _retrieve(
+        self,
+        conn: AsyncConnection,
+        scope: Scope,
+        q: SearchQuery,
+        vector: Any,
+        version: int | None,
+    ) -> _Retrieved:
+        corpus = await self.corpora.get(conn, scope.developer_id, version)
+        docs = await self._docs_passing(conn, scope, version) if scope.metadata_filter else None
+        mask = corpus.mask(scope.owners, docs)
+        pool = q.options.pool
+        found = _Retrieved([], [], corpus.vectors)
+        if q.text and q.options.mode != "vector":
+            found.text = corpus.text_search(q.text, mask, pool)
+        if vector is not None:
+            _check_dimensions(corpus, vector)
+            found.vector = corpus.vector_search(vector, mask, pool)
+        return found
+
+    async def _docs_passing(
+        self, conn: AsyncConnection, scope: Scope, version: int | None
+    ) -> set[UUID]:
+        """Docs of the scope's owners whose metadata contains the filter (cached by version)."""
+        key = (scope.developer_id, version, scope.owners, scope.filter_key)
+        if version is not None and key in self._filtered:
+            return self._filtered[key]
+        docs = await _filtered_docs(conn, scope)
         if version is not None:
-            if len(self._scopes) >= 256:
-                self._scopes.clear()
-            self._scopes[key] = scope
-        return scope
+            if len(self._filtered) >= 256:
+                self._filtered.clear()
+            self._filtered[key] = docs
+        return docs
+
+    async def warm_up(self) -> None:
+        """Load the corpora of the tenants with the most chunks, up to the memory bound."""
+        try:
+            await self.corpora.warm_up(self.db)
+        except Exception:  # a failed warm-up only means a slower first search
+            log.exception("search warm-up failed; indexes load on first search instead")
 
     async def search_text(
         self, developer_id: UUID, owner: str, owner_id: UUID, text: str, limit: int
@@ -126,169 +149,53 @@ class SearchService:
         vectors = await self.indexer.embed([q.text])
         return np.asarray(vectors[0], dtype=np.float32)
 
-    async def _text_hits(
-        self, conn: AsyncConnection, q: SearchQuery, scope: dict[int, UUID]
-    ) -> list[tuple[int, float]]:
-        if not q.text:
-            return []
-        limit = q.options.pool
-        if conn.dialect.name == "sqlite":
-            ids = json.dumps(list(scope))
 
-            def run(sync_conn: Any) -> list[tuple[int, float]]:
-                return fts.bm25_search(
-                    cast(sqlite3.Connection, _DriverSql(sync_conn)),
-                    q.text or "",
-                    limit=limit,
-                    language=q.lang,
-                    scope_sql="SELECT value FROM json_each(:scope_ids)",
-                    scope_params={"scope_ids": ids},
-                )
-
-            return await conn.run_sync(run)
-        return await _postgres_text_hits(conn, q.text, q.lang, list(scope), limit)
-
-    def _vector_hits(
-        self, index: VectorIndex, vector: Any, q: SearchQuery, scope: dict[int, UUID]
-    ) -> list[tuple[int, float]]:
-        if vector is None or not len(index):
-            return []
-        if len(vector) != index.dimensions:
-            raise BadRequestError(
-                f"The vector has {len(vector)} dimensions; this store's have {index.dimensions}"
-            )
-        return index.search(vector, q.options.pool, allowed=scope.keys())
-
-    async def _index(self, conn: AsyncConnection, developer_id: UUID) -> VectorIndex:
-        d = tables.developers
-        version = (
-            await conn.execute(sa.select(d.c.docs_version).where(d.c.id == developer_id))
-        ).scalar_one()
-        cached = self._indexes.get(developer_id)
-        if cached is not None and cached.version == version:
-            return cached.index
-        lock = self._locks.setdefault(developer_id, asyncio.Lock())
-        async with lock:
-            cached = self._indexes.get(developer_id)
-            if cached is None or cached.version != version:
-                cached = _TenantIndex(version, await self._load(conn, developer_id))
-                self._indexes[developer_id] = cached
-        return cached.index
-
-    async def _load(self, conn: AsyncConnection, developer_id: UUID) -> VectorIndex:
-        c = tables.doc_chunks
-        stmt = sa.select(c.c.id, c.c.embedding).where(
-            c.c.developer_id == developer_id, c.c.embedding.is_not(None)
+def _check_dimensions(corpus: Corpus, vector: Any) -> None:
+    if corpus.dimensions is not None and len(vector) != corpus.dimensions:
+        raise BadRequestError(
+            f"The vector has {len(vector)} dimensions; this store's have {corpus.dimensions}"
         )
-        rows = [(int(i), bytes(b)) for i, b in await conn.execute(stmt)]
-        dims = len(rows[0][1]) // 4 if rows else (self.indexer.embedder.dimensions or 1)
-        return VectorIndex.from_blobs(dims, rows)
 
 
-def _vectors_of(index: VectorIndex) -> Callable[[Sequence[int]], Vectors]:
-    """Chunk vectors for MMR; a chunk still waiting for its embedding counts as zeros."""
-
-    def get(ids: Sequence[int]) -> Vectors:
-        out = np.zeros((len(ids), index.dimensions), dtype=np.float32)
-        known = [i for i, chunk in enumerate(ids) if chunk in index]
-        if known:
-            out[known] = index.vectors([ids[i] for i in known])
-        return out
-
-    return get
-
-
-class _DriverSql:
-    """What ``fts.bm25_search`` needs (``execute(sql, params)``) over a sync connection."""
-
-    def __init__(self, sync_conn: Any) -> None:
-        self.conn = sync_conn
-
-    def execute(self, sql: str, params: Any = ()) -> Any:
-        return self.conn.exec_driver_sql(sql, params)
-
-
-async def _scope(
-    conn: AsyncConnection,
-    developer_id: UUID,
-    owners: Sequence[Owner],
-    metadata_filter: dict[str, Any],
-) -> dict[int, UUID]:
-    """chunk id → doc id for every chunk the search may return."""
-    if not owners:
-        return {}
-    c, d = tables.doc_chunks, tables.docs
-    owned = sa.or_(*(sa.and_(d.c.owner_kind == kind, d.c.owner_id == oid) for kind, oid in owners))
-    stmt = (
-        sa.select(c.c.id, c.c.doc_id)
-        .join(d, d.c.id == c.c.doc_id)
-        .where(d.c.developer_id == developer_id, owned)
+async def _filtered_docs(conn: AsyncConnection, scope: Scope) -> set[UUID]:
+    d = tables.docs
+    owned = sa.or_(
+        *(sa.and_(d.c.owner_kind == kind, d.c.owner_id == oid) for kind, oid in scope.owners)
     )
-    if metadata_filter:
-        stmt = stmt.where(metadata_contains(d.c.metadata, metadata_filter, conn.dialect.name))
-    return {int(cid): did for cid, did in await conn.execute(stmt)}
-
-
-async def _postgres_text_hits(
-    conn: AsyncConnection, text: str, lang: str, ids: list[int], limit: int
-) -> list[tuple[int, float]]:
-    terms = fts.query_terms(text, lang)
-    if not terms:
-        return []
-    config = "english" if fts.is_english(lang) else "simple"
-    c, d = tables.doc_chunks, tables.docs
-    vector = sa.func.to_tsvector(
-        sa.literal_column(f"'{config}'::regconfig"), d.c.title + " " + c.c.content
+    stmt = sa.select(d.c.id).where(
+        d.c.developer_id == scope.developer_id,
+        owned,
+        metadata_contains(d.c.metadata, scope.metadata_filter, conn.dialect.name),
     )
-    query = sa.func.to_tsquery(sa.literal_column(f"'{config}'::regconfig"), " | ".join(terms))
-    score = sa.func.ts_rank_cd(vector, query)
-    stmt = (
-        sa.select(c.c.id, score)
-        .join(d, d.c.id == c.c.doc_id)
-        .where(c.c.id.in_(ids), vector.op("@@")(query))
-        .order_by(score.desc())
-        .limit(limit)
-    )
-    return [(int(i), float(s)) for i, s in await conn.execute(stmt)]
+    return {doc_id for (doc_id,) in await conn.execute(stmt)}
 
 
 async def _materialise(
-    conn: AsyncConnection, ranked: list[Ranked[UUID]], index: VectorIndex | None
+    conn: AsyncConnection, ranked: list[Ranked[UUID]], vectors_of: Any
 ) -> list[Row]:
+    """The ranked hits as doc rows with their snippet (one query; a doc deleted since the
+    corpus was read is left out)."""
     if not ranked:
         return []
     d, c = tables.docs, tables.doc_chunks
-    docs = {
-        r["id"]: dict(r)
-        for r in (
-            await conn.execute(sa.select(d).where(d.c.id.in_([x.doc_id for x in ranked])))
-        ).mappings()
-    }
-    chunks = {
-        r["id"]: dict(r)
-        for r in (
-            await conn.execute(
-                sa.select(c.c.id, c.c.chunk_index, c.c.content).where(
-                    c.c.id.in_([x.chunk_id for x in ranked])
-                )
-            )
-        ).mappings()
-    }
+    stmt = (
+        sa.select(d, c.c.id.label("chunk_id"), c.c.chunk_index, c.c.content.label("chunk_text"))
+        .join(c, c.c.doc_id == d.c.id)
+        .where(c.c.id.in_([hit.chunk_id for hit in ranked]))
+    )
+    rows = {r["chunk_id"]: dict(r) for r in (await conn.execute(stmt)).mappings()}
     out = []
     for hit in ranked:
-        if hit.doc_id not in docs or hit.chunk_id not in chunks:
-            continue  # deleted since the scope was read
-        doc, chunk = docs[hit.doc_id], chunks[hit.chunk_id]
-        snippet: dict[str, Any] = {"index": chunk["chunk_index"], "content": chunk["content"]}
-        if index is not None and hit.chunk_id in index:
-            snippet["embedding"] = [float(v) for v in index.vectors([hit.chunk_id])[0]]
-        out.append(
-            {
-                **doc,
-                "snippet": snippet,
-                "score": hit.score,
-                "relevance": hit.relevance,
-                "distance": 1.0 - hit.relevance,
-            }
-        )
+        row = rows.get(hit.chunk_id)
+        if row is None:
+            continue
+        snippet: dict[str, Any] = {
+            "index": row.pop("chunk_index"),
+            "content": row.pop("chunk_text"),
+        }
+        del row["chunk_id"]
+        if vectors_of is not None:
+            snippet["embedding"] = [float(v) for v in vectors_of([hit.chunk_id])[0]]
+        relevance = {"score": hit.score, "relevance": hit.relevance, "distance": 1 - hit.relevance}
+        out.append({**row, "snippet": snippet, **relevance})
     return out
