@@ -53,7 +53,6 @@ CACHE_FORMAT = 1
 # Server code whose changes invalidate a cached store (what is chunked, stored, indexed).
 STORE_CODE = [
     "sprig/server/search/chunking.py",
-    "sprig/server/search/fts.py",
     "sprig/server/services/indexing.py",
     "sprig/server/services/docs.py",
     "sprig/server/store/tables.py",

@@ -1,7 +1,7 @@
 """Pure functions that turn text and vector hits into one ranking.
 
 Orientation: every score here is a relevance, higher = better. Vector scores are cosine
-similarities (not distances); text scores are BM25 relevances (FTS5's ``bm25()`` negated).
+similarities (not distances); text scores are BM25 relevances (higher is better).
 
 Normalisation (``minmax``, the default): each list is mapped to [0, 1] by its own minimum
 and maximum, so the best hit of each list scores 1 and the weakest 0; a hit absent from a

@@ -1,7 +1,8 @@
 """From raw hits to the final doc ranking: cut-off, fusion, chunk-to-doc, MMR.
 
-The store runs the two retrievals (``fts.bm25_search`` and ``VectorIndex.search``, each
-for ``options.pool`` chunks) and hands the hits here; this module does no I/O.
+The store runs the two retrievals (``Corpus.text_search`` and ``Corpus.vector_search``, or
+their PostgreSQL twins, each for ``options.pool`` chunks) and hands the hits here; this
+module does no I/O.
 """
 
 from __future__ import annotations
