@@ -14,9 +14,12 @@ from typing import Any
 
 import httpx
 import pytest
+import sqlalchemy as sa
 
 from sprig.server.runtime import Runtime
+from sprig.server.services.memory import enqueue_after_turn
 from sprig.server.settings import Settings
+from sprig.server.store import tables
 from tests.api.conftest import _backends, pg_server, postgres_url
 from tests.conftest import make_settings
 
@@ -74,3 +77,20 @@ async def say(
 
 def memories_reply(*ops: dict[str, Any]) -> str:
     return json.dumps({"memories": list(ops)})
+
+
+async def memory_rows(runtime: Runtime, world: World) -> list[dict[str, Any]]:
+    """Every memory of the world's agent (embeddings included), oldest first."""
+    m = tables.memories
+    async with runtime.db.read() as conn:
+        stmt = sa.select(m).where(m.c.agent_id == world.agent).order_by(m.c.created_at)
+        return [dict(r) for r in (await conn.execute(stmt)).mappings()]
+
+
+async def run_form_job(runtime: Runtime, world: World, entry_ids: list[uuid.UUID]) -> Any:
+    """Queue ``form_memories`` over these entries, run it with the worker; the job after."""
+    async with runtime.db.write() as conn:
+        jobs = await enqueue_after_turn(conn, world.dev, world.session, entry_ids, True, False)
+    assert runtime.worker is not None
+    assert await runtime.worker.run_once() is True
+    return await runtime.jobs.get(world.dev, jobs[0]["id"])

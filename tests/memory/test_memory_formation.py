@@ -8,31 +8,12 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-import sqlalchemy as sa
-
 from sprig.server.models.scripted import ScriptedModel
 from sprig.server.runtime import Runtime
-from sprig.server.services.memory import enqueue_after_turn
-from sprig.server.store import tables
-from tests.memory.conftest import World, memories_reply, say
+from tests.memory.conftest import World, memories_reply, memory_rows, run_form_job, say
 
 MAY_1 = datetime(2024, 5, 1, 9, 30, tzinfo=UTC)
 JUNE_1 = datetime(2024, 6, 1, 18, 0, tzinfo=UTC)
-
-
-async def _rows(runtime: Runtime, world: World) -> list[dict[str, Any]]:
-    m = tables.memories
-    async with runtime.db.read() as conn:
-        stmt = sa.select(m).where(m.c.agent_id == world.agent).order_by(m.c.created_at)
-        return [dict(r) for r in (await conn.execute(stmt)).mappings()]
-
-
-async def _run_form_job(runtime: Runtime, world: World, entry_ids: list[uuid.UUID]) -> Any:
-    async with runtime.db.write() as conn:
-        jobs = await enqueue_after_turn(conn, world.dev, world.session, entry_ids, True, False)
-    assert runtime.worker is not None
-    assert await runtime.worker.run_once() is True
-    return await runtime.jobs.get(world.dev, jobs[0]["id"])
 
 
 async def _paris(runtime: Runtime, world: World, model: ScriptedModel) -> list[uuid.UUID]:
@@ -55,7 +36,7 @@ async def _paris(runtime: Runtime, world: World, model: ScriptedModel) -> list[u
             },
         )
     )
-    assert (await _run_form_job(runtime, world, ids))["state"] == "succeeded"
+    assert (await run_form_job(runtime, world, ids))["state"] == "succeeded"
     return ids
 
 
@@ -63,7 +44,7 @@ async def test_extraction_stores_embedded_memories_with_their_sources(
     runtime: Runtime, world: World, model: ScriptedModel
 ) -> None:
     ids = await _paris(runtime, world, model)
-    rows = await _rows(runtime, world)
+    rows = await memory_rows(runtime, world)
     assert [(r["type"], r["content"]) for r in rows] == [
         ("belief", "The user lives in Paris"),
         ("entity", "Max is the user's three-year-old beagle"),
@@ -101,10 +82,10 @@ async def test_a_changed_fact_supersedes_the_old_one(
             {"op": "update", "id": "m1", "type": "belief", "content": "The user lives in Berlin"}
         )
     )
-    assert (await _run_form_job(runtime, world, ids))["state"] == "succeeded"
+    assert (await run_form_job(runtime, world, ids))["state"] == "succeeded"
     prompt = model.requests[-1].messages[-1].text()
     assert "[m1] (belief, 2024-05-01 09:30 UTC) The user lives in Paris" in prompt
-    rows = {r["content"]: r for r in await _rows(runtime, world)}
+    rows = {r["content"]: r for r in await memory_rows(runtime, world)}
     assert len(rows) == 3
     paris, berlin = rows["The user lives in Paris"], rows["The user lives in Berlin"]
     assert paris["invalidated_at"] == JUNE_1 and paris["superseded_by"] == berlin["id"]
@@ -133,8 +114,8 @@ async def test_repeats_are_not_appended_and_invalidate_closes(
             {"op": "add", "type": "episode", "content": "Max ran away"},
         )
     )
-    assert (await _run_form_job(runtime, world, ids))["state"] == "succeeded"
-    rows = await _rows(runtime, world)
+    assert (await run_form_job(runtime, world, ids))["state"] == "succeeded"
+    rows = await memory_rows(runtime, world)
     assert [r["content"] for r in rows].count("The user lives in Paris") == 1
     assert [r["content"] for r in rows].count("Max ran away") == 1
     beagle = next(r for r in rows if "beagle" in r["content"])
@@ -154,18 +135,18 @@ async def test_unusable_replies_write_nothing_and_the_job_retries(
         "Sure! The user is vegetarian.",
         memories_reply(good, {"op": "update", "id": "m9"}),  # half usable: no half write
     )
-    job = await _run_form_job(runtime, world, ids)
+    job = await run_form_job(runtime, world, ids)
     assert (job["state"], job["attempts"]) == ("retrying", 1)
     assert "not valid JSON" in job["reason"]
     assert await runtime.worker.run_once() is True
     job = await runtime.jobs.get(world.dev, job["id"])
     assert job["state"] == "retrying" and "needs a non-empty 'content'" in job["reason"]
-    assert await _rows(runtime, world) == []
+    assert await memory_rows(runtime, world) == []
     model.push("```json\n" + memories_reply(good) + "\n```")
     assert await runtime.worker.run_once() is True
     job = await runtime.jobs.get(world.dev, job["id"])
     assert (job["state"], job["attempts"]) == ("succeeded", 3)
-    assert [r["content"] for r in await _rows(runtime, world)] == ["The user is vegetarian"]
+    assert [r["content"] for r in await memory_rows(runtime, world)] == ["The user is vegetarian"]
 
 
 async def test_every_agent_of_the_session_remembers(
@@ -197,7 +178,7 @@ async def test_a_job_run_again_after_its_commit_adds_nothing(
     model.push(reply, reply)
     assert len(await runtime.memory.form(world.dev, world.session, ids)) == 2
     assert await runtime.memory.form(world.dev, world.session, ids) == []
-    assert len(await _rows(runtime, world)) == 2
+    assert len(await memory_rows(runtime, world)) == 2
 
 
 def test_a_copied_prompt_example_is_never_a_memory() -> None:

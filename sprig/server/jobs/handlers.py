@@ -31,7 +31,8 @@ def handlers(runtime: Runtime) -> dict[str, Handler]:
 
     async def form_memories(developer_id: UUID, payload: dict[str, Any]) -> None:
         entry_ids = [UUID(i) for i in payload["entry_ids"]]
-        await runtime.memory.form(developer_id, UUID(payload["session_id"]), entry_ids)
+        session_id, fallback = UUID(payload["session_id"]), runtime.settings.memory_fallback
+        await runtime.memory.form(developer_id, session_id, entry_ids, fallback)
 
     async def suggest(developer_id: UUID, payload: dict[str, Any]) -> None:
         session_id, entry_id = UUID(payload["session_id"]), UUID(payload["entry_id"])

@@ -10,11 +10,17 @@ Formation (``form``, the ``form_memories`` job) for each agent of the session:
 3. One JSON-mode call to the agent's model extracts memories (belief, episode, entity) and
    reconciles them with those candidates in the same answer: add, update ``mN``,
    invalidate ``mN``, or nothing (``memory_prompts``). A reply that cannot be read fails
-   the job (it is retried) before anything is written.
+   the job (it is retried) before anything is written. When the reply has no usable
+   operation (a small model copies the prompt's placeholder example, or loops), the
+   user's own first-person statements are kept instead, as quoted episodes
+   (``memory_fallback``; ``always`` adds them to the model's, ``only`` keeps them without
+   asking the model, ``never`` turns this off).
 4. Each new content is embedded with the store's embedder. A safety net against repeats:
    a new content whose cosine similarity to a valid memory of the same agent and user (or
    to one added earlier in the job) reaches ``duplicate_similarity`` is not stored; if it
-   came as an update of another memory, that memory is closed in favour of the twin.
+   came as an update of another memory, that memory is closed in favour of the twin. A
+   statement kept by the fallback is the exception: in other words than its stored twin
+   ("I am 31" after "I am 30"), it is an update of that twin (the newer words hold).
 5. All writes of the job in one transaction. An update inserts a new row and closes the
    old one (``invalidated_at`` = the time of the message that changed it, ``superseded_by``
    = the new row); nothing is edited in place, so a fact's history stays readable.
@@ -25,7 +31,7 @@ Timestamps come from the messages a memory cites (``sources``), else the new one
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -43,6 +49,13 @@ from sprig.server.services.context import entry_message
 from sprig.server.services.docs import require_owner
 from sprig.server.services.indexing import DocIndexer
 from sprig.server.services.jobs import enqueue
+from sprig.server.services.memory_fallback import (
+    FallbackMode,
+    combine,
+    same_statement,
+    statement_ops,
+    unsaid,
+)
 from sprig.server.services.memory_prompts import (
     MemoryOp,
     extraction_messages,
@@ -118,6 +131,19 @@ def _json_request(
     )
 
 
+def _rewords(op: MemoryOp, twin: Row, known: list[Row], when: datetime) -> bool:
+    """The user's own words (``op.verbatim``) that say a stored, older near-twin in other
+    words replace it: "I am 31" after "I am 30", or a negation, embed as near-twins, and the
+    newer statement is the one that holds. The same words again are only a repeat."""
+    stored = any(row["id"] == twin["id"] for row in known)  # not one added by this job
+    return (
+        op.verbatim
+        and stored
+        and twin["timestamp"] <= when
+        and not same_statement(op.content, twin["content"])
+    )
+
+
 def _provenance(op: MemoryOp, entries: list[Row], new_ids: set[UUID]) -> tuple[list[Row], datetime]:
     cited = [entries[n - 1] for n in op.sources if 1 <= n <= len(entries)]
     sources = cited or [e for e in entries if e["id"] in new_ids]
@@ -140,9 +166,14 @@ class MemoryService:
     # -- formation -------------------------------------------------------------------
 
     async def form(
-        self, developer_id: UUID, session_id: UUID, entry_ids: Sequence[UUID]
+        self,
+        developer_id: UUID,
+        session_id: UUID,
+        entry_ids: Sequence[UUID],
+        fallback: FallbackMode = "auto",
     ) -> list[Row]:
-        """Job body: memories from these entries of the session; returns the rows added."""
+        """Job body: memories from these entries of the session; returns the rows added.
+        ``fallback``: when the user's own statements are kept too (``memory_fallback``)."""
         async with self.db.read() as conn:
             people = await store.session_people(conn, developer_id, session_id)
             entries = await store.chat_entries(conn, session_id, entry_ids, CONTEXT_ENTRIES)
@@ -150,7 +181,7 @@ class MemoryService:
         if people is None or not new_ids:
             return []  # the session or its entries are gone, or none is a chat message
         plans = [
-            await self._plan(developer_id, people, agent, entries, new_ids)
+            await self._plan(developer_id, people, agent, entries, new_ids, fallback)
             for agent in people.agents
         ]
         now = utcnow()
@@ -166,13 +197,16 @@ class MemoryService:
         agent: Row,
         entries: list[Row],
         new_ids: set[UUID],
+        fallback: FallbackMode,
     ) -> _Plan:
         scope = MemoryScope(agent["id"], _user_id(people))
         async with self.db.read() as conn:
             known = await store.scope_rows(conn, developer_id, scope)
-        new_text = "\n".join(entry_message(e).text() for e in entries if e["id"] in new_ids)
-        shown = await self._candidates(known, new_text)
-        ops = await self._extract(agent, people.user, entries, new_ids, shown)
+        extracted: list[MemoryOp] = []
+        if fallback != "only":
+            extracted = await self._extract(agent, people.user, entries, new_ids, known)
+        statements = unsaid(statement_ops(entries, new_ids, people.user), known)
+        ops = combine(fallback, extracted, statements)
         vectors = iter(
             await self.indexer.embed([op.content for op in ops if op.op != "invalidate"])
         )
@@ -186,9 +220,12 @@ class MemoryService:
         return plan
 
     async def _extract(
-        self, agent: Row, user: Row | None, entries: list[Row], new_ids: set[UUID], shown: list[Row]
+        self, agent: Row, user: Row | None, entries: list[Row], new_ids: set[UUID], known: list[Row]
     ) -> list[MemoryOp]:
-        """Ask the agent's model; ``shown`` memories are m1, m2... in its answer."""
+        """Ask the agent's model, showing it the ``known`` memories most like the new
+        entries (m1, m2... in its answer)."""
+        new_text = "\n".join(entry_message(e).text() for e in entries if e["id"] in new_ids)
+        shown = await self._candidates(known, new_text)
         aliases = {f"m{i}": row["id"] for i, row in enumerate(shown, start=1)}
         messages = extraction_messages(agent, user, entries, new_ids, shown)
         model = self.models.resolve(agent["model"])
@@ -213,9 +250,11 @@ class MemoryService:
         session_id: UUID,
     ) -> None:
         twin = self._twin([*known, *plan.rows], vector)
-        if twin is not None:
-            if op.target is not None and op.target != twin:
-                plan.closes.append((op.target, twin, when))
+        if twin is not None and _rewords(op, twin, known, when):
+            op = replace(op, target=twin["id"])  # the user's newer words replace the twin
+        elif twin is not None:
+            if op.target is not None and op.target != twin["id"]:
+                plan.closes.append((op.target, twin["id"], when))
             return
         row = store.memory_row(
             vector,
@@ -234,13 +273,13 @@ class MemoryService:
         if op.target is not None:
             plan.closes.append((op.target, row["id"], when))
 
-    def _twin(self, rows: list[Row], vector: Vectors) -> UUID | None:
+    def _twin(self, rows: list[Row], vector: Vectors) -> Row | None:
         """A memory saying the same thing (similarity at or over the duplicate threshold)."""
         if not rows:
             return None
         scores = similarities(rows, vector)
         best = int(np.argmax(scores))
-        return rows[best]["id"] if scores[best] >= self.duplicate_similarity else None
+        return rows[best] if scores[best] >= self.duplicate_similarity else None
 
     async def _apply(
         self, conn: AsyncConnection, developer_id: UUID, plan: _Plan, now: datetime

@@ -105,6 +105,7 @@ class MemoryOp:
     entities: list[dict[str, Any]] = field(default_factory=list)
     sentiment: float | None = None
     sources: list[int] = field(default_factory=list)  # message numbers, from 1
+    verbatim: bool = False  # the user's own words (``memory_fallback``), not the model's
 
 
 def _agent_label(row: Row) -> str:
@@ -244,11 +245,41 @@ def parse_memory_ops(text: str, aliases: dict[str, UUID]) -> list[MemoryOp]:
     """
     items = _items(load_json(text, "Memory formation"), "memories", "Memory formation")
     ops = [_memory_op(item, i, aliases) for i, item in enumerate(items, start=1)]
-    return [op for op in ops if op is not None and op.content not in EXAMPLE_CONTENTS]
+    return [op for op in ops if op is not None and usable(op)]
 
 
-# A weak model may copy the prompt's example verbatim: such a "memory" is never stored.
+# A weak model may copy the prompt's example, or loop: such a "memory" is never stored.
 EXAMPLE_CONTENTS = frozenset(["<one fact about the user, in one sentence>", "<the corrected fact>"])
+# Template syntax, words in angle brackets (``<your name>``; not ``<div>`` nor an address
+# such as ``<ana@example.com>``), or a text opening such a stand-in and never closing it:
+# the shape of an example, not a fact.
+_PLACEHOLDER = re.compile(
+    r"\{\{|\{%|<[a-zA-Z][^<>\n]{0,80}\s[^<>\n]{0,80}>|^\s*<[a-zA-Z][\w'-]*\s[^>]*$"
+)
+_TOKEN = re.compile(r"\w+")
+DEGENERATE_MIN_TOKENS = 12
+DEGENERATE_DISTINCT = 0.4  # a sentence repeats few words; a looping model most of them
+
+
+def is_placeholder(text: str) -> bool:
+    """``text`` is (or holds) a placeholder: the prompt's example contents, Jinja syntax or
+    a stand-in such as ``<the user's name>``."""
+    return text.strip() in EXAMPLE_CONTENTS or _PLACEHOLDER.search(text) is not None
+
+
+def is_degenerate(text: str) -> bool:
+    """``text`` loops ("updated by the agent, updated by the agent, ..."): a small model
+    stuck repeating itself, not a memory."""
+    tokens = _TOKEN.findall(text.lower())
+    if len(tokens) < DEGENERATE_MIN_TOKENS:
+        return False
+    return len(set(tokens)) < DEGENERATE_DISTINCT * len(tokens)
+
+
+def usable(op: MemoryOp) -> bool:
+    """An operation worth applying: not a copied example nor a loop (an invalidate has no
+    content to judge)."""
+    return op.op == "invalidate" or not (is_placeholder(op.content) or is_degenerate(op.content))
 
 
 def parse_suggestions(text: str) -> list[tuple[str, str]]:
