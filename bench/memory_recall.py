@@ -12,8 +12,8 @@ never called). LoCoMo is read in place from ../shared/data/locomo, never copied.
    possible offline, so this measures memory search over turns, not extraction.
 2. Questions of categories 1-4 (1,540; category 5 is adversarial, without evidence turns):
    ``POST /agents/{id}/memories/search`` with ``limit`` k, for k = 5 and 10.
-3. Baselines over the same turn texts, in the same run: BM25 = SQLite FTS5 (Porter, the
-   ``bm25()`` of Sprig's document search, ``search.fts.bm25_search``) in memory; dense =
+3. Baselines over the same turn texts, in the same run: BM25 = the BM25 of Sprig's document
+   search (``search.corpus.Corpus``: Okapi BM25, Porter stemming, English stop words); dense =
    cosine similarity of the question's MiniLM embedding to the turns' stored embeddings.
 4. recall@k = |evidence in top k| / |evidence|, averaged over questions (evidence ids are
    normalised, ``D30:05`` -> ``D30:5``; ids absent from the conversation are dropped).
@@ -30,7 +30,6 @@ import argparse
 import asyncio
 import json
 import re
-import sqlite3
 import statistics
 import sys
 import tempfile
@@ -49,7 +48,7 @@ import sqlalchemy as sa
 
 from sprig.server.app import create_app
 from sprig.server.runtime import Runtime
-from sprig.server.search import fts
+from sprig.server.search.corpus import ChunkRow, Corpus
 from sprig.server.settings import Settings
 from sprig.server.store import tables
 
@@ -59,6 +58,7 @@ KEY = "sk-bench-" + "m" * 32
 KS = (5, 10)
 METHODS = ("bm25", "dense", "sprig")
 BATCH = 256
+BM25_OWNER = ("agent", uuid.UUID(int=0))
 
 
 @dataclass
@@ -198,17 +198,20 @@ async def load_conversation(sprig: Sprig, conv: Conversation) -> Loaded:
     return loaded
 
 
-def bm25_index(turns: list[Turn]) -> sqlite3.Connection:
-    """The turns in an in-memory FTS5 index built as Sprig's document index is."""
-    conn = sqlite3.connect(":memory:")
-    conn.execute("CREATE TABLE docs (id TEXT PRIMARY KEY, title TEXT, language TEXT)")
-    conn.execute("CREATE TABLE doc_chunks (id INTEGER PRIMARY KEY, doc_id TEXT, content TEXT)")
-    for statement in fts.schema_sql():
-        conn.execute(statement)
-    for i, turn in enumerate(turns, start=1):
-        conn.execute("INSERT INTO docs VALUES (?, '', 'en')", (turn.dia_id,))
-        conn.execute("INSERT INTO doc_chunks VALUES (?, ?, ?)", (i, turn.dia_id, turn.text))
-    return conn
+def bm25_index(turns: list[Turn]) -> Corpus:
+    """The turns as one owner's chunks in the corpus Sprig's document search uses."""
+    corpus = Corpus()
+    rows = [
+        ChunkRow(i, uuid.uuid5(uuid.NAMESPACE_URL, t.dia_id), BM25_OWNER, "en", "", t.text, None)
+        for i, t in enumerate(turns, start=1)
+    ]
+    corpus.add(rows)
+    return corpus
+
+
+def bm25_top(index: Corpus, turns: list[Turn], text: str, k: int) -> list[str]:
+    hits = index.text_search(text, index.mask([BM25_OWNER]), k)
+    return [turns[chunk - 1].dia_id for chunk, _, _ in hits]
 
 
 async def dense_matrix(sprig: Sprig, loaded: Loaded) -> tuple[list[str], np.ndarray[Any, Any]]:
@@ -239,7 +242,7 @@ async def evaluate(sprig: Sprig, conv: Conversation, loaded: Loaded, scores: Sco
     vectors = await sprig.runtime.indexer.embed([q.text for q in conv.questions])
     count = sprig.runtime.indexer.embedder.count_tokens
     for q, vector in zip(conv.questions, vectors, strict=True):
-        bm25 = [conv.turns[i - 1].dia_id for i, _ in fts.bm25_search(index, q.text, limit=10)]
+        bm25 = bm25_top(index, conv.turns, q.text, 10)
         order = np.argsort(-(matrix @ vector), kind="stable")[:10]
         ranked = {"bm25": bm25, "dense": [dense_ids[i] for i in order]}
         for k in KS:

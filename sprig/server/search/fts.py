@@ -1,5 +1,9 @@
 # ruff: noqa: S608 -- SQL here is built from identifiers checked by _IDENT_RE; values are bound.
-"""Full-text search with SQLite FTS5: schema, safe MATCH queries, BM25 as a relevance.
+"""Language helpers for full-text search, and the SQLite FTS5 schema of migration 0003.
+
+Text search no longer runs on FTS5 (``search.lexical`` explains why; migration 0004 drops
+the tables). The DDL stays here because migration 0003 creates, and 0004's downgrade
+recreates, exactly these tables and triggers. What follows describes that schema.
 
 Two external-content FTS5 tables index the chunk table (rowid = chunk id, one column
 ``content``), one per tokenizer:
@@ -26,16 +30,11 @@ chunk text without titles, in both tables); use ``reindex_sql``.
 from __future__ import annotations
 
 import re
-import sqlite3
-from collections.abc import Mapping
 from dataclasses import dataclass
 
 ENGLISH_TOKENIZER = "porter unicode61 remove_diacritics 2"
 GENERIC_TOKENIZER = "unicode61 remove_diacritics 2"
 MAX_QUERY_TERMS = 64
-COMMON_TERM_RATIO = 0.2  # see prune_common_terms
-MIN_KEPT_TERMS = 2
-PRUNE_MIN_ROWS = 5000  # smaller indexes are fast anyway, and their frequencies noisy
 
 # Tokens as unicode61 sees them: runs of letters and digits (underscore separates).
 _TERM_RE = re.compile(r"[^\W_]+", re.UNICODE)
@@ -182,107 +181,3 @@ def query_terms(text: str, language: str | None = "english") -> list[str]:
         content = [t for t in terms if t not in ENGLISH_STOPWORDS]
         terms = content or terms
     return terms[:MAX_QUERY_TERMS]
-
-
-def _or_query(terms: list[str]) -> str:
-    return " OR ".join('"' + term.replace('"', '""') + '"' for term in terms)
-
-
-def match_query(text: str, language: str | None = "english") -> str | None:
-    """A MATCH expression that cannot be a syntax error: quoted terms joined by OR.
-
-    Every term is a double-quoted string, so FTS5 operators (AND, OR, NOT, NEAR, ``*``,
-    ``^``, ``column:``, parentheses) in user text are plain words. OR lets BM25 rank
-    chunks that contain only some of the terms. None when the text has no terms at all.
-    """
-    terms = query_terms(text, language)
-    return _or_query(terms) if terms else None
-
-
-def _row_count(conn: sqlite3.Connection, table: str) -> int:
-    return int(conn.execute(f"SELECT count(*) FROM {table}_docsize").fetchone()[0])
-
-
-def _doc_frequency(conn: sqlite3.Connection, table: str, term: str) -> int:
-    query = _or_query([term])
-    row = conn.execute(f"SELECT count(*) FROM {table} WHERE {table} MATCH ?", (query,))
-    return int(row.fetchone()[0])
-
-
-def prune_common_terms(
-    conn: sqlite3.Connection,
-    table: str,
-    terms: list[str],
-    ratio: float | None,
-    min_rows: int = PRUNE_MIN_ROWS,
-) -> list[str]:
-    """Terms worth matching in ``table``: present, and (when ``ratio`` is set and the
-    table has ``min_rows`` rows or more) in at most that fraction of its rows, unless
-    fewer than two such terms remain (then the two rarest present terms).
-
-    Why: FTS5 scores every row that matches any OR term, so one common term makes most
-    rows candidates, while BM25 gives such a term little weight. Dropping terms found in
-    over 20% of rows cut text search at 100k chunks by about a third and left SciFact
-    nDCG@10 unchanged (train 0.7296 -> 0.7300, test 0.7314 -> 0.7309; bench/search_*).
-    """
-    total = _row_count(conn, table)
-    if total == 0:
-        return []
-    frequency = {term: _doc_frequency(conn, table, term) for term in terms}
-    present = [term for term in terms if frequency[term] > 0]
-    if ratio is None or total < min_rows:
-        return present
-    kept = [term for term in present if frequency[term] <= ratio * total]
-    if len(kept) < MIN_KEPT_TERMS:
-        kept = sorted(present, key=frequency.__getitem__)[:MIN_KEPT_TERMS]
-    return kept
-
-
-def bm25_sql(table: str, scope_sql: str | None = None) -> str:
-    """SELECT chunk_id, relevance (``-bm25``: higher is better) best first.
-
-    Parameters: ``:query`` (a ``match_query``), ``:limit``, and any used by ``scope_sql``,
-    a subquery returning the chunk ids allowed (owner, tenant, metadata filter).
-    """
-    if not _IDENT_RE.match(table):
-        raise ValueError(f"not a plain SQL identifier: {table!r}")
-    # The unary + keeps SQLite from pushing the IN list into FTS5 as rowid lookups (one
-    # full-text query per allowed id: measured 100x slower than filtering the matches).
-    scope = f" AND +rowid IN ({scope_sql})" if scope_sql else ""
-    return (
-        f"SELECT rowid AS chunk_id, -bm25({table}) AS relevance FROM {table} "
-        f"WHERE {table} MATCH :query{scope} ORDER BY bm25({table}) LIMIT :limit"
-    )
-
-
-def bm25_search(
-    conn: sqlite3.Connection,
-    text: str,
-    *,
-    limit: int,
-    language: str | None = "english",
-    schema: FtsSchema | None = None,
-    scope_sql: str | None = None,
-    scope_params: Mapping[str, object] | None = None,
-    common_ratio: float | None = COMMON_TERM_RATIO,
-) -> list[tuple[int, float]]:
-    """The ``limit`` best chunks for ``text`` as ``(chunk_id, relevance > 0)``, best first.
-
-    Both indexes are searched (a doc's language picks its index; the query's ``language``
-    only decides whether English stop words are dropped) and merged by relevance.
-    ``common_ratio`` prunes common terms (``prune_common_terms``; None keeps them all).
-    """
-    terms = query_terms(text, language)
-    if not terms or limit <= 0:
-        return []
-    s = schema or FtsSchema()
-    hits: list[tuple[int, float]] = []
-    for table in (s.english, s.generic):
-        kept = prune_common_terms(conn, table, terms, common_ratio)
-        if not kept:
-            continue
-        params = {**(scope_params or {}), "query": _or_query(kept), "limit": limit}
-        rows = conn.execute(bm25_sql(table, scope_sql), params).fetchall()
-        hits.extend((int(chunk_id), float(relevance)) for chunk_id, relevance in rows)
-    hits.sort(key=lambda hit: -hit[1])
-    return hits[:limit]
