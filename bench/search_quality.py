@@ -236,7 +236,7 @@ async def evaluate(
 
 def configurations(variants: bool) -> dict[str, dict[str, Any]]:
     configs: dict[str, dict[str, Any]] = {
-        "text (BM25, FTS5)": {"mode": "text"},
+        "text (BM25)": {"mode": "text"},
         "vector (MiniLM)": {"mode": "vector"},
         "hybrid (defaults)": {"mode": "hybrid"},
         "text only, no mode (the default)": {},
