@@ -103,3 +103,26 @@ async def _corpus(runtime: Runtime) -> Any:
     dev = runtime.startup_key.developer_id  # type: ignore[union-attr]
     async with runtime.db.read() as conn:
         return await runtime.search.corpora.get(conn, dev)  # type: ignore[union-attr]
+
+
+async def test_a_scope_without_chunks_is_not_embedded_for(
+    client: httpx.AsyncClient, runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Embedding the query costs far more than the search: skipped when nothing is in scope."""
+    agent = (await client.post("/agents", json={"name": "a"})).json()["id"]
+    other = (await client.post("/agents", json={"name": "b"})).json()["id"]
+    await _doc(client, other, "Volcanoes", "Magma erupts as lava from volcanoes.")
+    embedded: list[list[str]] = []
+    real = runtime.indexer.embed
+
+    async def counted(texts: list[str]) -> Any:
+        embedded.append(texts)
+        return await real(texts)
+
+    monkeypatch.setattr(runtime.indexer, "embed", counted)
+    assert await _titles(client, agent, "lava", "hybrid") == []
+    assert embedded == []
+    assert await _titles(client, other, "lava", "hybrid") == ["Volcanoes"]
+    assert embedded == [["lava"]]
+    r = await client.post(f"/agents/{agent}/search", json={"mode": "vector"})
+    assert r.status_code in (400, 422)  # neither text nor vector: still refused

@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sprig.server.errors import BadRequestError
-from sprig.server.search.corpus import Corpus, Hit
+from sprig.server.search.corpus import Corpus, Hit, Mask
 from sprig.server.search.ranking import Ranked, RankOptions, rank
 from sprig.server.services.indexing import DocIndexer
 from sprig.server.services.search_index import CorpusCache
@@ -74,6 +74,8 @@ class SearchService:
         if not owners:
             return [], time.perf_counter() - started
         scope = Scope(developer_id, tuple(owners), q.metadata_filter)
+        if _needs_embedding(q) and not await self._has_chunks(scope, docs_version):
+            return [], time.perf_counter() - started  # nothing to search: no embedding either
         query_vector = await self._query_vector(q)  # outside any transaction: may be slow
         async with self.db.read() as conn:
             found = await self._retrieve(conn, scope, q, query_vector, docs_version)
@@ -88,6 +90,18 @@ class SearchService:
                 doc["distance"] = None  # a fused or BM25 score is no distance
         return docs, time.perf_counter() - started
 
+    async def _has_chunks(self, scope: Scope, version: int | None) -> bool:
+        async with self.db.read() as conn:
+            _, mask = await self._mask(conn, scope, version)
+            return bool(mask.any())
+
+    async def _mask(
+        self, conn: AsyncConnection, scope: Scope, version: int | None
+    ) -> tuple[Corpus, Mask]:
+        corpus = await self.corpora.get(conn, scope.developer_id, version)
+        docs = await self._docs_passing(conn, scope, version) if scope.metadata_filter else None
+        return corpus, corpus.mask(scope.owners, docs)
+
     async def _retrieve(
         self,
         conn: AsyncConnection,
@@ -96,9 +110,7 @@ class SearchService:
         vector: Any,
         version: int | None,
     ) -> _Retrieved:
-        corpus = await self.corpora.get(conn, scope.developer_id, version)
-        docs = await self._docs_passing(conn, scope, version) if scope.metadata_filter else None
-        mask = corpus.mask(scope.owners, docs)
+        corpus, mask = await self._mask(conn, scope, version)
         pool = q.options.pool
         found = _Retrieved([], [], corpus.vectors)
         if q.text and q.options.mode != "vector":
@@ -144,10 +156,17 @@ class SearchService:
             return None
         if q.vector is not None:
             return np.asarray(q.vector, dtype=np.float32)
-        if not q.text:
-            raise BadRequestError("A vector or hybrid search needs `text` or `vector`")
-        vectors = await self.indexer.embed([q.text])
+        vectors = await self.indexer.embed([q.text or ""])
         return np.asarray(vectors[0], dtype=np.float32)
+
+
+def _needs_embedding(q: SearchQuery) -> bool:
+    """The query text must be embedded here (a vector or hybrid search without a vector)."""
+    if q.options.mode == "text" or q.vector is not None:
+        return False
+    if not q.text:
+        raise BadRequestError("A vector or hybrid search needs `text` or `vector`")
+    return True
 
 
 def _check_dimensions(corpus: Corpus, vector: Any) -> None:
