@@ -1,4 +1,4 @@
-"""Search latency through Sprig's HTTP API at 10k and 100k chunks, against a numpy scan.
+"""Search latency at 10k-1M chunks, SQLite or PostgreSQL (pgvector HNSW), against numpy.
 
 The real server runs in process (bench/_common.py: create_app + httpx ASGITransport, SQLite
 on disk in a temp dir); every timed search is ``POST /agents/{id}/search``, sequential.
@@ -25,9 +25,27 @@ server-side time from its ``Server-Timing: app;dur=<ms>`` header. The numpy base
 case in turn, so background load hits them alike). The first search after the load (cold:
 vector index read from the blobs) is reported apart.
 
-    python bench/search_latency.py [--sizes 10000 100000] [--queries 200]
+PostgreSQL (``--backend postgres``; default sizes 100k and 1M): the same app on a fresh
+database of a pgserver in a temp dir (``shared_buffers`` set to ``--shared-buffers``, 4GB,
+so the HNSW index stays in memory as docs/deployment.md advises), or on ``--database-url``
+(disposable). The corpus is bulk-loaded with COPY (docs, then chunks through an unlogged
+stage; ``tsv`` is computed by the INSERT from the stage) with the chunk indexes dropped; the
+GIN and HNSW indexes are built after the load (timed apart: building after the load is much
+faster than inserting into a live HNSW index), then VACUUM ANALYZE. The insert rate of the
+server's own write path (insert_doc -> write_chunks, blob + pgvector + tsvector, indexes
+live) is measured on a second agent's 200 docs (2,000 chunks), which are also the "small
+scope" case: 0.2-2% of the tenant, where HNSW alone cannot fill 50 results and the exact
+pass does. Timed cases: ``services.search_pg``'s functions called directly (text, vector at
+several ``hnsw.ef_search``, hybrid = both in one transaction; pool 50), and, once the search
+service calls search_pg, the HTTP cases above. Recall: of the 50 HNSW returns, the share of
+the exact top 10 in its top 10 and of the exact top 50 in it; exact = numpy over the loaded
+vectors (the small scope: the exact SQL, no index).
 
-Prints a table, then one JSON line.
+    python bench/search_latency.py [--sizes 10000 100000] [--queries 200]
+    python bench/search_latency.py --backend postgres [--sizes 100000 1000000]
+        [--database-url postgresql+asyncpg://...] [--shared-buffers 4GB]
+
+Prints a table per size, then one JSON line.
 """
 
 from __future__ import annotations
@@ -36,23 +54,41 @@ import argparse
 import asyncio
 import hashlib
 import json
+import struct
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from uuid import UUID
 
+import httpx
 import numpy as np
 import sqlalchemy as sa
-from _common import SCIFACT, Sprig, load_average, new_agent, percentiles, server_ms, sprig_app
+from _common import (
+    KEY,
+    SCIFACT,
+    Sprig,
+    bench_settings,
+    load_average,
+    new_agent,
+    percentiles,
+    server_ms,
+    sprig_app,
+)
 
+from sprig.server.app import create_app
 from sprig.server.embeddings.base import Vectors, l2_normalise
 from sprig.server.ids import new_id, utcnow
+from sprig.server.runtime import Runtime
+from sprig.server.search.chunking import Chunk
 from sprig.server.search.ranking import RankOptions
-from sprig.server.search.vector import top_k
-from sprig.server.services.indexing import bump_version
+from sprig.server.services import search_pg
+from sprig.server.services.docs import insert_doc
+from sprig.server.services.indexing import PreparedDoc, bump_version
+from sprig.server.services.search_types import Scope
 from sprig.server.store import tables
 
 CHUNKS_PER_DOC = 10
@@ -60,6 +96,8 @@ BATCH = 5000  # chunk rows per insert transaction
 NOISE = 0.03
 TARGET_HYBRID_P50_MS = 25.0
 TARGET_VECTOR_RATIO = 2.0
+TARGET_RECALL = 0.95
+TARGET_PG_VECTOR_P50_MS = 10.0
 
 
 @dataclass
@@ -98,6 +136,12 @@ def synthesise(n: int, source: Source, rng: np.random.Generator) -> Synthetic:
     picks = rng.integers(0, source.vectors.shape[0], size=n)
     noise = rng.standard_normal((n, source.vectors.shape[1])).astype(np.float32) * NOISE
     return Synthetic(texts, titles, l2_normalise(source.vectors[picks] + noise))
+
+
+def top_k(scores: np.ndarray[Any, Any], k: int) -> np.ndarray[Any, Any]:
+    """Positions of the k highest scores (the numpy exact scan)."""
+    part = np.argpartition(-scores, min(k, len(scores)) - 1)[:k]
+    return part[np.argsort(-scores[part])]
 
 
 # -- loading straight into the store tables ------------------------------------------------
@@ -265,8 +309,9 @@ def summary(samples: dict[str, Samples]) -> dict[str, Any]:
             row |= {"server_p50": server[0], "server_p99": server[1]}
         figures[name] = row
     scan = figures["numpy exact scan (pool 50)"]["p50"]
-    figures["vector_over_numpy"] = figures["vector"]["p50"] / scan
-    figures["vector_server_over_numpy"] = figures["vector"]["server_p50"] / scan
+    if "vector" in figures:
+        figures["vector_over_numpy"] = figures["vector"]["p50"] / scan
+        figures["vector_server_over_numpy"] = figures["vector"]["server_p50"] / scan
     return figures
 
 
@@ -290,24 +335,348 @@ def print_size(f: dict[str, Any]) -> None:
     )
 
 
-async def run(sizes: list[int], n_queries: int) -> dict[str, Any]:
+# -- PostgreSQL ----------------------------------------------------------------------------
+PG_DIMS = 384
+SMALL_SCOPE_DOCS = (
+    200  # docs (x CHUNKS_PER_DOC chunks) of a second agent: insert rate + small scope
+)
+
+
+@dataclass
+class PgTarget:
+    """Where the PostgreSQL runs go: a fresh database per size on a pgserver in a temp dir, or
+    the database of ``--database-url`` (disposable: the bench tenant's rows are deleted)."""
+
+    server: Any
+    url: str | None
+
+    def database(self) -> str:
+        if self.url is not None:
+            return self.url
+        name = "bench_" + new_id().hex[:10]
+        self.server.psql(f"CREATE DATABASE {name};")
+        socket_dir = self.server.get_uri().split("host=")[1]
+        return f"postgresql+asyncpg://postgres@/{name}?host={socket_dir}"
+
+
+@asynccontextmanager
+async def pg_target(url: str | None, root: Path, shared_buffers: str) -> AsyncIterator[PgTarget]:
+    """``--database-url``'s server as it is; else a pgserver whose ``shared_buffers`` is set
+    (restarted) to hold the HNSW index, as docs/deployment.md advises."""
+    if url is not None:
+        yield PgTarget(None, url)
+        return
+    import pgserver
+    from pgserver._commands import pg_ctl
+
+    server = pgserver.get_server(root / "pg", cleanup_mode="stop")
+    try:
+        server.psql(f"ALTER SYSTEM SET shared_buffers = '{shared_buffers}';")
+        pg_ctl(["-w", "restart"], pgdata=server.pgdata, user=server.system_user)
+        yield PgTarget(server, None)
+    finally:
+        server.cleanup()
+
+
+@asynccontextmanager
+async def pg_app(data_dir: Path, url: str) -> AsyncIterator[Sprig]:
+    settings = bench_settings(data_dir).model_copy(update={"database_url": url})
+    runtime = Runtime.build(settings)
+    app = create_app(settings, runtime)
+    headers = {"Authorization": f"Bearer {KEY}"}
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app),
+            base_url="http://bench",
+            headers=headers,
+            timeout=600,
+        ) as client,
+    ):
+        yield Sprig(client, runtime, settings)
+
+
+def _encode_vector(vector: Any) -> bytes:
+    """pgvector's binary format: dimensions, unused, big-endian float32s."""
+    values = np.asarray(vector, dtype=">f4")
+    return struct.pack(">HH", len(values), 0) + values.tobytes()
+
+
+async def raw_connection(url: str) -> Any:
+    import asyncpg
+
+    dsn = sa.engine.make_url(url).set(drivername="postgresql")
+    conn = await asyncpg.connect(dsn.render_as_string(hide_password=False))
+    await conn.set_type_codec(
+        "vector", encoder=_encode_vector, decoder=bytes, format="binary", schema="public"
+    )
+    return conn
+
+
+_STAGE = (
+    "CREATE UNLOGGED TABLE bench_stage (developer_id uuid, doc_id uuid, chunk_index int, "
+    "content text, token_count int, embedding bytea, embedding_vector vector)"
+)
+_FROM_STAGE = (
+    "INSERT INTO doc_chunks (developer_id, doc_id, chunk_index, content, token_count, "
+    "embedding, embedding_vector, tsv) SELECT s.developer_id, s.doc_id, s.chunk_index, "
+    "s.content, s.token_count, s.embedding, s.embedding_vector, "
+    "to_tsvector(CAST($1 AS regconfig), d.title || chr(10) || s.content) "
+    "FROM bench_stage s JOIN docs d ON d.id = s.doc_id"
+)
+_DOC_COLUMNS = [
+    "id", "developer_id", "owner_kind", "owner_id", "title", "content", "content_hash",
+    "metadata", "language", "modality", "status", "created_at", "updated_at",
+]  # fmt: skip
+_STAGE_COLUMNS = [
+    "developer_id", "doc_id", "chunk_index", "content", "token_count", "embedding",
+    "embedding_vector",
+]  # fmt: skip
+
+
+async def pg_bulk_load(
+    conn: Any, dev: UUID, agent: UUID, corpus: Synthetic
+) -> tuple[dict[str, float], np.ndarray[Any, Any]]:
+    """COPY docs and chunks (through an unlogged stage: ``tsv`` is computed by the INSERT),
+    with the chunk indexes dropped; then build the GIN and HNSW indexes and ANALYZE."""
+    docs = doc_rows(dev, agent, corpus)
+    for row in docs:
+        row["content"], row["metadata"] = json.dumps(row["content"]), json.dumps(row["metadata"])
+    chunks = chunk_rows(dev, docs, corpus)
+    await conn.execute(f"DROP INDEX IF EXISTS {search_pg.vector_index_name(PG_DIMS)}")
+    await conn.execute("DROP INDEX IF EXISTS ix_doc_chunks_tsv")
+    started = time.perf_counter()
+    await conn.copy_records_to_table(
+        "docs", records=[tuple(r[c] for c in _DOC_COLUMNS) for r in docs], columns=_DOC_COLUMNS
+    )
+    await conn.execute(_STAGE)
+    records = (
+        (*(c[k] for k in _STAGE_COLUMNS[:-1]), corpus.vectors[i]) for i, c in enumerate(chunks)
+    )
+    await conn.copy_records_to_table("bench_stage", records=records, columns=_STAGE_COLUMNS)
+    await conn.execute(_FROM_STAGE, "english")
+    await conn.execute("DROP TABLE bench_stage")
+    loaded = time.perf_counter()
+    await conn.execute(search_pg.TEXT_INDEX_SQL)
+    gin = time.perf_counter()
+    await conn.execute("SET maintenance_work_mem = '6GB'")
+    await conn.execute(search_pg.vector_index_sql(PG_DIMS))
+    hnsw = time.perf_counter()
+    await conn.execute("VACUUM ANALYZE doc_chunks")
+    await conn.execute("VACUUM ANALYZE docs")
+    figures = {
+        "bulk_load_rows_per_s": len(chunks) / (loaded - started),
+        "gin_build_s": gin - loaded,
+        "hnsw_build_s": hnsw - gin,
+    }
+    return figures, await corpus_rows(conn, docs)
+
+
+async def corpus_rows(conn: Any, docs: list[dict[str, Any]]) -> np.ndarray[Any, Any]:
+    """Chunk id -> row of the corpus matrix (-1: not a corpus chunk), for numpy's exact top k."""
+    doc_number = {row["id"]: d for d, row in enumerate(docs)}
+    rows = await conn.fetch("SELECT id, doc_id, chunk_index FROM doc_chunks")
+    out = np.full(max(r["id"] for r in rows) + 1, -1, dtype=np.int64)
+    for r in rows:
+        if r["doc_id"] in doc_number:
+            out[r["id"]] = doc_number[r["doc_id"]] * CHUNKS_PER_DOC + r["chunk_index"]
+    return out
+
+
+async def pg_insert_rate(sprig: Sprig, agent_id: str, corpus: Synthetic) -> float:
+    """Chunk rows/s through the server's own write path (``insert_doc`` -> write_chunks:
+    blob, pgvector, tsvector; GIN and HNSW indexes live), one transaction per doc."""
+    dev = sprig.runtime.startup_key.developer_id  # type: ignore[union-attr]
+    started = time.perf_counter()
+    for d, title in enumerate(corpus.titles):
+        part = slice(d * CHUNKS_PER_DOC, (d + 1) * CHUNKS_PER_DOC)
+        texts = corpus.texts[part]
+        chunks = [Chunk(i, t, len(t.split()), f"{title}\n{t}") for i, t in enumerate(texts)]
+        prepared = PreparedDoc(chunks, corpus.vectors[part])
+        doc = {"title": f"{title} ({d})", "content": "\n\n".join(texts)}
+        async with sprig.runtime.db.write() as conn:
+            await insert_doc(conn, dev, "agent", UUID(agent_id), doc, prepared, "bench")
+    return len(corpus.texts) / (time.perf_counter() - started)
+
+
+def scope_of(sprig: Sprig, agent_id: str) -> Scope:
+    dev = sprig.runtime.startup_key.developer_id  # type: ignore[union-attr]
+    return Scope(dev, (("agent", UUID(agent_id)),))
+
+
+EF_SWEEP = (100, 200, 400)  # hnsw.ef_search values timed and checked for recall
+
+
+def direct_cases(
+    sprig: Sprig,
+    scopes: tuple[Scope, Scope],
+    queries: list[str],
+    qvecs: list[list[float]],
+    matrix: Vectors,
+) -> dict[str, Case]:
+    """search_pg's functions timed directly (one read transaction each), pool 50."""
+    pool = RankOptions().pool
+    unit = np.asarray(qvecs, dtype=np.float32)
+    big, small = scopes
+
+    def case(text: bool, vector: bool, scope: Scope, ef: int = search_pg.EF_SEARCH) -> Case:
+        async def run(i: int) -> None:
+            async with sprig.runtime.db.read() as conn:
+                if text:
+                    await search_pg.text_hits(conn, scope, queries[i], "en-US", pool)
+                if vector:
+                    await search_pg.vector_hits(conn, scope, unit[i], pool, ef_search=ef)
+
+        return run
+
+    async def numpy_scan(i: int) -> None:
+        top_k(matrix @ unit[i], pool)
+
+    return {
+        "numpy exact scan (pool 50)": numpy_scan,
+        "text (direct)": case(True, False, big),
+        **{f"vector HNSW ef={ef} (direct)": case(False, True, big, ef) for ef in EF_SWEEP},
+        "hybrid (direct)": case(True, True, big),
+        "vector, 2k-chunk scope (direct)": case(False, True, small),
+    }
+
+
+async def pg_recall(
+    sprig: Sprig,
+    scopes: tuple[Scope, Scope],
+    qvecs: list[list[float]],
+    matrix: Vectors,
+    rows_of: np.ndarray[Any, Any],
+) -> dict[str, float]:
+    """HNSW against exact search, same query and scope: of the pool (50) HNSW returns, how
+    many of the exact top 10 are in its top 10, and of the exact top 50 in it; and the mean
+    similarity of its top 10 over that of the exact top 10 (near-ties make id recall harsh:
+    at 1M the 10th and 50th exact neighbours differ by 0.02 in cosine). Exact is numpy over
+    the loaded vectors for the big scope, the exact SQL (no index) for the small one."""
+    pool = RankOptions().pool
+    out: dict[str, float] = {}
+    for ef in EF_SWEEP:
+        at10 = at50 = similarity = 0.0
+        for q in qvecs:
+            vector = np.asarray(q, dtype=np.float32)
+            async with sprig.runtime.db.read() as conn:
+                hnsw = await search_pg.vector_hits(conn, scopes[0], vector, pool, ef_search=ef)
+            found = [int(rows_of[h[0]]) for h in hnsw]
+            scores = matrix @ vector
+            exact = top_k(scores, pool).tolist()
+            at10 += len(set(found[:10]) & set(exact[:10])) / 10
+            at50 += len(set(found) & set(exact)) / pool
+            similarity += float(scores[found[:10]].mean() / scores[exact[:10]].mean())
+        out[f"recall@10 ef={ef}"] = at10 / len(qvecs)
+        out[f"recall@50 ef={ef}"] = at50 / len(qvecs)
+        out[f"similarity@10 ef={ef}"] = similarity / len(qvecs)
+    small = 0.0
+    for q in qvecs:
+        vector = np.asarray(q, dtype=np.float32)
+        async with sprig.runtime.db.read() as conn:
+            hnsw = await search_pg.vector_hits(conn, scopes[1], vector, pool)
+            exact_small = await search_pg.exact_vector_hits(conn, scopes[1], vector, pool)
+        small += len({h[0] for h in hnsw[:10]} & {h[0] for h in exact_small[:10]}) / 10
+    out["small_scope_recall@10"] = small / len(qvecs)
+    return out
+
+
+def http_wired() -> bool:
+    """Whether the search service calls search_pg on PostgreSQL (then the HTTP cases run)."""
+    import sprig.server.services.search as service
+
+    return "search_pg" in Path(service.__file__).read_text()
+
+
+async def measure_pg(
+    size: int, target: PgTarget, source: Source, queries: list[str], rng: np.random.Generator
+) -> dict[str, Any]:
+    corpus = synthesise(size, source, rng)
+    small = synthesise(SMALL_SCOPE_DOCS * CHUNKS_PER_DOC, source, rng)
+    url = target.database()
+    with tempfile.TemporaryDirectory(prefix="sprig-latency-pg-") as tmp:
+        async with pg_app(Path(tmp), url) as sprig:
+            agent_id = await new_agent(sprig, f"latency-{size}")
+            dev = sprig.runtime.startup_key.developer_id  # type: ignore[union-attr]
+            raw = await raw_connection(url)
+            try:
+                load, rows_of = await pg_bulk_load(raw, dev, UUID(agent_id), corpus)
+            finally:
+                await raw.close()
+            async with sprig.runtime.db.write() as conn:
+                await bump_version(conn, dev)
+            small_agent = await new_agent(sprig, f"latency-{size}-small")
+            rate = await pg_insert_rate(sprig, small_agent, small)
+            qvecs, embedding = await embed_queries(sprig, queries)
+            scopes = (scope_of(sprig, agent_id), scope_of(sprig, small_agent))
+            cases = direct_cases(sprig, scopes, queries, qvecs, corpus.vectors)
+            if http_wired():
+                cases |= search_cases(sprig, agent_id, queries, qvecs, corpus.vectors)
+            samples = await interleaved(cases, len(queries))
+            recall = await pg_recall(sprig, scopes, qvecs, corpus.vectors, rows_of)
+            if target.url is not None:
+                async with sprig.runtime.db.write() as conn:
+                    await conn.execute(
+                        sa.delete(tables.docs).where(tables.docs.c.developer_id == dev)
+                    )
+    samples = {"query embedding (POST /embed)": embedding, **samples}
+    return {"chunks": size, **load, "insert_rows_per_s": rate, **recall, **summary(samples)}
+
+
+def print_pg(f: dict[str, Any]) -> None:
+    print(
+        f"\n{f['chunks']} chunks on PostgreSQL: bulk load {f['bulk_load_rows_per_s']:.0f} rows/s "
+        f"(COPY, indexes dropped), GIN build {f['gin_build_s']:.1f} s, HNSW build "
+        f"{f['hnsw_build_s']:.1f} s; insert through write_chunks {f['insert_rows_per_s']:.0f} "
+        f"rows/s (indexes live)"
+    )
+    print(f"{'case':34s} {'p50 ms':>8s} {'p99 ms':>8s} {'srv p50':>8s} {'srv p99':>8s}")
+    for name, row in f.items():
+        if isinstance(row, dict):
+            server = (
+                f"{row['server_p50']:8.2f} {row['server_p99']:8.2f}" if "server_p50" in row else ""
+            )
+            print(f"{name:34s} {row['p50']:8.2f} {row['p99']:8.2f} {server}")
+    recall = ", ".join(f"{k} {v:.3f}" for k, v in f.items() if "recall" in k or "simil" in k)
+    print(
+        f"HNSW vs exact: {recall} (target recall@10 >= {TARGET_RECALL} at p50 <= "
+        f"{TARGET_PG_VECTOR_P50_MS} ms for 100k)"
+    )
+
+
+async def run(sizes: list[int], n_queries: int, args: argparse.Namespace) -> dict[str, Any]:
     rng = np.random.default_rng(0)
     source = read_source()
     queries = [json.loads(line)["text"] for line in (SCIFACT / "queries.jsonl").open()]
-    results: dict[str, Any] = {"load_before": load_average()}
-    for size in sizes:
-        results[str(size)] = await measure_size(size, source, queries[:n_queries], rng)
-        print_size(results[str(size)])
+    queries = queries[:n_queries]
+    results: dict[str, Any] = {"backend": args.backend, "load_before": load_average()}
+    if args.backend == "sqlite":
+        for size in sizes:
+            results[str(size)] = await measure_size(size, source, queries, rng)
+            print_size(results[str(size)])
+    else:
+        with tempfile.TemporaryDirectory(prefix="sprig-pg-") as tmp:
+            results["shared_buffers"] = args.shared_buffers if not args.database_url else None
+            async with pg_target(args.database_url, Path(tmp), args.shared_buffers) as target:
+                for size in sizes:
+                    results[str(size)] = await measure_pg(size, target, source, queries, rng)
+                    print_pg(results[str(size)])
     results["load_after"] = load_average()
     return results
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
+    parser.add_argument("--backend", choices=["sqlite", "postgres"], default="sqlite")
+    parser.add_argument(
+        "--database-url", help="postgres: a disposable database (default: pgserver)"
+    )
+    parser.add_argument("--shared-buffers", default="4GB", help="postgres on pgserver only")
+    parser.add_argument("--sizes", type=int, nargs="+", default=None)
     parser.add_argument("--queries", type=int, default=200)
     args = parser.parse_args()
-    results = asyncio.run(run(args.sizes, args.queries))
+    default = [10_000, 100_000] if args.backend == "sqlite" else [100_000, 1_000_000]
+    results = asyncio.run(run(args.sizes or default, args.queries, args))
     print(
         f"\nload average (1 min) before {results['load_before']:.1f}, "
         f"after {results['load_after']:.1f}; wall = in-process ASGI call, srv = Server-Timing"

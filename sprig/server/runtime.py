@@ -61,7 +61,9 @@ class Runtime:
         models = models or ModelRegistry.from_settings(settings)
         tools = ToolRunner(http=SafeHttpClient(HttpPolicy.from_settings(settings)))
         indexer = DocIndexer(settings)
-        search = SearchService(db, indexer, settings.search_memory_chunks)
+        search = SearchService(
+            db, indexer, settings.search_memory_chunks, settings.pg_hnsw_ef_search
+        )
         chat = ChatService(
             db, models, tools, max_tool_iterations=settings.max_tool_iterations, search=search
         )

@@ -34,6 +34,20 @@ class Settings(BaseSettings):
     max_request_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
     max_list_limit: int = Field(default=1000, ge=1)
     db_pool_size: int = Field(default=5, ge=1, description="Reader connections (PostgreSQL: pool).")
+    db_max_overflow: int = Field(
+        default=10, ge=0, description="PostgreSQL: connections opened past the pool in a burst."
+    )
+    db_pool_timeout_seconds: float = Field(
+        default=30.0, gt=0, description="PostgreSQL: wait for a free connection before failing."
+    )
+    db_pool_recycle_seconds: float = Field(
+        default=1800.0,
+        ge=-1,
+        description="PostgreSQL: replace connections older than this (-1: never).",
+    )
+    pg_hnsw_ef_search: int = Field(
+        default=200, ge=1, le=1000, description="PostgreSQL: HNSW candidates per vector search."
+    )
     sqlite_busy_timeout_ms: int = Field(default=30_000, ge=0)
 
     # -- background jobs ---------------------------------------------------------------------

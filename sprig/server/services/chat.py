@@ -128,7 +128,7 @@ class ChatService:
             )
 
     async def _recall_memories(self, developer_id: UUID, turn: Turn) -> list[Row]:
-        if self.memory is None:
+        if self.memory is None or not turn.may_recall_memories():
             return []
         options = turn.session["recall_options"]
         user_id = turn.users[0]["id"] if turn.users else None

@@ -7,6 +7,7 @@ the session's rolling summary (``seq <= summary_until``) are never read.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -53,15 +54,17 @@ class Window:
 
 
 def entry_message(row: Row) -> ChatMessage:
+    content, raw_calls = row["content"], row.get("tool_calls")
+    if isinstance(content, str) and not raw_calls:  # most entries: plain text
+        return ChatMessage(row["role"], content, row.get("name"), row.get("tool_call_id"))
     calls = [
         ToolCall(
             id=str(c.get("id", "")),
             name=str((c.get("function") or {}).get("name", c.get("name", ""))),
             arguments=_arguments((c.get("function") or {}).get("arguments", c.get("arguments"))),
         )
-        for c in row.get("tool_calls") or []
+        for c in raw_calls or []
     ]
-    content = row["content"]
     if isinstance(content, list) and all(isinstance(p, str) for p in content):
         content = "\n".join(content)
     elif content is not None and not isinstance(content, str | list):
@@ -96,16 +99,28 @@ async def _page(
     with_tools: bool,
     size: int = PAGE,
 ) -> list[Row]:
+    params = {"sid": session_id, "floor": floor, "below": below, "size": size}
+    stmt = _page_stmt(below is not None, with_tools)
+    return [dict(zip(WINDOW_COLUMNS, r, strict=True)) for r in await conn.execute(stmt, params)]
+
+
+@functools.cache
+def _page_stmt(bounded: bool, with_tools: bool) -> sa.Select[Any]:
+    """Newest first: up to ``size`` entries above ``floor`` (and below ``below``)."""
     e = tables.entries
-    columns = [e.c[name] for name in WINDOW_COLUMNS]
-    stmt = sa.select(*columns).where(e.c.session_id == session_id, e.c.seq > floor)
-    stmt = stmt.where(e.c.source != "summarizer")
-    if below is not None:
-        stmt = stmt.where(e.c.seq < below)
+    stmt = _window_select().where(e.c.seq > sa.bindparam("floor"))
+    if bounded:
+        stmt = stmt.where(e.c.seq < sa.bindparam("below"))
     if not with_tools:
         stmt = stmt.where(e.c.source.not_in(TOOL_SOURCES))
-    stmt = stmt.order_by(e.c.seq.desc()).limit(size)
-    return [dict(zip(WINDOW_COLUMNS, r, strict=True)) for r in await conn.execute(stmt)]
+    return stmt.order_by(e.c.seq.desc()).limit(sa.bindparam("size", type_=sa.Integer()))
+
+
+def _window_select() -> sa.Select[Any]:
+    e = tables.entries
+    columns = [e.c[name] for name in WINDOW_COLUMNS]
+    where = (e.c.session_id == sa.bindparam("sid"), e.c.source != "summarizer")
+    return sa.select(*columns).where(*where)
 
 
 def _groups(rows: Sequence[Row]) -> list[list[Row]]:
@@ -194,14 +209,16 @@ class _Cached:
 
 
 async def _after(conn: AsyncConnection, session_id: UUID, seq: int) -> list[Row]:
+    params = {"sid": session_id, "seq": seq}
+    return [
+        dict(zip(WINDOW_COLUMNS, r, strict=True)) for r in await conn.execute(_after_stmt(), params)
+    ]
+
+
+@functools.cache
+def _after_stmt() -> sa.Select[Any]:
     e = tables.entries
-    columns = [e.c[name] for name in WINDOW_COLUMNS]
-    stmt = (
-        sa.select(*columns)
-        .where(e.c.session_id == session_id, e.c.seq > seq, e.c.source != "summarizer")
-        .order_by(e.c.seq)
-    )
-    return [dict(zip(WINDOW_COLUMNS, r, strict=True)) for r in await conn.execute(stmt)]
+    return _window_select().where(e.c.seq > sa.bindparam("seq")).order_by(e.c.seq)
 
 
 async def load_window_cached(
@@ -271,13 +288,17 @@ def _take(
 ) -> bool:
     """Add whole groups (newest first) while they fit; False once one does not."""
     for group in groups:
-        cost = sum(entry_tokens(model, r) for r in group)
+        if len(group) == 1:  # most groups: one message, no tool calls
+            cost = entry_tokens(model, group[0])
+        else:
+            cost = sum(entry_tokens(model, r) for r in group)
+            group = sorted(group, key=lambda r: r["seq"])
         if window.tokens + cost > available:
             window.overflowed = True
-            window.dropped_before_seq = max(r["seq"] for r in group) + 1
+            window.dropped_before_seq = group[-1]["seq"] + 1
             return False
         window.tokens += cost
-        taken.append(sorted(group, key=lambda r: r["seq"]))
+        taken.append(group)
     return True
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -35,22 +36,36 @@ async def append_entries(
     The session row holds the next sequence number; bumping it in the same transaction
     serialises concurrent turns on one session, so history order is total and gap-free.
     """
-    s = tables.sessions
-    stmt = (
-        sa.update(s)
-        .where(s.c.id == session_id, s.c.developer_id == developer_id)
-        .values(next_seq=s.c.next_seq + len(entries), updated_at=utcnow())
-        .returning(s.c.next_seq)
-    )
-    end = (await conn.execute(stmt)).scalar_one_or_none()
+    now = utcnow()
+    params = {"sid": session_id, "dev": developer_id, "count": len(entries), "now": now}
+    end = (await conn.execute(_bump_stmt(), params)).scalar_one_or_none()
     if end is None:
         raise NotFoundError(f"Session {session_id} not found")
     start = end - len(entries)
-    now = utcnow()
     rows = [_entry_row(developer_id, session_id, start + i, e, now) for i, e in enumerate(entries)]
     if rows:
-        await conn.execute(sa.insert(tables.entries), rows)
+        await conn.execute(_insert_stmt(), rows)
     return rows
+
+
+@functools.cache
+def _bump_stmt() -> sa.Update:
+    """Reserve ``count`` sequence numbers; returns the next free one (built once)."""
+    s = tables.sessions
+    return (
+        sa.update(s)
+        .where(s.c.id == sa.bindparam("sid"), s.c.developer_id == sa.bindparam("dev"))
+        .values(
+            next_seq=s.c.next_seq + sa.bindparam("count", type_=sa.BigInteger()),
+            updated_at=sa.bindparam("now", type_=s.c.updated_at.type),
+        )
+        .returning(s.c.next_seq)
+    )
+
+
+@functools.cache
+def _insert_stmt() -> sa.Insert:
+    return sa.insert(tables.entries)
 
 
 def _entry_row(

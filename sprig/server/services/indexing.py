@@ -3,6 +3,11 @@ their embeddings (computed before the write for normal docs, or by a job for big
 
 The embedding model of a store is recorded on first use; a server started with another
 model refuses to mix vectors of two models (it says how to re-embed instead).
+
+On PostgreSQL the same writes also fill the search columns of migration 0005 in the same
+transaction: ``embedding_vector`` (pgvector) beside the ``embedding`` blob, and ``tsv`` (the
+doc's title and the chunk text under the doc language's text search configuration); the
+HNSW index for the vectors' dimension is created with the first vectors of that size.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from sprig.server.embeddings import Embedder, make_embedder
 from sprig.server.embeddings.base import Vectors
 from sprig.server.errors import ConflictError
 from sprig.server.search.chunking import Chunk, chunk_document
+from sprig.server.services import search_pg
 from sprig.server.settings import Settings
 from sprig.server.store import tables
 
@@ -74,11 +80,21 @@ class DocIndexer:
                 f"{mine['model']!r}: vectors of two models are never mixed. Set "
                 f"SPRIG_EMBEDDING_MODEL={row[0].get('model')!r}, or start from a new data dir."
             )
+        dims = self.embedder.dimensions
+        if conn.dialect.name == "postgresql" and dims:
+            await search_pg.ensure_vector_index(conn, dims)
 
 
 async def write_chunks(
-    conn: AsyncConnection, developer_id: UUID, doc_id: UUID, prepared: PreparedDoc
+    conn: AsyncConnection,
+    developer_id: UUID,
+    doc_id: UUID,
+    prepared: PreparedDoc,
+    *,
+    doc: tuple[str, str] | None = None,
 ) -> None:
+    """The doc's chunks (and their search columns on PostgreSQL: ``doc`` is its title and
+    language when the caller has them, else they are read)."""
     rows: list[dict[str, Any]] = []
     for i, chunk in enumerate(prepared.chunks):
         vector = prepared.vectors[i] if prepared.vectors is not None else None
@@ -92,9 +108,41 @@ async def write_chunks(
                 "embedding": _blob(vector),
             }
         )
-    if rows:
+    if rows and conn.dialect.name == "postgresql":
+        await _write_pg_chunks(conn, doc_id, rows, prepared.vectors, doc)
+    elif rows:
         await conn.execute(sa.insert(tables.doc_chunks), rows)
     await bump_version(conn, developer_id)
+
+
+_PG_INSERT = sa.text(
+    "INSERT INTO doc_chunks (developer_id, doc_id, chunk_index, content, token_count, "
+    "embedding, embedding_vector, tsv) VALUES (:developer_id, :doc_id, :chunk_index, "
+    ":content, :token_count, :embedding, CAST(CAST(:vector AS real[]) AS vector), "
+    "to_tsvector(CAST(:config AS regconfig), :title || chr(10) || :content))"
+)
+
+
+async def _write_pg_chunks(
+    conn: AsyncConnection,
+    doc_id: UUID,
+    rows: list[dict[str, Any]],
+    vectors: Vectors | None,
+    doc: tuple[str, str] | None,
+) -> None:
+    """Chunk rows with their pgvector and tsvector columns (PostgreSQL)."""
+    if doc is None:
+        d = tables.docs
+        found = await conn.execute(sa.select(d.c.title, d.c.language).where(d.c.id == doc_id))
+        title, language = found.one()
+        doc = (str(title), str(language))
+    title, config = doc[0], search_pg.ts_config(doc[1])
+    for i, row in enumerate(rows):
+        vector = vectors[i] if vectors is not None else None
+        row |= {"vector": search_pg.vector_param(vector), "config": config, "title": title}
+    await conn.execute(_PG_INSERT, rows)
+    if vectors is not None and len(vectors):
+        await search_pg.ensure_vector_index(conn, int(vectors.shape[1]))
 
 
 def _blob(vector: Any) -> bytes | None:
@@ -106,6 +154,29 @@ async def bump_version(conn: AsyncConnection, developer_id: UUID) -> None:
     await conn.execute(
         sa.update(d).where(d.c.id == developer_id).values(docs_version=d.c.docs_version + 1)
     )
+
+
+_PG_SET_VECTOR = sa.text(
+    "UPDATE doc_chunks SET embedding = :blob, "
+    "embedding_vector = CAST(CAST(:vector AS real[]) AS vector) WHERE id = :chunk_id"
+)
+
+
+async def _store_vectors(conn: AsyncConnection, chunk_ids: list[int], vectors: Vectors) -> None:
+    """Vectors of existing chunks: the blob, and on PostgreSQL the pgvector column too."""
+    if not chunk_ids:
+        return
+    pairs = zip(chunk_ids, vectors, strict=True)
+    rows: list[dict[str, Any]] = [{"chunk_id": i, "blob": _blob(v)} for i, v in pairs]
+    if conn.dialect.name == "postgresql":
+        for row, vector in zip(rows, vectors, strict=True):
+            row["vector"] = search_pg.vector_param(vector)
+        await conn.execute(_PG_SET_VECTOR, rows)
+        await search_pg.ensure_vector_index(conn, int(vectors.shape[1]))
+        return
+    c = tables.doc_chunks
+    stmt = sa.update(c).where(c.c.id == sa.bindparam("chunk_id"))
+    await conn.execute(stmt.values(embedding=sa.bindparam("blob")), rows)
 
 
 async def embed_pending_doc(
@@ -126,10 +197,7 @@ async def embed_pending_doc(
         batch = todo[start : start + step]
         vectors = await indexer.embed([f"{title}\n{text}" for _, text in batch])
         async with db.write() as conn:
-            for (chunk_id, _), vector in zip(batch, vectors, strict=True):
-                await conn.execute(
-                    sa.update(c).where(c.c.id == chunk_id).values(embedding=_blob(vector))
-                )
+            await _store_vectors(conn, [i for i, _ in batch], vectors)
             await bump_version(conn, developer_id)
         if on_progress is not None:
             await on_progress(min(1.0, (start + len(batch)) / max(len(todo), 1)))

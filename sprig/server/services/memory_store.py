@@ -31,7 +31,8 @@ _VIEW_COLUMNS = [c for c in _m.c if c.name != "embedding"]
 @dataclass(frozen=True)
 class MemoryScope:
     """Which memories a read sees. ``any_user`` ignores ``user_id`` (all of the agent's
-    memories); otherwise only those of ``user_id`` (None: memories with no user)."""
+    memories); otherwise only those of ``user_id`` (None: memories with no user).
+    ``scope_has_memories`` is the default scope's EXISTS: keep the two in step."""
 
     agent_id: UUID
     user_id: UUID | None = None
@@ -49,6 +50,20 @@ class MemoryScope:
         if not self.include_invalidated:
             conditions.append(_m.c.invalidated_at.is_(None))
         return conditions
+
+
+def scope_has_memories(
+    developer_id: sa.ColumnElement[Any], agent_id: sa.ColumnElement[Any], user_id: Any
+) -> sa.Exists:
+    """EXISTS: ``MemoryScope(agent_id, user_id).where`` matches a row, with SQL expressions
+    for the ids (a correlated subquery: a chat turn asks before it recalls). ``user_id``
+    None or NULL means memories with no user, as in ``MemoryScope``."""
+    return sa.exists().where(
+        _m.c.developer_id == developer_id,
+        _m.c.agent_id == agent_id,
+        _m.c.user_id.is_not_distinct_from(user_id),
+        _m.c.invalidated_at.is_(None),
+    )
 
 
 @dataclass

@@ -48,9 +48,10 @@ def _options(o: dict[str, Any]) -> RankOptions:
 
 
 async def recall_docs(search: SearchService, developer_id: UUID, turn: Turn) -> list[Row]:
+    """Nothing, without a search, when no owner has a doc (the turn's read says so)."""
     o = turn.session["recall_options"]
     text = recall_query(turn, o)
-    if not text.strip():
+    if not text.strip() or not turn.may_recall_docs():
         return []
     query = SearchQuery(
         text=text,

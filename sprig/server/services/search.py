@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
@@ -19,9 +19,12 @@ import numpy as np
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from sprig.server.embeddings.base import Vectors
 from sprig.server.errors import BadRequestError
 from sprig.server.search.corpus import Corpus, Hit, Mask
 from sprig.server.search.ranking import Ranked, RankOptions, rank
+from sprig.server.search.vector import normalise_query
+from sprig.server.services import search_pg
 from sprig.server.services.indexing import DocIndexer
 from sprig.server.services.search_index import CorpusCache
 from sprig.server.services.search_types import Owner, Scope
@@ -53,9 +56,16 @@ class _Retrieved:
 
 
 class SearchService:
-    def __init__(self, db: Database, indexer: DocIndexer, max_chunks: int = 2_000_000) -> None:
+    def __init__(
+        self,
+        db: Database,
+        indexer: DocIndexer,
+        max_chunks: int = 2_000_000,
+        pg_ef_search: int = search_pg.EF_SEARCH,
+    ) -> None:
         self.db = db
         self.indexer = indexer
+        self.pg_ef_search = pg_ef_search
         self.corpora = CorpusCache(max_chunks)
         self._filtered: dict[tuple[Any, ...], set[UUID]] = {}
 
@@ -92,6 +102,8 @@ class SearchService:
 
     async def _has_chunks(self, scope: Scope, version: int | None) -> bool:
         async with self.db.read() as conn:
+            if conn.dialect.name == "postgresql":
+                return bool(await _filtered_docs(conn, scope, limit=1))
             _, mask = await self._mask(conn, scope, version)
             return bool(mask.any())
 
@@ -110,6 +122,8 @@ class SearchService:
         vector: Any,
         version: int | None,
     ) -> _Retrieved:
+        if conn.dialect.name == "postgresql":
+            return await self._retrieve_pg(conn, scope, q, vector)
         corpus, mask = await self._mask(conn, scope, version)
         pool = q.options.pool
         found = _Retrieved([], [], corpus.vectors)
@@ -118,6 +132,27 @@ class SearchService:
         if vector is not None:
             _check_dimensions(corpus, vector)
             found.vector = corpus.vector_search(vector, mask, pool)
+        return found
+
+    async def _retrieve_pg(
+        self, conn: AsyncConnection, scope: Scope, q: SearchQuery, vector: Any
+    ) -> _Retrieved:
+        """tsvector and pgvector HNSW in SQL (``search_pg``); vectors are read only for
+        MMR or ``include_embeddings``."""
+        pool = q.options.pool
+        found = _Retrieved([], [], None)
+        if q.text and q.options.mode != "vector":
+            found.text = await search_pg.text_hits(conn, scope, q.text, q.lang, pool)
+        if vector is not None:
+            dims = self.indexer.embedder.dimensions or len(vector)
+            unit = normalise_query(vector, dims)
+            found.vector = await search_pg.vector_hits(
+                conn, scope, unit, pool, ef_search=self.pg_ef_search
+            )
+        wants_mmr = q.options.mode != "text" and q.options.mmr_strength > 0
+        if wants_mmr or q.include_embeddings:
+            ids = list(dict.fromkeys(c for c, _, _ in [*found.text, *found.vector]))
+            found.vectors_of = _lookup(await search_pg.chunk_vectors(conn, ids), dims_of(vector))
         return found
 
     async def _docs_passing(
@@ -176,17 +211,36 @@ def _check_dimensions(corpus: Corpus, vector: Any) -> None:
         )
 
 
-async def _filtered_docs(conn: AsyncConnection, scope: Scope) -> set[UUID]:
+def dims_of(vector: Any) -> int:
+    return 1 if vector is None else len(vector)
+
+
+def _lookup(vectors: dict[int, Any], dims: int) -> Callable[[Sequence[int]], Vectors]:
+    """``vectors_of`` over prefetched vectors (zeros for a chunk without one)."""
+    width = len(next(iter(vectors.values()))) if vectors else dims
+
+    def get(ids: Sequence[int]) -> Vectors:
+        out = np.zeros((len(ids), width), dtype=np.float32)
+        for i, chunk in enumerate(ids):
+            if chunk in vectors:
+                out[i] = vectors[chunk]
+        return out
+
+    return get
+
+
+async def _filtered_docs(
+    conn: AsyncConnection, scope: Scope, limit: int | None = None
+) -> set[UUID]:
+    """Docs of the scope's owners that pass its metadata filter (``limit``: any N of them)."""
     d = tables.docs
     owned = sa.or_(
         *(sa.and_(d.c.owner_kind == kind, d.c.owner_id == oid) for kind, oid in scope.owners)
     )
-    stmt = sa.select(d.c.id).where(
-        d.c.developer_id == scope.developer_id,
-        owned,
-        metadata_contains(d.c.metadata, scope.metadata_filter, conn.dialect.name),
-    )
-    return {doc_id for (doc_id,) in await conn.execute(stmt)}
+    stmt = sa.select(d.c.id).where(d.c.developer_id == scope.developer_id, owned)
+    if scope.metadata_filter:
+        stmt = stmt.where(metadata_contains(d.c.metadata, scope.metadata_filter, conn.dialect.name))
+    return {doc_id for (doc_id,) in await conn.execute(stmt.limit(limit))}
 
 
 async def _materialise(

@@ -5,6 +5,8 @@ Nothing here calls the model except the synchronous ``summarize`` overflow polic
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 from uuid import UUID
@@ -30,6 +32,7 @@ from sprig.server.services.context import (
     load_window,
     load_window_cached,
 )
+from sprig.server.services.memory_store import scope_has_memories
 from sprig.server.store import tables
 from sprig.server.store.crud import Row
 from sprig.server.tools.spec import merge_tools, normalise_tool_choice, tool_specs
@@ -61,6 +64,21 @@ class ChatOptions:
     auto_run_tools: bool | None = None
 
 
+_DEV: sa.BindParameter[Any] = sa.bindparam("developer_id")
+_SID: sa.BindParameter[Any] = sa.bindparam("session_id")
+_AGENT: sa.BindParameter[Any] = sa.bindparam("agent_id")
+
+
+@dataclass
+class Holdings:
+    """What the session's parties have, read with the turn (EXISTS in its one query), so
+    that a turn never looks for tools, memories or docs that are not there."""
+
+    tool_agents: set[UUID] = field(default_factory=set)
+    memory_agents: set[UUID] = field(default_factory=set)  # valid memories of the first user
+    doc_owners: set[UUID] = field(default_factory=set)  # the session, agents, users with docs
+
+
 @dataclass
 class Turn:
     session: Row
@@ -78,6 +96,18 @@ class Turn:
     steps: list[ChatMessage] = field(default_factory=list)  # tool calls run this turn
     docs_version: int | None = None  # the tenant's, read with the turn (recall caches by it)
     stop_reason: str | None = None
+    holdings: Holdings | None = None  # None: not read, assume anything may be there
+
+    def may_recall_docs(self) -> bool:
+        """Whether the session, the answering agent or a user has any doc to search."""
+        if self.holdings is None:
+            return True
+        owners = {self.session["id"], self.agent["id"], *(u["id"] for u in self.users)}
+        return not owners.isdisjoint(self.holdings.doc_owners)
+
+    def may_recall_memories(self) -> bool:
+        """Whether the answering agent has valid memories about the session's first user."""
+        return self.holdings is None or self.agent["id"] in self.holdings.memory_agents
 
     def auto_run_tools(self, options: ChatOptions) -> bool:
         if options.auto_run_tools is not None:
@@ -85,28 +115,93 @@ class Turn:
         return bool(self.session["auto_run_tools"])
 
 
-async def load_participants(
-    conn: AsyncConnection, developer_id: UUID, session_id: UUID
-) -> tuple[list[Row], list[Row]]:
-    """The session's agents and users in seat order, in one query."""
-    sp, a, u = tables.session_participants, tables.agents, tables.users
-    stmt = (
-        sa.select(sp.c.kind, *a.c, *u.c)
-        .select_from(sp)
+@functools.cache
+def _turn_stmt() -> sa.Select[Any]:
+    """One row per participant (one with no participant when there is none): the session,
+    its tenant's ``docs_version``, and what each party holds (EXISTS)."""
+    s, dv, sp = tables.sessions, tables.developers, tables.session_participants
+    a, u, t = tables.agents, tables.users, tables.tools
+    first = sp.alias("first_user")
+    first_user = (
+        sa.select(first.c.participant_id)
+        .where(first.c.session_id == _SID, first.c.developer_id == _DEV, first.c.kind == "user")
+        .order_by(first.c.position)
+        .limit(1)
+        .scalar_subquery()
+    )
+    has_memories = scope_has_memories(_DEV, a.c.id, first_user)  # what recall would read
+    return (
+        sa.select(
+            *s.c,
+            dv.c.docs_version,
+            _has_docs(sa.literal("session"), s.c.id),
+            sp.c.kind,
+            sa.exists().where(t.c.developer_id == _DEV, t.c.agent_id == a.c.id),
+            has_memories,
+            _has_docs(sp.c.kind, sp.c.participant_id),
+            *a.c,
+            *u.c,
+        )
+        .join(dv, dv.c.id == s.c.developer_id)
+        .outerjoin(sp, sa.and_(sp.c.session_id == s.c.id, sp.c.developer_id == _DEV))
         .outerjoin(a, sa.and_(sp.c.kind == "agent", a.c.id == sp.c.participant_id))
         .outerjoin(u, sa.and_(sp.c.kind == "user", u.c.id == sp.c.participant_id))
-        .where(sp.c.session_id == session_id, sp.c.developer_id == developer_id)
+        .where(s.c.id == _SID, s.c.developer_id == _DEV)
         .order_by(sp.c.position)
     )
-    agents: list[Row] = []
-    users: list[Row] = []
-    width = len(a.c)
-    for row in await conn.execute(stmt):
-        if row[0] == "agent" and row[1] is not None:
-            agents.append(dict(zip(a.c.keys(), row[1 : 1 + width], strict=True)))
-        elif row[0] == "user" and row[1 + width] is not None:
-            users.append(dict(zip(u.c.keys(), row[1 + width :], strict=True)))
-    return agents, users
+
+
+def _has_docs(kind: sa.ColumnElement[Any], owner: sa.ColumnElement[Any]) -> sa.Exists:
+    d = tables.docs
+    return sa.exists().where(
+        d.c.developer_id == _DEV, d.c.owner_kind == kind, d.c.owner_id == owner
+    )
+
+
+@dataclass
+class Parties:
+    """The session row (with ``docs_version``), its agents and users in seat order."""
+
+    session: Row
+    agents: list[Row] = field(default_factory=list)
+    users: list[Row] = field(default_factory=list)
+    holdings: Holdings = field(default_factory=Holdings)
+
+
+async def load_parties(conn: AsyncConnection, developer_id: UUID, session_id: UUID) -> Parties:
+    """Everything a turn reads about the session and its participants, in one query."""
+    params = {"developer_id": developer_id, "session_id": session_id}
+    rows = (await conn.execute(_turn_stmt(), params)).all()
+    if not rows:
+        raise NotFoundError(f"Session {session_id} not found")
+    keys = [*tables.sessions.c.keys(), "docs_version"]
+    parties = Parties(dict(zip(keys, rows[0], strict=False)))
+    if rows[0][len(keys)]:
+        parties.holdings.doc_owners.add(session_id)
+    for row in rows:
+        _add_party(parties, row[len(keys) + 1 :])
+    return parties
+
+
+def _add_party(parties: Parties, row: Sequence[Any]) -> None:
+    kind, tools, memories, docs, *rest = row
+    width = len(tables.agents.c)
+    if kind == "agent" and rest[0] is not None:
+        parties.agents.append(dict(zip(tables.agents.c.keys(), rest[:width], strict=True)))
+        _note(parties.holdings, rest[0], tools, memories, docs)
+    elif kind == "user" and rest[width] is not None:
+        parties.users.append(dict(zip(tables.users.c.keys(), rest[width:], strict=True)))
+        _note(parties.holdings, rest[width], False, False, docs)
+
+
+def _note(holdings: Holdings, owner: UUID, tools: bool, memories: bool, docs: bool) -> None:
+    for flag, into in (
+        (tools, holdings.tool_agents),
+        (memories, holdings.memory_agents),
+        (docs, holdings.doc_owners),
+    ):
+        if flag:
+            into.add(owner)
 
 
 def answering_agent(agents: list[Row], wanted: UUID | None) -> Row:
@@ -217,14 +312,23 @@ def budget_for(session: Row, model: ChatModel, sampling: SamplingParams) -> int:
     return max(model.context_window - reserve, 1)
 
 
-async def agent_tools(conn: AsyncConnection, developer_id: UUID, agent_id: UUID) -> list[Row]:
+@functools.cache
+def _tools_stmt() -> sa.Select[Any]:
     t = tables.tools
-    stmt = (
+    return (
         sa.select(t)
-        .where(t.c.developer_id == developer_id, t.c.agent_id == agent_id)
+        .where(t.c.developer_id == _DEV, t.c.agent_id == _AGENT)
         .order_by(t.c.created_at)
     )
-    return [dict(r) for r in (await conn.execute(stmt)).mappings()]
+
+
+async def agent_tools(
+    conn: AsyncConnection, developer_id: UUID, agent_id: UUID, holdings: Holdings
+) -> list[Row]:
+    if agent_id not in holdings.tool_agents:
+        return []
+    params = {"developer_id": developer_id, "agent_id": agent_id}
+    return [dict(r) for r in (await conn.execute(_tools_stmt(), params)).mappings()]
 
 
 async def build_turn(
@@ -237,8 +341,8 @@ async def build_turn(
     window_cache: WindowCache | None = None,
     memories: list[Row] | None = None,
 ) -> Turn:
-    session = await _session_row(conn, developer_id, session_id)
-    agents, users = await load_participants(conn, developer_id, session_id)
+    parties = await load_parties(conn, developer_id, session_id)
+    session, agents, users = parties.session, parties.agents, parties.users
     session["agents"] = [r["id"] for r in agents]
     session["users"] = [r["id"] for r in users]
     agent = answering_agent(agents, options.agent_id)
@@ -280,7 +384,9 @@ async def build_turn(
             "Set the session's context_overflow to 'truncate', 'summarize' or 'adaptive'."
         )
     history = [entry_message(r) for r in window.entries]
-    defs = merge_tools(await agent_tools(conn, developer_id, agent["id"]), options.tools)
+    defs = merge_tools(
+        await agent_tools(conn, developer_id, agent["id"], parties.holdings), options.tools
+    )
     specs = tool_specs(defs) if model.capabilities.tools else []
     choice = normalise_tool_choice(options.tool_choice, [d.name for d in defs]) if specs else None
     request = CompletionRequest(
@@ -304,18 +410,5 @@ async def build_turn(
     )
     turn.tools = defs
     turn.docs_version = session["docs_version"]
+    turn.holdings = parties.holdings
     return turn
-
-
-async def _session_row(conn: AsyncConnection, developer_id: UUID, session_id: UUID) -> Row:
-    """The session, with its tenant's ``docs_version`` (one query)."""
-    s, d = tables.sessions, tables.developers
-    stmt = (
-        sa.select(s, d.c.docs_version)
-        .join(d, d.c.id == s.c.developer_id)
-        .where(s.c.id == session_id, s.c.developer_id == developer_id)
-    )
-    row = (await conn.execute(stmt)).mappings().first()
-    if row is None:
-        raise NotFoundError(f"Session {session_id} not found")
-    return dict(row)
