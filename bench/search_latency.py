@@ -7,8 +7,8 @@ Corpus (synthetic, built from SciFact read in place, never copied): chunks of 3-
 consecutive SciFact sentences, ten chunks per doc, each doc titled after the SciFact doc
 its first chunk comes from; all English, all owned by one agent. They are written straight
 into the store's ``docs`` and ``doc_chunks`` tables with the server's own writer
-connection (SQLAlchemy Core, batched), so the FTS5 triggers index them exactly as the API
-does; ``docs_version`` is bumped so that the search service reloads its vector index.
+connection (SQLAlchemy Core, batched); ``docs_version`` is bumped so that the search
+service reloads the tenant's in-memory index (text and vectors).
 Embedding 100k chunks with MiniLM on two cores would take hours, so each chunk's vector is
 SciFact's precomputed MiniLM vector of a random doc plus Gaussian noise (sd 0.03), then
 L2-normalised: the model's geometry, no model run.
@@ -185,7 +185,7 @@ def chunk_rows(dev: UUID, docs: list[dict[str, Any]], corpus: Synthetic) -> list
 
 
 async def insert(sprig: Sprig, agent_id: str, corpus: Synthetic) -> float:
-    """Docs and chunks into the store tables (FTS5 by trigger); returns chunk rows/s."""
+    """Docs and chunks into the store tables (SQLite); returns chunk rows/s."""
     dev = sprig.runtime.startup_key.developer_id  # type: ignore[union-attr]
     docs = doc_rows(dev, UUID(agent_id), corpus)
     chunks = chunk_rows(dev, docs, corpus)
@@ -317,8 +317,8 @@ def summary(samples: dict[str, Samples]) -> dict[str, Any]:
 
 def print_size(f: dict[str, Any]) -> None:
     print(
-        f"\n{f['chunks']} chunks (direct insert {f['insert_rows_per_s']:.0f} rows/s incl. "
-        f"FTS5 triggers; cold first search {f['cold_first_search_ms']:.0f} ms)"
+        f"\n{f['chunks']} chunks (direct insert {f['insert_rows_per_s']:.0f} rows/s; "
+        f"cold first search {f['cold_first_search_ms']:.0f} ms)"
     )
     print(f"{'case':32s} {'p50 ms':>8s} {'p99 ms':>8s} {'srv p50':>8s} {'srv p99':>8s}")
     for name, row in f.items():

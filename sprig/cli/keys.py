@@ -24,7 +24,7 @@ def _with_db(data_dir: Any, action: Callable[[Any], Awaitable[T]]) -> T:
     settings = load_settings(data_dir=data_dir)
 
     async def run() -> T:
-        db = Database(settings.resolved_database_url)
+        db = Database.from_settings(settings)
         try:
             await db.migrate()
             return await action(db)

@@ -104,7 +104,7 @@ def migrate(data_dir: DataDir = None) -> None:
     settings = load_settings(data_dir=data_dir)
 
     async def run() -> str | None:
-        db = Database(settings.resolved_database_url)
+        db = Database.from_settings(settings)
         try:
             await db.migrate()
             return await db.current_revision()

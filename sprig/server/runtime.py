@@ -53,11 +53,7 @@ class Runtime:
     def build(
         cls, settings: Settings, db: Database | None = None, models: ModelRegistry | None = None
     ) -> Runtime:
-        db = db or Database(
-            settings.resolved_database_url,
-            pool_size=settings.db_pool_size,
-            busy_timeout_ms=settings.sqlite_busy_timeout_ms,
-        )
+        db = db or Database.from_settings(settings)
         models = models or ModelRegistry.from_settings(settings)
         tools = ToolRunner(http=SafeHttpClient(HttpPolicy.from_settings(settings)))
         indexer = DocIndexer(settings)

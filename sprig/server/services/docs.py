@@ -87,7 +87,7 @@ async def insert_doc(
         "updated_at": now,
     }
     await crud.insert(conn, tables.docs, row)
-    await write_chunks(conn, developer_id, row["id"], prepared)
+    await write_chunks(conn, developer_id, row["id"], prepared, doc=(row["title"], row["language"]))
     row["jobs"] = []
     if prepared.vectors is None:
         job = await enqueue(
