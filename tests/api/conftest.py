@@ -39,9 +39,13 @@ def postgres_url(server: Any) -> str:
     return f"postgresql+asyncpg://postgres@/{name}?host={socket_dir}"
 
 
+def backend_settings(request: pytest.FixtureRequest, tmp_path: Path, **extra: Any) -> Settings:
+    """Test settings on the backend of a ``params=_backends()`` fixture's ``request``."""
+    if request.param == "postgres":
+        extra["database_url"] = postgres_url(request.getfixturevalue("pg_server"))
+    return make_settings(tmp_path / "data", **extra)
+
+
 @pytest.fixture(params=_backends())
 def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
-    if request.param == "postgres":
-        url = postgres_url(request.getfixturevalue("pg_server"))
-        return make_settings(tmp_path / "data", database_url=url)
-    return make_settings(tmp_path / "data")
+    return backend_settings(request, tmp_path)

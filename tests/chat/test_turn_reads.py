@@ -22,9 +22,8 @@ from sprig.server.models.scripted import ScriptedModel
 from sprig.server.runtime import Runtime
 from sprig.server.settings import Settings
 from sprig.server.store import tables
-from tests.api.conftest import _backends, pg_server, postgres_url
+from tests.api.conftest import _backends, backend_settings, pg_server
 from tests.chat.conftest import user_msg
-from tests.conftest import make_settings
 
 __all__ = ["pg_server"]
 
@@ -32,10 +31,7 @@ __all__ = ["pg_server"]
 @pytest.fixture(params=_backends())
 def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
     """No in-process job worker: its polling would add statements to the counts."""
-    extra: dict[str, Any] = {"in_process_worker": False}
-    if request.param == "postgres":
-        extra["database_url"] = postgres_url(request.getfixturevalue("pg_server"))
-    return make_settings(tmp_path / "data", **extra)
+    return backend_settings(request, tmp_path, in_process_worker=False)
 
 
 @contextmanager

@@ -20,18 +20,14 @@ from sprig.server.runtime import Runtime
 from sprig.server.services.memory import enqueue_after_turn
 from sprig.server.settings import Settings
 from sprig.server.store import tables
-from tests.api.conftest import _backends, pg_server, postgres_url
-from tests.conftest import make_settings
+from tests.api.conftest import _backends, backend_settings, pg_server
 
 __all__ = ["pg_server"]
 
 
 @pytest.fixture(params=_backends())
 def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
-    extra: dict[str, Any] = {"in_process_worker": False}
-    if request.param == "postgres":
-        extra["database_url"] = postgres_url(request.getfixturevalue("pg_server"))
-    return make_settings(tmp_path / "data", **extra)
+    return backend_settings(request, tmp_path, in_process_worker=False)
 
 
 @dataclass

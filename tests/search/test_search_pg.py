@@ -6,8 +6,7 @@ from __future__ import annotations
 
 import json
 import os
-import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -31,7 +30,10 @@ from sprig.server.services.indexing import (
 from sprig.server.services.search_types import Scope
 from sprig.server.store import tables
 from sprig.server.store.db import Database
+from tests.api.conftest import pg_server, postgres_url
 from tests.conftest import make_settings
+
+__all__ = ["pg_server"]
 
 pytestmark = pytest.mark.skipif(
     "postgres" not in os.environ.get("SPRIG_TEST_BACKENDS", "sqlite,postgres").split(","),
@@ -41,24 +43,9 @@ pytestmark = pytest.mark.skipif(
 DIMS = 16
 
 
-@pytest.fixture(scope="module")
-def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    pgserver = pytest.importorskip("pgserver")
-    server = pgserver.get_server(tmp_path_factory.mktemp("pg"), cleanup_mode="stop")
-    yield server
-    server.cleanup()
-
-
-def fresh_url(server: Any) -> str:
-    name = "s_" + uuid.uuid4().hex[:12]
-    server.psql(f"CREATE DATABASE {name};")
-    socket_dir = server.get_uri().split("host=")[1]
-    return f"postgresql+asyncpg://postgres@/{name}?host={socket_dir}"
-
-
 @pytest.fixture
 async def db(pg_server: Any) -> AsyncIterator[Database]:
-    database = Database(fresh_url(pg_server))
+    database = Database(postgres_url(pg_server))
     await database.migrate()
     yield database
     await database.dispose()
@@ -404,7 +391,7 @@ async def test_postgres_pool_follows_the_settings(tmp_path: Path) -> None:
 
 # -- migration from an older store ------------------------------------------------------------
 async def test_migration_from_0003_backfills(pg_server: Any) -> None:
-    db = Database(fresh_url(pg_server))
+    db = Database(postgres_url(pg_server))
     await db.migrate("0003")
     dev = await tenant(db)
     vectors = random_unit(3, seed=9)
