@@ -315,18 +315,23 @@ def summary(samples: dict[str, Samples]) -> dict[str, Any]:
     return figures
 
 
-def print_size(f: dict[str, Any]) -> None:
-    print(
-        f"\n{f['chunks']} chunks (direct insert {f['insert_rows_per_s']:.0f} rows/s; "
-        f"cold first search {f['cold_first_search_ms']:.0f} ms)"
-    )
-    print(f"{'case':32s} {'p50 ms':>8s} {'p99 ms':>8s} {'srv p50':>8s} {'srv p99':>8s}")
+def print_rows(f: dict[str, Any], width: int) -> None:
+    """The timing rows of one size: wall p50/p99, and server-side where measured."""
+    print(f"{'case':{width}s} {'p50 ms':>8s} {'p99 ms':>8s} {'srv p50':>8s} {'srv p99':>8s}")
     for name, row in f.items():
         if isinstance(row, dict):
             server = (
                 f"{row['server_p50']:8.2f} {row['server_p99']:8.2f}" if "server_p50" in row else ""
             )
-            print(f"{name:32s} {row['p50']:8.2f} {row['p99']:8.2f} {server}")
+            print(f"{name:{width}s} {row['p50']:8.2f} {row['p99']:8.2f} {server}")
+
+
+def print_size(f: dict[str, Any]) -> None:
+    print(
+        f"\n{f['chunks']} chunks (direct insert {f['insert_rows_per_s']:.0f} rows/s; "
+        f"cold first search {f['cold_first_search_ms']:.0f} ms)"
+    )
+    print_rows(f, 32)
     hybrid = f["hybrid"]["p50"]
     print(
         f"vector / numpy p50: {f['vector_over_numpy']:.2f}x (server-side "
@@ -630,13 +635,7 @@ def print_pg(f: dict[str, Any]) -> None:
         f"{f['hnsw_build_s']:.1f} s; insert through write_chunks {f['insert_rows_per_s']:.0f} "
         f"rows/s (indexes live)"
     )
-    print(f"{'case':34s} {'p50 ms':>8s} {'p99 ms':>8s} {'srv p50':>8s} {'srv p99':>8s}")
-    for name, row in f.items():
-        if isinstance(row, dict):
-            server = (
-                f"{row['server_p50']:8.2f} {row['server_p99']:8.2f}" if "server_p50" in row else ""
-            )
-            print(f"{name:34s} {row['p50']:8.2f} {row['p99']:8.2f} {server}")
+    print_rows(f, 34)
     recall = ", ".join(f"{k} {v:.3f}" for k, v in f.items() if "recall" in k or "simil" in k)
     print(
         f"HNSW vs exact: {recall} (target recall@10 >= {TARGET_RECALL} at p50 <= "

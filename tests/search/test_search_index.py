@@ -12,6 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from sprig.server.runtime import Runtime
+from sprig.server.search.corpus import ChunkRow, Corpus
 from sprig.server.services import search_index
 from sprig.server.store import tables
 
@@ -126,3 +127,21 @@ async def test_a_scope_without_chunks_is_not_embedded_for(
     assert embedded == [["lava"]]
     r = await client.post(f"/agents/{agent}/search", json={"mode": "vector"})
     assert r.status_code in (400, 422)  # neither text nor vector: still refused
+
+
+def test_least_recently_searched_tenants_leave_memory_first() -> None:
+    cache = search_index.CorpusCache(max_chunks=3)
+    tenants = [UUID(int=i) for i in range(3)]
+    for n, tenant in enumerate(tenants, start=1):
+        corpus = Corpus()
+        corpus.add(
+            [
+                ChunkRow(i, UUID(int=100 + i), ("agent", tenant), "en", "", "x", None)
+                for i in range(n)
+            ]
+        )
+        cache._corpora[tenant] = (0, corpus)
+    cache._corpora.move_to_end(tenants[0])  # tenant 0 searched last
+    cache._evict()  # 1 + 2 + 3 chunks held, 3 allowed
+    # Oldest first: tenant 1 (2 chunks), then tenant 2 (3), until what is held fits.
+    assert list(cache._corpora) == [tenants[0]]

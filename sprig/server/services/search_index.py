@@ -55,8 +55,9 @@ class CorpusCache:
                     await _catch_up(conn, developer_id, corpus)
                     cached = (version, corpus)
                     self._corpora[developer_id] = cached
+                    self._corpora.move_to_end(developer_id)
+                    self._evict()  # only a load or catch-up can grow what is held
         self._corpora.move_to_end(developer_id)
-        self._evict()
         return cached[1]
 
     async def warm_up(self, db: Database) -> None:
