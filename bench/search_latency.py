@@ -23,7 +23,10 @@ server-side time from its ``Server-Timing: app;dur=<ms>`` header. The numpy base
 ``matrix @ q`` + argpartition for the same pool the server fetches (limit x k_multiplier
 = 50) over the same float32 matrix, interleaved with the requests (each query runs every
 case in turn, so background load hits them alike). The first search after the load (cold:
-vector index read from the blobs) is reported apart.
+vector index read from the blobs) is reported apart. The "request floor" is the same vector
+request to an agent without docs (routing, auth, validation, the owner check, the response):
+what any search pays through HTTP, whatever the corpus; "above the floor" is vector minus
+floor, the search's own work (scan, ranking, reading the hits' rows) against numpy's.
 
 PostgreSQL (``--backend postgres``; default sizes 100k and 1M): the same app on a fresh
 database of a pgserver in a temp dir (``shared_buffers`` set to ``--shared-buffers``, 4GB,
@@ -36,8 +39,8 @@ server's own write path (insert_doc -> write_chunks, blob + pgvector + tsvector,
 live) is measured on a second agent's 200 docs (2,000 chunks), which are also the "small
 scope" case: 0.2-2% of the tenant, where HNSW alone cannot fill 50 results and the exact
 pass does. Timed cases: ``services.search_pg``'s functions called directly (text, vector at
-several ``hnsw.ef_search``, hybrid = both in one transaction; pool 50), and, once the search
-service calls search_pg, the HTTP cases above. Recall: of the 50 HNSW returns, the share of
+several ``hnsw.ef_search``, hybrid = both in one transaction; pool 50), and the HTTP cases
+above. Recall: of the 50 HNSW returns, the share of
 the exact top 10 in its top 10 and of the exact top 50 in it; exact = numpy over the loaded
 vectors (the small scope: the exact SQL, no index).
 
@@ -96,6 +99,7 @@ BATCH = 5000  # chunk rows per insert transaction
 NOISE = 0.03
 TARGET_HYBRID_P50_MS = 25.0
 TARGET_VECTOR_RATIO = 2.0
+FLOOR = "request floor (no docs)"
 TARGET_RECALL = 0.95
 TARGET_PG_VECTOR_P50_MS = 10.0
 
@@ -246,9 +250,14 @@ async def embed_queries(sprig: Sprig, queries: list[str]) -> tuple[list[list[flo
 
 
 def search_cases(
-    sprig: Sprig, agent_id: str, queries: list[str], qvecs: list[list[float]], matrix: Vectors
+    sprig: Sprig,
+    agents: tuple[str, str],
+    queries: list[str],
+    qvecs: list[list[float]],
+    matrix: Vectors,
 ) -> dict[str, Case]:
-    path = f"/agents/{agent_id}/search"
+    """The timed cases; ``agents``: the corpus's owner, and an agent without docs."""
+    path = f"/agents/{agents[0]}/search"
     pool = RankOptions().pool
     unit = np.asarray(qvecs, dtype=np.float32)
 
@@ -262,8 +271,10 @@ def search_cases(
 
         return lambda i: post_ms(sprig, path, make(i))
 
+    floor_path = f"/agents/{agents[1]}/search"
     return {
         "numpy exact scan (pool 50)": numpy_scan,
+        FLOOR: lambda i: post_ms(sprig, floor_path, {"vector": qvecs[i], "mode": "vector"}),
         "text": body(True, False, "text"),
         "vector": body(False, True, "vector"),
         "hybrid": body(True, True),
@@ -285,10 +296,12 @@ async def measure_size(
     with tempfile.TemporaryDirectory(prefix="sprig-latency-") as tmp:
         async with sprig_app(Path(tmp)) as sprig:
             agent_id = await new_agent(sprig, f"latency-{size}")
+            no_docs = await new_agent(sprig, "no docs")
             rate = await insert(sprig, agent_id, corpus)
             qvecs, embedding = await embed_queries(sprig, queries)
             cold = await cold_search(sprig, agent_id, queries[0], qvecs[0])
-            cases = search_cases(sprig, agent_id, queries, qvecs, corpus.vectors)
+            agents = (agent_id, no_docs)
+            cases = search_cases(sprig, agents, queries, qvecs, corpus.vectors)
             samples = await interleaved(cases, len(queries))
     samples = {"query embedding (POST /embed)": embedding, **samples}
     return {
@@ -310,8 +323,10 @@ def summary(samples: dict[str, Samples]) -> dict[str, Any]:
         figures[name] = row
     scan = figures["numpy exact scan (pool 50)"]["p50"]
     if "vector" in figures:
-        figures["vector_over_numpy"] = figures["vector"]["p50"] / scan
-        figures["vector_server_over_numpy"] = figures["vector"]["server_p50"] / scan
+        vector, floor = figures["vector"], figures[FLOOR]
+        figures["vector_over_numpy"] = vector["p50"] / scan
+        figures["vector_server_over_numpy"] = vector["server_p50"] / scan
+        figures["vector_above_floor_over_numpy"] = (vector["p50"] - floor["p50"]) / scan
     return figures
 
 
@@ -335,8 +350,9 @@ def print_size(f: dict[str, Any]) -> None:
     hybrid = f["hybrid"]["p50"]
     print(
         f"vector / numpy p50: {f['vector_over_numpy']:.2f}x (server-side "
-        f"{f['vector_server_over_numpy']:.2f}x; target <= {TARGET_VECTOR_RATIO}x); hybrid p50 "
-        f"{hybrid:.1f} ms (target <= {TARGET_HYBRID_P50_MS} ms at 100k)"
+        f"{f['vector_server_over_numpy']:.2f}x; above the request floor "
+        f"{f['vector_above_floor_over_numpy']:.2f}x; target <= {TARGET_VECTOR_RATIO}x); "
+        f"hybrid p50 {hybrid:.1f} ms (target <= {TARGET_HYBRID_P50_MS} ms at 100k)"
     )
 
 
@@ -586,13 +602,6 @@ async def pg_recall(
     return out
 
 
-def http_wired() -> bool:
-    """Whether the search service calls search_pg on PostgreSQL (then the HTTP cases run)."""
-    import sprig.server.services.search as service
-
-    return "search_pg" in Path(service.__file__).read_text()
-
-
 async def measure_pg(
     size: int, target: PgTarget, source: Source, queries: list[str], rng: np.random.Generator
 ) -> dict[str, Any]:
@@ -615,8 +624,8 @@ async def measure_pg(
             qvecs, embedding = await embed_queries(sprig, queries)
             scopes = (scope_of(sprig, agent_id), scope_of(sprig, small_agent))
             cases = direct_cases(sprig, scopes, queries, qvecs, corpus.vectors)
-            if http_wired():
-                cases |= search_cases(sprig, agent_id, queries, qvecs, corpus.vectors)
+            agents = (agent_id, await new_agent(sprig, "no docs"))
+            cases |= search_cases(sprig, agents, queries, qvecs, corpus.vectors)
             samples = await interleaved(cases, len(queries))
             recall = await pg_recall(sprig, scopes, qvecs, corpus.vectors, rows_of)
             if target.url is not None:

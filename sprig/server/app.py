@@ -78,9 +78,10 @@ async def _unexpected(_: Request, exc: Exception) -> Response:
 
 
 class EdgeMiddleware:
-    """Pure ASGI (cheaper than ``@app.middleware``): refuses bodies over the size limit by
-    their Content-Length, and adds ``Server-Timing: app;dur=<ms>`` (time until the response
-    starts) to every response."""
+    """Pure ASGI (cheaper than ``@app.middleware``): serves ``/api/...`` as ``/...`` (the
+    2.x SDKs' base URL ends in ``/api``; one route table is half the matching of two),
+    refuses bodies over the size limit by their Content-Length, and adds
+    ``Server-Timing: app;dur=<ms>`` (time until the response starts) to every response."""
 
     def __init__(self, app: ASGIApp, max_body: int) -> None:
         self.app = app
@@ -90,6 +91,7 @@ class EdgeMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        scope = _without_api_prefix(scope)
         length = dict(scope["headers"]).get(b"content-length", b"")
         if length.isdigit() and int(length) > self.max_body:
             err = PayloadTooLargeError(f"Request body larger than {self.max_body} bytes")
@@ -107,6 +109,20 @@ class EdgeMiddleware:
             await send(message)
 
         await self.app(scope, receive, timed_send)
+
+
+def _without_api_prefix(scope: Scope) -> Scope:
+    path: str = scope["path"]
+    if path != API_PREFIX and not path.startswith(API_PREFIX + "/"):
+        return scope
+    stripped = {**scope, "path": path[len(API_PREFIX) :] or "/"}
+    raw = scope.get("raw_path")
+    if isinstance(raw, bytes) and raw.startswith(API_PREFIX.encode()):
+        stripped["raw_path"] = raw[len(API_PREFIX) :] or b"/"
+    return stripped
+
+
+API_PREFIX = "/api"
 
 
 def api_router() -> APIRouter:
@@ -149,8 +165,7 @@ def create_app(
     app = FastAPI(title="Sprig", version=__version__, lifespan=lifespan)
     app.state.runtime = runtime
     router = api_router()
-    app.include_router(router)
-    app.include_router(router, prefix="/api", include_in_schema=False)
+    app.include_router(router)  # and at /api: EdgeMiddleware strips the prefix
     app.add_exception_handler(SprigError, _sprig_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)

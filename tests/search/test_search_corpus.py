@@ -158,6 +158,22 @@ def test_masks_scope_by_owner_and_doc() -> None:
     assert [c for c, _, _ in corpus.text_search("shared", only_c, 10)] == [3]
 
 
+def test_an_owners_mask_is_reused_until_a_write_and_never_modified() -> None:
+    corpus = Corpus()
+    corpus.add([row(1, "x", owner=AGENT), row(2, "x", owner=USER)])
+    first = corpus.mask([AGENT])
+    assert corpus.mask([AGENT]) is first  # a repeated search reuses it
+    with pytest.raises(ValueError):
+        first[1] = True  # read-only: a caller cannot widen another search's scope
+    narrowed = corpus.mask([AGENT], docs={doc("nothing")})
+    assert not narrowed.any() and first.tolist() == [True, False]
+    corpus.add([row(3, "x", owner=AGENT)])
+    assert corpus.mask([AGENT]).tolist() == [True, False, True]
+    corpus.remove([1])  # a third dead: compacted to chunks 2 (user) and 3 (agent)
+    assert corpus.mask([AGENT]).tolist() == [False, True]
+    assert corpus.mask([USER, AGENT]).tolist() == [True, True]
+
+
 def test_vector_search_is_exact_cosine_within_the_mask() -> None:
     corpus = Corpus()
     corpus.add(

@@ -18,7 +18,7 @@ from sprig.server.api.deps import Developer, RuntimeDep
 from sprig.server.api.schemas import Body, Metadata
 from sprig.server.search import ranking
 from sprig.server.search.ranking import RankOptions
-from sprig.server.services.docs import OwnerKind, require_owner
+from sprig.server.services.docs import OwnerKind
 from sprig.server.services.search import SearchQuery
 
 router = APIRouter(tags=["docs"])
@@ -64,6 +64,7 @@ class SearchIn(Body):
             metadata_filter=self.metadata_filter,
             lang=self.lang,
             include_embeddings=self.include_embeddings,
+            whole_docs=False,
         )
 
 
@@ -71,9 +72,7 @@ def _search_route(kind: OwnerKind) -> None:
     async def search(
         owner_id: UUID, body: SearchIn, runtime: RuntimeDep, dev: Developer
     ) -> dict[str, Any]:
-        async with runtime.db.read() as conn:
-            await require_owner(conn, dev, kind, owner_id)
-        docs, took = await runtime.search.search(dev, [(kind, owner_id)], body.query())
+        docs, took = await runtime.search.search_owner(dev, kind, owner_id, body.query())
         return {"docs": [views.doc_reference(d) for d in docs], "time": max(took, 0.0001)}
 
     search.__name__ = f"search_{kind}_docs"

@@ -54,6 +54,7 @@ class Corpus:
         self._docs: list[UUID] = []
         self._doc_code: dict[UUID, int] = {}
         self._owner_code: dict[Owner, int] = {}
+        self._owner_masks: dict[frozenset[int], Mask] = {}  # cleared by every write
         self.lexical = LexicalIndex()
 
     # -- reading ---------------------------------------------------------------------------
@@ -86,13 +87,21 @@ class Corpus:
 
     # -- scope -----------------------------------------------------------------------------
     def mask(self, owners: Iterable[Owner], docs: Iterable[UUID] | None = None) -> Mask:
-        """Live positions owned by one of ``owners`` (and among ``docs`` when given)."""
-        codes = [self._owner_code[o] for o in owners if o in self._owner_code]
-        n = self.size
-        mask = np.isin(self._owner[:n], codes) & self._live[:n]
+        """Live positions owned by one of ``owners`` (and among ``docs`` when given).
+
+        Read-only: the owners' part is kept until the next write (a search repeats it)."""
+        codes = frozenset(self._owner_code[o] for o in owners if o in self._owner_code)
+        mask = self._owner_masks.get(codes)
+        if mask is None:
+            if len(self._owner_masks) >= 64:
+                self._owner_masks.clear()
+            n = self.size
+            mask = np.isin(self._owner[:n], list(codes)) & self._live[:n]
+            mask.flags.writeable = False
+            self._owner_masks[codes] = mask
         if docs is not None:
             allowed = [self._doc_code[d] for d in docs if d in self._doc_code]
-            mask &= np.isin(self._doc[:n], allowed)
+            mask = mask & np.isin(self._doc[: self.size], allowed)
         return mask
 
     # -- search ----------------------------------------------------------------------------
@@ -142,6 +151,7 @@ class Corpus:
         if not rows:
             return
         self.remove([r.id for r in rows if r.id in self._position])
+        self._owner_masks.clear()
         start = self.size
         end = start + len(rows)
         self._grow(end)
@@ -188,6 +198,7 @@ class Corpus:
         self._set_vectors([p for p, _ in known], [b for _, b in known])
 
     def remove(self, chunk_ids: Iterable[int]) -> int:
+        self._owner_masks.clear()
         removed = 0
         for chunk_id in chunk_ids:
             position = self._position.pop(int(chunk_id), None)

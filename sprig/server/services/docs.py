@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Callable
@@ -38,6 +39,27 @@ async def require_owner(
 ) -> None:
     if await crud.get(conn, OWNER_TABLES[kind], developer_id, owner_id) is None:
         raise NotFoundError(f"{kind.capitalize()} {owner_id} not found")
+
+
+@functools.cache
+def _owner_version_stmt(kind: OwnerKind) -> sa.Select[Any]:
+    owner, dev = OWNER_TABLES[kind], tables.developers
+    developer_id: sa.BindParameter[Any] = sa.bindparam("developer_id")
+    owned = sa.exists().where(
+        owner.c.id == sa.bindparam("owner_id"), owner.c.developer_id == developer_id
+    )
+    return sa.select(owned, dev.c.docs_version).where(dev.c.id == developer_id)
+
+
+async def owner_docs_version(
+    conn: AsyncConnection, developer_id: UUID, kind: OwnerKind, owner_id: UUID
+) -> int:
+    """``require_owner`` and the tenant's ``docs_version`` (a search's first read) at once."""
+    params = {"developer_id": developer_id, "owner_id": owner_id}
+    row = (await conn.execute(_owner_version_stmt(kind), params)).first()
+    if row is None or not row[0]:
+        raise NotFoundError(f"{kind.capitalize()} {owner_id} not found")
+    return int(row[1])
 
 
 def _dimensions(prepared: PreparedDoc) -> int | None:

@@ -8,6 +8,7 @@ On SQLite both retrievals run over the tenant's in-memory corpus
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -25,6 +26,7 @@ from sprig.server.search.corpus import Corpus, Hit, Mask
 from sprig.server.search.ranking import Ranked, RankOptions, rank
 from sprig.server.search.vector import normalise_query
 from sprig.server.services import search_pg
+from sprig.server.services.docs import OwnerKind, owner_docs_version
 from sprig.server.services.indexing import DocIndexer
 from sprig.server.services.search_index import CorpusCache
 from sprig.server.services.search_types import Owner, Scope
@@ -46,6 +48,7 @@ class SearchQuery:
     metadata_filter: dict[str, Any] = field(default_factory=dict)
     lang: str = "en-US"
     include_embeddings: bool = False
+    whole_docs: bool = True  # False: only what a DocReference shows (no content, timestamps)
 
 
 @dataclass
@@ -88,17 +91,45 @@ class SearchService:
             return [], time.perf_counter() - started  # nothing to search: no embedding either
         query_vector = await self._query_vector(q)  # outside any transaction: may be slow
         async with self.db.read() as conn:
-            found = await self._retrieve(conn, scope, q, query_vector, docs_version)
-            doc_of = {cid: doc for cid, doc, _ in [*found.text, *found.vector]}
-            text_hits = [(cid, score) for cid, _, score in found.text]
-            vector_hits = [(cid, score) for cid, _, score in found.vector]
-            ranked = rank(text_hits, vector_hits, doc_of, q.options, found.vectors_of)
-            vectors = found.vectors_of if q.include_embeddings else None
-            docs = await _materialise(conn, ranked, vectors)
+            docs = await self._search_in(conn, scope, q, query_vector, docs_version)
+        return docs, time.perf_counter() - started
+
+    async def search_owner(
+        self, developer_id: UUID, kind: OwnerKind, owner_id: UUID, q: SearchQuery
+    ) -> tuple[list[Row], float]:
+        """One owner's docs, as ``POST /{kind}s/{id}/search`` asks: a 404 for an unknown
+        owner, read in the same transaction as the search when ``q`` brings its vector."""
+        started = time.perf_counter()
+        if _needs_embedding(q):  # check the owner before spending an embedding
+            async with self.db.read() as conn:
+                version = await owner_docs_version(conn, developer_id, kind, owner_id)
+            docs, _ = await self.search(developer_id, [(kind, owner_id)], q, version)
+            return docs, time.perf_counter() - started
+        scope = Scope(developer_id, ((kind, owner_id),), q.metadata_filter)
+        async with self.db.read() as conn:
+            version = await owner_docs_version(conn, developer_id, kind, owner_id)
+            docs = await self._search_in(conn, scope, q, await self._query_vector(q), version)
+        return docs, time.perf_counter() - started
+
+    async def _search_in(
+        self,
+        conn: AsyncConnection,
+        scope: Scope,
+        q: SearchQuery,
+        query_vector: Any,
+        version: int | None,
+    ) -> list[Row]:
+        found = await self._retrieve(conn, scope, q, query_vector, version)
+        doc_of = {cid: doc for cid, doc, _ in [*found.text, *found.vector]}
+        text_hits = [(cid, score) for cid, _, score in found.text]
+        vector_hits = [(cid, score) for cid, _, score in found.vector]
+        ranked = rank(text_hits, vector_hits, doc_of, q.options, found.vectors_of)
+        vectors = found.vectors_of if q.include_embeddings else None
+        docs = await _materialise(conn, ranked, vectors, q.whole_docs)
         if q.options.mode != "vector":
             for doc in docs:
                 doc["distance"] = None  # a fused or BM25 score is no distance
-        return docs, time.perf_counter() - started
+        return docs
 
     async def _has_chunks(self, scope: Scope, version: int | None) -> bool:
         async with self.db.read() as conn:
@@ -243,32 +274,38 @@ async def _filtered_docs(
     return {doc_id for (doc_id,) in await conn.execute(stmt.limit(limit))}
 
 
+@functools.cache
+def _materialise_stmt(whole_docs: bool) -> tuple[sa.Select[Any], list[str]]:
+    """Chunk id, index and text, then the doc's columns (and their names)."""
+    d, c = tables.docs, tables.doc_chunks
+    columns = list(d.c) if whole_docs else [d.c[k] for k in _REFERENCE_COLUMNS]
+    chunk = (c.c.id, c.c.chunk_index, c.c.content)
+    ids: sa.BindParameter[Any] = sa.bindparam("chunk_ids", expanding=True)
+    stmt = sa.select(*chunk, *columns).join(c, c.c.doc_id == d.c.id).where(c.c.id.in_(ids))
+    return stmt, [col.name for col in columns]
+
+
+_REFERENCE_COLUMNS = ("id", "title", "owner_kind", "owner_id", "metadata")
+
+
 async def _materialise(
-    conn: AsyncConnection, ranked: list[Ranked[UUID]], vectors_of: Any
+    conn: AsyncConnection, ranked: list[Ranked[UUID]], vectors_of: Any, whole_docs: bool
 ) -> list[Row]:
     """The ranked hits as doc rows with their snippet (one query; a doc deleted since the
     corpus was read is left out)."""
     if not ranked:
         return []
-    d, c = tables.docs, tables.doc_chunks
-    stmt = (
-        sa.select(d, c.c.id.label("chunk_id"), c.c.chunk_index, c.c.content.label("chunk_text"))
-        .join(c, c.c.doc_id == d.c.id)
-        .where(c.c.id.in_([hit.chunk_id for hit in ranked]))
-    )
-    rows = {r["chunk_id"]: dict(r) for r in (await conn.execute(stmt)).mappings()}
+    stmt, keys = _materialise_stmt(whole_docs)
+    params = {"chunk_ids": [hit.chunk_id for hit in ranked]}
+    rows = {r[0]: r for r in await conn.execute(stmt, params)}
     out = []
     for hit in ranked:
         row = rows.get(hit.chunk_id)
         if row is None:
             continue
-        snippet: dict[str, Any] = {
-            "index": row.pop("chunk_index"),
-            "content": row.pop("chunk_text"),
-        }
-        del row["chunk_id"]
+        snippet: dict[str, Any] = {"index": row[1], "content": row[2]}
         if vectors_of is not None:
             snippet["embedding"] = [float(v) for v in vectors_of([hit.chunk_id])[0]]
         relevance = {"score": hit.score, "relevance": hit.relevance, "distance": 1 - hit.relevance}
-        out.append({**row, "snippet": snippet, **relevance})
+        out.append({**dict(zip(keys, row[3:], strict=True)), "snippet": snippet, **relevance})
     return out
