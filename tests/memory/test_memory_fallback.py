@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
+from sprig.server.models.local import LocalLlamaModel
 from sprig.server.models.scripted import ScriptedModel
 from sprig.server.runtime import Runtime
 from sprig.server.services.memory_fallback import statements
@@ -129,6 +131,33 @@ async def test_only_keeps_the_statements_without_asking_the_model(
     rows = await runtime.memory.form(world.dev, world.session, ids, fallback="only")
     assert [r["content"] for r in rows] == ['On 2024-05-01 Ana said: "I am vegetarian."']
     assert len(model.requests) == asked
+
+
+async def test_auto_does_not_ask_a_model_that_cannot_extract(
+    runtime: Runtime, world: World, model: ScriptedModel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(ScriptedModel, "extracts_memories", property(lambda _: False))
+    ids = await say(runtime, world, "I am vegetarian.", "Noted.", MAY_1)
+    asked = len(model.requests)
+    assert (await run_form_job(runtime, world, ids))["state"] == "succeeded"
+    assert len(model.requests) == asked  # no extraction call: the model's time is spared
+    rows = await memory_rows(runtime, world)
+    assert [r["content"] for r in rows] == ['On 2024-05-01 Ana said: "I am vegetarian."']
+    runtime.settings.memory_fallback = "always"  # asked for explicitly: the model is asked
+    model.push(memories_reply())
+    later = await say(runtime, world, "I live in Lisbon.", "Nice.", JUNE_1)
+    assert (await run_form_job(runtime, world, later))["state"] == "succeeded"
+    assert len(model.requests) == asked + 1
+
+
+def test_only_the_bundled_local_model_declines_extraction(tmp_path: Path) -> None:
+    bundled, other = LocalLlamaModel(), LocalLlamaModel(model_path=tmp_path / "bigger.gguf")
+    try:
+        assert bundled.extracts_memories is False  # SmolLM2-135M parrots the example
+        assert other.extracts_memories is True
+    finally:
+        bundled.close()
+        other.close()
 
 
 async def test_never_is_read_from_the_settings_by_the_job(

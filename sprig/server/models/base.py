@@ -186,6 +186,12 @@ class ChatModel(ABC):
         return self._capabilities
 
     @property
+    def extracts_memories(self) -> bool:
+        """Whether asking it to extract memories is worth its time (``memory_fallback``
+        ``auto`` keeps the user's own statements instead of asking a model that cannot)."""
+        return True
+
+    @property
     @abstractmethod
     def context_window(self) -> int:
         """Tokens the model can attend to (prompt + completion)."""

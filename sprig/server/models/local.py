@@ -141,6 +141,12 @@ class LocalLlamaModel(ChatModel):
         return self._loaded.llama.n_ctx() if self._loaded else self._n_ctx
 
     @property
+    def extracts_memories(self) -> bool:
+        """Not the bundled SmolLM2-135M: given the extraction prompt it copies the prompt's
+        example (placeholders) and, now and then, loops for hundreds of tokens."""
+        return self._model_path is not None
+
+    @property
     def model_path(self) -> Path:
         return self._model_path or bundled_model_path()
 

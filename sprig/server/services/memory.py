@@ -14,7 +14,8 @@ Formation (``form``, the ``form_memories`` job) for each agent of the session:
    operation (a small model copies the prompt's placeholder example, or loops), the
    user's own first-person statements are kept instead, as quoted episodes
    (``memory_fallback``; ``always`` adds them to the model's, ``only`` keeps them without
-   asking the model, ``never`` turns this off).
+   asking the model, ``never`` turns this off). ``auto`` does not ask a model that says it
+   cannot extract (``ChatModel.extracts_memories``: the bundled SmolLM2-135M).
 4. Each new content is embedded with the store's embedder. A safety net against repeats:
    a new content whose cosine similarity to a valid memory of the same agent and user (or
    to one added earlier in the job) reaches ``duplicate_similarity`` is not stored; if it
@@ -202,9 +203,10 @@ class MemoryService:
         scope = MemoryScope(agent["id"], _user_id(people))
         async with self.db.read() as conn:
             known = await store.scope_rows(conn, developer_id, scope)
+        model = self.models.resolve(agent["model"])
         extracted: list[MemoryOp] = []
-        if fallback != "only":
-            extracted = await self._extract(agent, people.user, entries, new_ids, known)
+        if fallback in ("always", "never") or (fallback == "auto" and model.extracts_memories):
+            extracted = await self._extract(model, agent, people.user, entries, new_ids, known)
         statements = unsaid(statement_ops(entries, new_ids, people.user), known)
         ops = combine(fallback, extracted, statements)
         vectors = iter(
@@ -220,7 +222,13 @@ class MemoryService:
         return plan
 
     async def _extract(
-        self, agent: Row, user: Row | None, entries: list[Row], new_ids: set[UUID], known: list[Row]
+        self,
+        model: ChatModel,
+        agent: Row,
+        user: Row | None,
+        entries: list[Row],
+        new_ids: set[UUID],
+        known: list[Row],
     ) -> list[MemoryOp]:
         """Ask the agent's model, showing it the ``known`` memories most like the new
         entries (m1, m2... in its answer)."""
@@ -228,7 +236,6 @@ class MemoryService:
         shown = await self._candidates(known, new_text)
         aliases = {f"m{i}": row["id"] for i, row in enumerate(shown, start=1)}
         messages = extraction_messages(agent, user, entries, new_ids, shown)
-        model = self.models.resolve(agent["model"])
         reply = await model.complete(_json_request(model, messages, 1024, MEMORY_SCHEMA))
         return parse_memory_ops(reply.content, aliases)
 
