@@ -58,3 +58,16 @@ async def test_keys_are_stored_hashed(runtime: Runtime, api_key: str) -> None:
         stored = [r.key_hash for r in await conn.execute(sa.select(tables.api_keys.c.key_hash))]
     assert hash_key(api_key) in stored
     assert all(api_key not in h for h in stored)
+
+
+async def test_every_route_is_served_under_api_too(app: FastAPI, api_key: str) -> None:
+    async with _client(app, {"Authorization": f"Bearer {api_key}"}) as c:
+        agent = (await c.post("/api/agents", json={"name": "Ada"})).json()
+        assert (await c.get(f"/agents/{agent['id']}")).json()["name"] == "Ada"
+        assert (await c.get(f"/api/agents/{agent['id']}")).json()["name"] == "Ada"
+        assert (await c.get("/api/healthz")).json()["status"] == "ok"
+        assert (await c.get("/api/openapi.json")).status_code == 200
+        missing = await c.get("/apiagents")  # only the /api segment is a prefix
+        assert missing.status_code == 404
+        assert missing.json()["error"]["code"] == "not_found"
+        assert (await c.get("/api/api/agents")).status_code == 404  # stripped once

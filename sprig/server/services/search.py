@@ -98,7 +98,8 @@ class SearchService:
         self, developer_id: UUID, kind: OwnerKind, owner_id: UUID, q: SearchQuery
     ) -> tuple[list[Row], float]:
         """One owner's docs, as ``POST /{kind}s/{id}/search`` asks: a 404 for an unknown
-        owner, read in the same transaction as the search when ``q`` brings its vector."""
+        owner, read in the same transaction as the search unless the query text must be
+        embedded first (a vector search without ``vector``)."""
         started = time.perf_counter()
         if _needs_embedding(q):  # check the owner before spending an embedding
             async with self.db.read() as conn:
