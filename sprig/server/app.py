@@ -125,22 +125,26 @@ def _without_api_prefix(scope: Scope) -> Scope:
 API_PREFIX = "/api"
 
 
-def api_router() -> APIRouter:
-    router = APIRouter()
-    router.include_router(resources.router)
-    router.include_router(tools.router)
-    router.include_router(docs.router)
-    router.include_router(docs.history_router)
-    router.include_router(chat.router)
-    router.include_router(search.router)
-    router.include_router(memories.router)
+def api_routers() -> list[APIRouter]:
+    """The API's routers, each included in the app itself (FastAPI matches a request again
+    at every level of included routers: one level is the least matching)."""
+    health = APIRouter()
 
-    @router.get("/healthz", tags=["health"])
+    @health.get("/healthz", tags=["health"])
     async def healthz(runtime: RuntimeDep) -> dict[str, Any]:
         revision = await runtime.db.current_revision()
         return {"status": "ok", "version": __version__, "schema": revision}
 
-    return router
+    return [
+        resources.router,
+        tools.router,
+        docs.router,
+        docs.history_router,
+        chat.router,
+        search.router,
+        memories.router,
+        health,
+    ]
 
 
 def create_app(
@@ -164,8 +168,8 @@ def create_app(
 
     app = FastAPI(title="Sprig", version=__version__, lifespan=lifespan)
     app.state.runtime = runtime
-    router = api_router()
-    app.include_router(router)  # and at /api: EdgeMiddleware strips the prefix
+    for router in api_routers():  # and at /api: EdgeMiddleware strips the prefix
+        app.include_router(router)
     app.add_exception_handler(SprigError, _sprig_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
