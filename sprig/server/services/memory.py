@@ -203,10 +203,11 @@ class MemoryService:
         scope = MemoryScope(agent["id"], _user_id(people))
         async with self.db.read() as conn:
             known = await store.scope_rows(conn, developer_id, scope)
-        model = self.models.resolve(agent["model"])
         extracted: list[MemoryOp] = []
-        if fallback in ("always", "never") or (fallback == "auto" and model.extracts_memories):
-            extracted = await self._extract(model, agent, people.user, entries, new_ids, known)
+        if fallback != "only":
+            model = self.models.resolve(agent["model"])
+            if fallback != "auto" or model.extracts_memories:
+                extracted = await self._extract(model, agent, people.user, entries, new_ids, known)
         statements = unsaid(statement_ops(entries, new_ids, people.user), known)
         ops = combine(fallback, extracted, statements)
         vectors = iter(
