@@ -91,7 +91,7 @@ class EdgeMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        scope = _without_api_prefix(scope)
+        scope = _under_api(scope)
         length = dict(scope["headers"]).get(b"content-length", b"")
         if length.isdigit() and int(length) > self.max_body:
             err = PayloadTooLargeError(f"Request body larger than {self.max_body} bytes")
@@ -111,15 +111,15 @@ class EdgeMiddleware:
         await self.app(scope, receive, timed_send)
 
 
-def _without_api_prefix(scope: Scope) -> Scope:
+def _under_api(scope: Scope) -> Scope:
+    """A request under ``/api`` is routed as if the app were mounted there (``root_path``):
+    routing sees ``/agents``, while URLs the app builds (redirects, docs) keep ``/api``."""
+    root: str = scope.get("root_path", "")
     path: str = scope["path"]
-    if path != API_PREFIX and not path.startswith(API_PREFIX + "/"):
-        return scope
-    stripped = {**scope, "path": path[len(API_PREFIX) :] or "/"}
-    raw = scope.get("raw_path")
-    if isinstance(raw, bytes) and raw.startswith(API_PREFIX.encode()):
-        stripped["raw_path"] = raw[len(API_PREFIX) :] or b"/"
-    return stripped
+    relative = path[len(root) :] if root and path.startswith(root) else path
+    if relative == API_PREFIX or relative.startswith(API_PREFIX + "/"):
+        return {**scope, "root_path": root + API_PREFIX}
+    return scope
 
 
 API_PREFIX = "/api"

@@ -71,3 +71,13 @@ async def test_every_route_is_served_under_api_too(app: FastAPI, api_key: str) -
         assert missing.status_code == 404
         assert missing.json()["error"]["code"] == "not_found"
         assert (await c.get("/api/api/agents")).status_code == 404  # stripped once
+        redirect = await c.get("/api/agents/")  # URLs the app builds keep the prefix
+        assert redirect.headers["location"] == "http://t/api/agents"
+
+
+async def test_api_prefix_behind_a_proxy_root_path(app: FastAPI, api_key: str) -> None:
+    transport = httpx.ASGITransport(app=app, root_path="/sprig")  # uvicorn --root-path /sprig
+    headers = {"Authorization": f"Bearer {api_key}"}
+    async with httpx.AsyncClient(transport=transport, base_url="http://t", headers=headers) as c:
+        assert (await c.get("/sprig/api/agents")).status_code == 200
+        assert (await c.get("/sprig/agents")).status_code == 200
