@@ -52,7 +52,12 @@ def bench_settings(data_dir: Path) -> Settings:
 
 @asynccontextmanager
 async def sprig_app(data_dir: Path) -> AsyncIterator[Sprig]:
-    settings = bench_settings(data_dir)
+    async with _serving(bench_settings(data_dir)) as sprig:
+        yield sprig
+
+
+@asynccontextmanager
+async def _serving(settings: Settings) -> AsyncIterator[Sprig]:
     runtime = Runtime.build(settings)
     app = create_app(settings, runtime)
     transport = httpx.ASGITransport(app=app)
@@ -64,6 +69,28 @@ async def sprig_app(data_dir: Path) -> AsyncIterator[Sprig]:
         ) as client,
     ):
         yield Sprig(client, runtime, settings)
+
+
+@asynccontextmanager
+async def pg_app(data_dir: Path, url: str) -> AsyncIterator[Sprig]:
+    """``sprig_app`` on the PostgreSQL database at ``url`` (migrated by the lifespan)."""
+    settings = bench_settings(data_dir).model_copy(update={"database_url": url})
+    async with _serving(settings) as sprig:
+        yield sprig
+
+
+@asynccontextmanager
+async def pgserver_database(root: Path) -> AsyncIterator[str]:
+    """A fresh database on a pgserver PostgreSQL under ``root`` (stopped on exit); its URL."""
+    import pgserver
+
+    server = pgserver.get_server(root / "pg", cleanup_mode="stop")
+    try:
+        server.psql("CREATE DATABASE bench;")
+        socket_dir = server.get_uri().split("host=")[1]
+        yield f"postgresql+asyncpg://postgres@/bench?host={socket_dir}"
+    finally:
+        server.cleanup()
 
 
 async def new_agent(sprig: Sprig, name: str) -> str:

@@ -67,25 +67,21 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
-import httpx
 import numpy as np
 import sqlalchemy as sa
 from _common import (
-    KEY,
     SCIFACT,
     Sprig,
-    bench_settings,
     load_average,
     new_agent,
     percentiles,
+    pg_app,
     server_ms,
     sprig_app,
 )
 
-from sprig.server.app import create_app
 from sprig.server.embeddings.base import Vectors, l2_normalise
 from sprig.server.ids import new_id, utcnow
-from sprig.server.runtime import Runtime
 from sprig.server.search.chunking import Chunk
 from sprig.server.search.ranking import RankOptions
 from sprig.server.services import search_pg
@@ -397,24 +393,6 @@ async def pg_target(url: str | None, root: Path, shared_buffers: str) -> AsyncIt
         yield PgTarget(server, None)
     finally:
         server.cleanup()
-
-
-@asynccontextmanager
-async def pg_app(data_dir: Path, url: str) -> AsyncIterator[Sprig]:
-    settings = bench_settings(data_dir).model_copy(update={"database_url": url})
-    runtime = Runtime.build(settings)
-    app = create_app(settings, runtime)
-    headers = {"Authorization": f"Bearer {KEY}"}
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app),
-            base_url="http://bench",
-            headers=headers,
-            timeout=600,
-        ) as client,
-    ):
-        yield Sprig(client, runtime, settings)
 
 
 def _encode_vector(vector: Any) -> bytes:

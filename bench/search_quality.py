@@ -20,7 +20,13 @@ settings that shape the store (model, chunking) and the server code that writes 
 run copies it to a temp dir and reuses it (the output says so, with the throughput measured
 when it was built). ``--no-cache`` always loads afresh.
 
+``--backend postgres`` searches the same store on PostgreSQL: a pgserver in the temp dir,
+the app migrated on it, and every doc copied with its chunks and vectors through the
+server's own write path (``insert_doc``: the pgvector column, the tsvector in the doc's
+language, the HNSW index), so both backends rank the very same chunks and embeddings.
+
     python bench/search_quality.py [--no-cache] [--variants] [--concurrency 4]
+        [--backend sqlite|postgres]
 
 Prints a table, then one JSON line.
 """
@@ -36,14 +42,31 @@ import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
+import numpy as np
 import sqlalchemy as sa
-from _common import CACHE, ROOT, SCIFACT, Sprig, bench_settings, new_agent, server_ms, sprig_app
+from _common import (
+    CACHE,
+    ROOT,
+    SCIFACT,
+    Sprig,
+    bench_settings,
+    new_agent,
+    pg_app,
+    pgserver_database,
+    server_ms,
+    sprig_app,
+)
 
+from sprig.server.search.chunking import Chunk
+from sprig.server.services.docs import insert_doc
+from sprig.server.services.indexing import PreparedDoc
 from sprig.server.store import tables
 
 Qrels = dict[str, dict[str, int]]
@@ -246,25 +269,85 @@ def configurations(variants: bool) -> dict[str, dict[str, Any]]:
     return configs
 
 
+# -- PostgreSQL: the same store, copied --------------------------------------------------
+async def copy_to(target: Sprig, source: Sprig, store: Store) -> Store:
+    """The loaded docs, chunks and vectors into ``target`` (PostgreSQL) through the server's
+    own write path (``insert_doc``: blob, pgvector, tsvector), one transaction per doc: the
+    same chunks and embeddings as on SQLite, without embedding them again."""
+    agent_id = await new_agent(target, "scifact")
+    dev = target.runtime.startup_key.developer_id  # type: ignore[union-attr]
+    model = target.runtime.indexer.embedder.name
+    doc_map: dict[str, str] = {}
+    started = time.perf_counter()
+    async for doc, prepared in stored_docs(source):
+        async with target.runtime.db.write() as conn:
+            row = await insert_doc(conn, dev, "agent", UUID(agent_id), doc, prepared, model)
+        doc_map[str(row["id"])] = doc["metadata"]["doc_id"]
+    seconds = time.perf_counter() - started
+    print(f"  copied {len(doc_map)} docs to PostgreSQL in {seconds:.0f} s", file=sys.stderr)
+    return Store(agent_id, doc_map, store.chunks, store.seconds, store.cached)
+
+
+async def stored_docs(sprig: Sprig) -> AsyncIterator[tuple[dict[str, Any], PreparedDoc]]:
+    d, c = tables.docs, tables.doc_chunks
+    async with sprig.runtime.db.read() as conn:
+        docs = (await conn.execute(sa.select(d).order_by(d.c.created_at))).mappings().all()
+        chunks = await conn.execute(sa.select(c).order_by(c.c.doc_id, c.c.chunk_index))
+        by_doc: dict[Any, list[Any]] = {}
+        for chunk in chunks.mappings():
+            by_doc.setdefault(chunk["doc_id"], []).append(chunk)
+    for doc in docs:
+        rows = by_doc[doc["id"]]
+        chunks = [
+            Chunk(
+                r["chunk_index"], r["content"], r["token_count"], f"{doc['title']}\n{r['content']}"
+            )
+            for r in rows
+        ]
+        vectors = np.stack([np.frombuffer(r["embedding"], dtype=np.float32) for r in rows])
+        body = {k: doc[k] for k in ("title", "content", "metadata", "language")}
+        yield body, PreparedDoc(chunks, vectors)
+
+
+@asynccontextmanager
+async def evaluated_app(
+    args: argparse.Namespace, data_dir: Path, store: Store
+) -> AsyncIterator[tuple[Sprig, Store]]:
+    """The app to search: on the SQLite store, or on a PostgreSQL copy of it."""
+    async with sprig_app(data_dir) as sqlite:
+        if args.backend == "sqlite":
+            yield sqlite, store
+            return
+        root = data_dir.parent
+        async with pgserver_database(root) as url, pg_app(root / "pg-app", url) as pg:
+            yield pg, await copy_to(pg, sqlite, store)
+
+
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     corpus = load(args.data, args.max_docs)
     with tempfile.TemporaryDirectory(prefix="sprig-quality-") as tmp:
-        store = await prepare(args, corpus, Path(tmp))
-        async with sprig_app(Path(tmp)) as sprig:
+        data_dir = Path(tmp) / "sqlite"
+        store = await prepare(args, corpus, data_dir)
+        async with evaluated_app(args, data_dir, store) as (sprig, searched):
             rows = {}
             for label, extra in configurations(args.variants).items():
-                rows[label] = await evaluate(sprig, store, corpus, extra)
+                rows[label] = await evaluate(sprig, searched, corpus, extra)
                 print(f"  {label}: nDCG@10 {rows[label]['ndcg@10']:.4f}", file=sys.stderr)
-    return {"store": store, "rows": rows, "queries": len(corpus.qrels)}
+    return {"store": store, "rows": rows, "queries": len(corpus.qrels), "backend": args.backend}
 
 
-def print_report(store: Store, rows: dict[str, dict[str, float]], queries: int) -> None:
+def print_report(
+    store: Store, rows: dict[str, dict[str, float]], queries: int, backend: str
+) -> None:
     source = "reused from ~/.cache/sprig-bench (measured when built)" if store.cached else "now"
     print(
         f"ingestion ({source}): {len(store.doc_map)} docs, {store.chunks} chunks in "
         f"{store.seconds:.0f} s = {store.chunks_per_s:.1f} chunks/s through POST /agents/{{id}}/docs"
     )
-    print(f"SciFact test, {queries} queries; recall is @50 (the API's max limit), not @100")
+    print(
+        f"SciFact test, {queries} queries, searched on {backend}; "
+        "recall is @50 (the API's max limit), not @100"
+    )
     head = f"{'configuration':50s} {'nDCG@10':>8s} {'R@50':>7s} {'nDCG@10*':>9s} {'ms p50':>7s}"
     print(head)
     for label, f in rows.items():
@@ -286,12 +369,19 @@ def main() -> None:
     parser.add_argument("--variants", action="store_true", help="also non-default settings")
     parser.add_argument("--concurrency", type=int, default=4, help="doc creates in flight")
     parser.add_argument("--max-docs", type=int, default=None, help="smoke runs: first N docs")
+    parser.add_argument(
+        "--backend",
+        choices=["sqlite", "postgres"],
+        default="sqlite",
+        help="postgres: search a copy of the loaded store on a pgserver PostgreSQL",
+    )
     args = parser.parse_args()
     result = asyncio.run(run(args))
     store: Store = result["store"]
-    print_report(store, result["rows"], result["queries"])
+    print_report(store, result["rows"], result["queries"], result["backend"])
     summary = {
         "bench": "search_quality",
+        "backend": result["backend"],
         "split": "test",
         "queries": result["queries"],
         "recall_cutoff": 50,
