@@ -115,13 +115,15 @@ class Store:
         return {k: getattr(self, k) for k in keys}
 
 
-def load(data: Path, max_docs: int | None) -> Corpus:
+def load(data: Path, max_docs: int | None, max_queries: int | None = None) -> Corpus:
     docs = [json.loads(line) for line in (data / "corpus.jsonl").open()][:max_docs]
     queries = {q["_id"]: q["text"] for q in map(json.loads, (data / "queries.jsonl").open())}
     qrels: Qrels = {}
     for line in list((data / "qrels" / "test.tsv").open())[1:]:
         query_id, doc_id, score = line.rstrip("\n").split("\t")
         qrels.setdefault(query_id, {})[doc_id] = int(score)
+    if max_queries is not None:
+        qrels = dict(list(qrels.items())[:max_queries])
     return Corpus(docs, queries, qrels)
 
 
@@ -324,7 +326,7 @@ async def evaluated_app(
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
-    corpus = load(args.data, args.max_docs)
+    corpus = load(args.data, args.max_docs, args.max_queries)
     with tempfile.TemporaryDirectory(prefix="sprig-quality-") as tmp:
         data_dir = Path(tmp) / "sqlite"
         store = await prepare(args, corpus, data_dir)
@@ -369,6 +371,9 @@ def main() -> None:
     parser.add_argument("--variants", action="store_true", help="also non-default settings")
     parser.add_argument("--concurrency", type=int, default=4, help="doc creates in flight")
     parser.add_argument("--max-docs", type=int, default=None, help="smoke runs: first N docs")
+    parser.add_argument(
+        "--max-queries", type=int, default=None, help="smoke runs: first N test queries"
+    )
     parser.add_argument(
         "--backend",
         choices=["sqlite", "postgres"],
