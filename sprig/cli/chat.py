@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import uuid
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, cast
 
 import typer
 from rich.console import Console
@@ -17,7 +17,7 @@ from rich.console import Console
 from sprig.cli.common import api_key_from
 
 if TYPE_CHECKING:
-    from sprig.client import Client
+    from sprig.client import ChatStream, Client
 
 console = Console(stderr=True, soft_wrap=True)
 DEFAULT_NAME, DEFAULT_ABOUT = "Sprig", "A helpful, concise assistant."
@@ -53,9 +53,10 @@ def _session_id(client: Client, session: str | None, agent_id: str) -> str:
 
 
 def _turn(client: Client, session_id: str, text: str) -> None:
-    with client.sessions.chat(
+    reply = client.sessions.chat(
         session_id, messages=[{"role": "user", "content": text}], stream=True
-    ) as stream:
+    )
+    with cast("ChatStream", reply) as stream:  # stream=True: a ChatStream
         for chunk in stream:
             print(chunk.text, end="", flush=True)
     print(flush=True)

@@ -22,7 +22,10 @@ X = TypeVar("X")
 
 @dataclass(frozen=True)
 class Call(Generic[T]):
-    """One HTTP exchange: method, path (relative to the base URL), query, JSON body, parser."""
+    """One HTTP exchange: method, path (relative to the base URL), query, JSON body, parser.
+
+    ``stream`` asks for Server-Sent Events: the answer is read as a stream of chunks.
+    """
 
     method: str
     path: str
@@ -30,10 +33,13 @@ class Call(Generic[T]):
     params: Mapping[str, Any] = field(default_factory=dict)
     json: Any = None
     headers: Mapping[str, str] = field(default_factory=dict)
+    stream: bool = False
 
     def recast(self, parse: Callable[[Any], X]) -> Call[X]:
         """The same request, read as another type."""
-        return Call(self.method, self.path, parse, self.params, self.json, self.headers)
+        return Call(
+            self.method, self.path, parse, self.params, self.json, self.headers, self.stream
+        )
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,10 @@
 An operation is a plain function returning a `Call` (or a `ListCall`). Declared in a
 resource class body, ``create = sync_method(ops.create)`` gives ``resource.create(...)``
 that validates the arguments, runs the call and returns the parsed result; the async
-variants return the same, awaited. Signatures and docstrings come from the operation.
+variants return the same, awaited. ``sync_list`` returns a page; ``sync_chat`` returns the
+answer, or a chunk stream when the call asks for one (``stream=True``). Signatures and
+docstrings come from the operation, so ``help()`` and `inspect.signature` show its
+parameters by name, and the twins cannot differ.
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ from sprig.client._base import AsyncTransport, SyncTransport
 from sprig.client._call import Call, ListCall
 from sprig.client._validation import checked
 from sprig.client.pagination import AsyncPage, SyncPage
+from sprig.client.streaming import AsyncChatStream, ChatStream
+from sprig.client.types import ChatResponse
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -36,6 +41,7 @@ class _Method(Generic[Op]):
     """Descriptor base: keeps the operation, its public name and its signatures."""
 
     page = ""  # the page class a list method returns
+    stream_type = ""  # the stream class a chat method may return instead of its result
     __signature__: inspect.Signature
 
     def __init__(self, op: Op) -> None:
@@ -62,9 +68,10 @@ class _Method(Generic[Op]):
     def _signature(self) -> inspect.Signature:
         """The operation's signature, returning what the method returns (not the Call)."""
         signature = inspect.signature(self.op)
-        return signature.replace(
-            return_annotation=_result_annotation(signature.return_annotation, self.page)
-        )
+        result = _result_annotation(signature.return_annotation, self.page)
+        if self.stream_type:
+            result = f"{result} | {self.stream_type}"
+        return signature.replace(return_annotation=result)
 
     def _bind(self, fn: Callable[..., Any]) -> Callable[..., Any]:
         functools.update_wrapper(fn, self.op)
@@ -164,6 +171,58 @@ class AsyncListMethod(_Method[Callable[P, ListCall[X]]]):
         return self._bind(method)
 
 
+class SyncChatMethod(_Method[Callable[P, Call[ChatResponse]]]):
+    stream_type = "ChatStream"
+
+    @overload
+    def __get__(self, obj: None, owner: type[Any]) -> Self: ...
+    @overload
+    def __get__(
+        self, obj: SyncOwner, owner: type[Any]
+    ) -> Callable[P, ChatResponse | ChatStream]: ...
+    def __get__(
+        self, obj: SyncOwner | None, owner: type[Any]
+    ) -> Self | Callable[P, ChatResponse | ChatStream]:
+        return self if obj is None else self._bound(obj)
+
+    def _bound(self, obj: SyncOwner) -> Callable[P, ChatResponse | ChatStream]:
+        op, transport = self.checked, obj._transport
+
+        def method(*args: P.args, **kwargs: P.kwargs) -> ChatResponse | ChatStream:
+            call = op(*args, **kwargs)
+            if call.stream:
+                return ChatStream(transport.send(call, stream=True))
+            return transport.run(call)
+
+        return self._bind(method)
+
+
+class AsyncChatMethod(_Method[Callable[P, Call[ChatResponse]]]):
+    stream_type = "AsyncChatStream"
+
+    @overload
+    def __get__(self, obj: None, owner: type[Any]) -> Self: ...
+    @overload
+    def __get__(
+        self, obj: AsyncOwner, owner: type[Any]
+    ) -> Callable[P, Awaitable[ChatResponse | AsyncChatStream]]: ...
+    def __get__(
+        self, obj: AsyncOwner | None, owner: type[Any]
+    ) -> Self | Callable[P, Awaitable[ChatResponse | AsyncChatStream]]:
+        return self if obj is None else self._bound(obj)
+
+    def _bound(self, obj: AsyncOwner) -> Callable[P, Awaitable[ChatResponse | AsyncChatStream]]:
+        op, transport = self.checked, obj._transport
+
+        async def method(*args: P.args, **kwargs: P.kwargs) -> ChatResponse | AsyncChatStream:
+            call = op(*args, **kwargs)
+            if call.stream:
+                return AsyncChatStream(await transport.send(call, stream=True))
+            return await transport.run(call)
+
+        return self._bind(method)
+
+
 def sync_method(op: Callable[P, Call[T]]) -> SyncMethod[P, T]:
     return SyncMethod(op)
 
@@ -178,6 +237,14 @@ def sync_list(op: Callable[P, ListCall[X]]) -> SyncListMethod[P, X]:
 
 def async_list(op: Callable[P, ListCall[X]]) -> AsyncListMethod[P, X]:
     return AsyncListMethod(op)
+
+
+def sync_chat(op: Callable[P, Call[ChatResponse]]) -> SyncChatMethod[P]:
+    return SyncChatMethod(op)
+
+
+def async_chat(op: Callable[P, Call[ChatResponse]]) -> AsyncChatMethod[P]:
+    return AsyncChatMethod(op)
 
 
 class SyncResource:

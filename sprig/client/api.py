@@ -17,19 +17,19 @@ from sprig.client._base import AsyncTransport, ClientConfig, SyncTransport
 from sprig.client._methods import (
     AsyncResource,
     SyncResource,
+    async_chat,
     async_list,
     async_method,
+    sync_chat,
     sync_list,
     sync_method,
 )
-from sprig.client.resources.chat import AsyncChat, SyncChat
 
 
-class JulepApi(SyncResource, SyncChat):
+class JulepApi(SyncResource):
     """The flat sync client (`Client` has the same calls grouped by resource)."""
 
     _label = "JulepApi"
-    _chat_label = "JulepApi.chat"
 
     def __init__(
         self,
@@ -94,13 +94,13 @@ class JulepApi(SyncResource, SyncChat):
     patch_agent_tool = sync_method(ops.patch_agent_tool)
     delete_agent_tool = sync_method(ops.delete_agent_tool)
     get_job_status = sync_method(ops.get_job_status)
+    chat = sync_chat(ops.chat)
 
 
-class AsyncJulepApi(AsyncResource, AsyncChat):
+class AsyncJulepApi(AsyncResource):
     """The flat async client (twin of `JulepApi`)."""
 
     _label = "AsyncJulepApi"
-    _chat_label = "AsyncJulepApi.chat"
 
     def __init__(
         self,
@@ -165,3 +165,4 @@ class AsyncJulepApi(AsyncResource, AsyncChat):
     patch_agent_tool = async_method(ops.patch_agent_tool)
     delete_agent_tool = async_method(ops.delete_agent_tool)
     get_job_status = async_method(ops.get_job_status)
+    chat = async_chat(ops.chat)

@@ -1,6 +1,7 @@
 """The operations of the flat `JulepApi`, named and shaped as in the Julep API-client docs.
 
-Each is a thin re-spelling of a resource operation: path ids first, the rest keyword-only;
+Each is a thin re-spelling of a resource operation with the documented signature: path ids
+first, the rest keyword-only, in the documentation's order, then Sprig's own additions;
 ``update_*`` replaces (``PUT``), ``patch_*`` changes only what is given (``PATCH``);
 creates and updates return the ``ResourceCreated``/``ResourceUpdated`` view of the body
 (the full resource is still readable on it, as extra attributes).
@@ -12,7 +13,24 @@ from typing import Any
 
 from sprig.client._call import Call, ListCall
 from sprig.client._validation import Id
-from sprig.client.params import DocParam, FunctionDefParam, ToolParam
+from sprig.client.params import (
+    ChatSettings,
+    DocParam,
+    FunctionDefParam,
+    LogitBias,
+    MaxTokens,
+    PartialFunctionDefParam,
+    Penalty,
+    Preset,
+    ResponseFormatParam,
+    Scale,
+    Seed,
+    Stop,
+    Temperature,
+    ToolChoiceParam,
+    ToolParam,
+    Unit,
+)
 from sprig.client.resources import agents, docs, jobs, memories, sessions, tools, users
 from sprig.client.resources._shared import (
     ContextOverflow,
@@ -24,8 +42,10 @@ from sprig.client.resources._shared import (
     SortBy,
     TokenBudget,
 )
+from sprig.client.resources.chat import Messages, chat_call, given_settings
 from sprig.client.types import (
     Agent,
+    ChatResponse,
     Doc,
     History,
     JobStatus,
@@ -82,8 +102,8 @@ def update_agent(
     agent_id: Id,
     *,
     about: str,
-    name: str,
     instructions: str | list[str] | None = None,
+    name: str,
     model: str | None = None,
     default_settings: dict[str, Any] | None = None,
     metadata: Metadata | None = None,
@@ -99,8 +119,8 @@ def patch_agent(
     agent_id: Id,
     *,
     about: str | None = None,
-    name: str | None = None,
     instructions: str | list[str] | None = None,
+    name: str | None = None,
     model: str | None = None,
     default_settings: dict[str, Any] | None = None,
     metadata: Metadata | None = None,
@@ -177,13 +197,13 @@ def list_sessions(
     order: Order | None = None,
 ) -> ListCall[Session]:
     """List sessions (``GET /sessions``)."""
-    return sessions.session_list(None, None, limit, offset, metadata_filter, sort_by, order)
+    return sessions.session_list(limit, offset, metadata_filter, sort_by, order)
 
 
 def create_session(
     *,
-    agent_id: Id,
     user_id: Id | None = None,
+    agent_id: Id,
     situation: str | None = None,
     metadata: Metadata | None = None,
     render_templates: bool | None = None,
@@ -197,8 +217,8 @@ def create_session(
         situation,
         metadata,
         render_templates,
-        context_overflow,
-        token_budget,
+        token_budget=token_budget,
+        context_overflow=context_overflow,
     )
     return call.recast(created)
 
@@ -275,10 +295,10 @@ def get_agent_memories(
     agent_id: Id,
     *,
     query: str,
-    types: str | list[str] | None = None,
     user_id: Id | None = None,
     limit: Limit | None = None,
     offset: Offset | None = None,
+    types: str | list[str] | None = None,
 ) -> ListCall[Memory]:
     """Search an agent's memories (``GET /agents/{id}/memories``)."""
     return memories.memory_list(agent_id, query, types, user_id, limit, offset)
@@ -315,28 +335,17 @@ def get_user_docs(
     return docs.doc_list(None, user_id, limit, offset, metadata_filter, sort_by, order)
 
 
-def create_agent_doc(
-    agent_id: Id,
-    *,
-    title: str,
-    content: str | list[str],
-    metadata: Metadata | None = None,
-) -> Call[ResourceCreatedResponse]:
-    """Add a document to an agent (``POST /agents/{id}/docs``)."""
-    call = docs.doc_create(agent_id, title=title, content=content, metadata=metadata)
-    return call.recast(created)
+def create_agent_doc(agent_id: Id, *, request: DocParam) -> Call[ResourceCreatedResponse]:
+    """Add a document to an agent (``POST /agents/{id}/docs``).
+
+    ``request`` is the document: ``{"title": ..., "content": ..., "metadata": ...}``.
+    """
+    return docs.doc_create(agent_id, doc=request).recast(created)
 
 
-def create_user_doc(
-    user_id: Id,
-    *,
-    title: str,
-    content: str | list[str],
-    metadata: Metadata | None = None,
-) -> Call[ResourceCreatedResponse]:
-    """Add a document to a user (``POST /users/{id}/docs``)."""
-    call = docs.doc_create(None, user_id, title=title, content=content, metadata=metadata)
-    return call.recast(created)
+def create_user_doc(user_id: Id, *, request: DocParam) -> Call[ResourceCreatedResponse]:
+    """Add a document to a user (``POST /users/{id}/docs``); ``request`` is the document."""
+    return docs.doc_create(None, user_id, doc=request).recast(created)
 
 
 def delete_agent_doc(agent_id: Id, doc_id: Id) -> Call[ResourceDeletedResponse]:
@@ -356,11 +365,12 @@ def get_agent_tools(
     return tools.tool_get(agent_id, limit, offset)
 
 
-def create_agent_tool(
-    agent_id: Id, *, type: str, function: FunctionDefParam
-) -> Call[ResourceCreatedResponse]:
-    """Add a tool to an agent (``POST /agents/{id}/tools``)."""
-    return tools.tool_create(agent_id, type=type, function=function).recast(created)
+def create_agent_tool(agent_id: Id, *, request: ToolParam) -> Call[ResourceCreatedResponse]:
+    """Add a tool to an agent (``POST /agents/{id}/tools``).
+
+    ``request`` is the tool: ``{"type": "function", "function": {"name": ..., ...}}``.
+    """
+    return tools.tool_create(agent_id, request).recast(created)
 
 
 def update_agent_tool(
@@ -371,7 +381,7 @@ def update_agent_tool(
 
 
 def patch_agent_tool(
-    agent_id: Id, tool_id: Id, *, function: FunctionDefParam | None = None
+    agent_id: Id, tool_id: Id, *, function: PartialFunctionDefParam
 ) -> Call[ResourceUpdatedResponse]:
     """Change a tool's function (``PATCH /agents/{id}/tools/{tool_id}``)."""
     return tools.tool_update(agent_id, tool_id, function).recast(updated)
@@ -385,3 +395,43 @@ def delete_agent_tool(agent_id: Id, tool_id: Id) -> Call[ResourceDeletedResponse
 def get_job_status(job_id: Id) -> Call[JobStatus]:
     """A background job's state (``GET /jobs/{id}``)."""
     return jobs.job_get(job_id)
+
+
+def chat(
+    session_id: Id,
+    *,
+    messages: Messages,
+    tools: list[ToolParam] | None = None,
+    tool_choice: ToolChoiceParam | None = None,
+    frequency_penalty: Penalty | None = None,
+    length_penalty: Scale | None = None,
+    logit_bias: LogitBias | None = None,
+    max_tokens: MaxTokens | None = None,
+    presence_penalty: Penalty | None = None,
+    repetition_penalty: Scale | None = None,
+    response_format: ResponseFormatParam | None = None,
+    seed: Seed | None = None,
+    stop: Stop | None = None,
+    stream: bool | None = None,
+    temperature: Temperature | None = None,
+    top_p: Unit | None = None,
+    min_p: Unit | None = None,
+    preset: Preset | None = None,
+    recall: bool | None = None,
+    record: bool | None = None,
+    remember: bool | None = None,
+    save: bool | None = None,
+    recall_tools: bool | None = None,
+    auto_run_tools: bool | None = None,
+    model: str | None = None,
+    agent: Id | None = None,
+    metadata: Metadata | None = None,
+    settings: ChatSettings | None = None,
+) -> Call[ChatResponse]:
+    """One chat turn (``POST /sessions/{id}/chat``); ``None`` leaves a setting unsent.
+
+    With ``stream=True``, a stream of chunks: iterate it, or use it in a ``with`` block
+    (it always closes the connection). ``settings={...}`` may hold the same settings nested.
+    """
+    given = given_settings(locals())
+    return chat_call(session_id, messages, stream, settings, given)

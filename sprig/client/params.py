@@ -19,6 +19,7 @@ __all__ = [
     "DocParam",
     "FunctionDefParam",
     "MessageParam",
+    "PartialFunctionDefParam",
     "RecallOptionsParam",
     "ResponseFormatParam",
     "ToolChoiceParam",
@@ -76,6 +77,15 @@ class FunctionDefParam(TypedDict, total=False):
 
 
 @with_config(ConfigDict(extra="allow"))
+class PartialFunctionDefParam(TypedDict, total=False):
+    """A function definition's fields to change (``PATCH``): any of them."""
+
+    name: str
+    description: str | None
+    parameters: dict[str, Any]
+
+
+@with_config(ConfigDict(extra="allow"))
 class ToolParam(TypedDict, total=False):
     """A tool: v1 ``{name, type, description, function}`` or legacy ``{type, function}``."""
 
@@ -116,9 +126,15 @@ class _NamedToolChoice(TypedDict, total=False):
 
 ToolChoiceParam = Literal["auto", "none", "required"] | _NamedToolChoice
 
+# The chat settings' types, shared by `ChatSettings` and the ``chat`` methods' keywords.
 Unit = Annotated[float, Field(ge=0, le=1)]
 Penalty = Annotated[float, Field(ge=-2, le=2)]
 Scale = Annotated[float, Field(ge=0, le=2)]
+LogitBias = dict[str, float | None]
+MaxTokens = Annotated[int, Field(ge=1)]
+Seed = Annotated[int, Field(ge=-1, le=1000)]
+Stop = str | list[str]
+Temperature = Annotated[float, Field(ge=0, le=5)]
 
 
 @with_config(ConfigDict(extra="forbid"))
@@ -149,12 +165,12 @@ class ChatSettings(TypedDict, total=False):
     presence_penalty: Penalty | None
     length_penalty: Scale | None
     repetition_penalty: Scale | None
-    logit_bias: dict[str, float | None] | None
-    max_tokens: Annotated[int, Field(ge=1)] | None
+    logit_bias: LogitBias | None
+    max_tokens: MaxTokens | None
     response_format: ResponseFormatParam | None
-    seed: Annotated[int, Field(ge=-1, le=1000)] | None
-    stop: str | list[str] | None
-    temperature: Annotated[float, Field(ge=0, le=5)] | None
+    seed: Seed | None
+    stop: Stop | None
+    temperature: Temperature | None
     top_p: Unit | None
     min_p: Unit | None
     preset: Preset | None

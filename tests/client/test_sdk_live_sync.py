@@ -19,7 +19,7 @@ from sprig import (
     ResourceCreatedResponse,
     UserNotFoundError,
 )
-from sprig.client.params import FunctionDefParam
+from sprig.client.params import FunctionDefParam, ToolParam
 from sprig.server.models.scripted import ScriptedModel
 
 FN: FunctionDefParam = {
@@ -56,17 +56,18 @@ def user_calls(api: JulepApi) -> str:
 
 
 def doc_and_tool_calls(api: JulepApi, agent_id: str, user_id: str) -> None:
-    adoc = api.create_agent_doc(agent_id, title="A", content="agent doc")
-    udoc = api.create_user_doc(user_id, title="U", content=["user", "doc"])
+    adoc = api.create_agent_doc(agent_id, request={"title": "A", "content": "agent doc"})
+    udoc = api.create_user_doc(user_id, request={"title": "U", "content": ["user", "doc"]})
     assert [d.id for d in api.get_agent_docs(agent_id)] == [adoc.id]
     assert [d.content for d in api.get_user_docs(user_id)] == [["user", "doc"]]
     api.delete_agent_doc(agent_id, adoc.id)
     api.delete_user_doc(user_id, udoc.id)
     assert api.get_agent_docs(agent_id) == []
     (inline,) = api.get_agent_tools(agent_id)
-    tool = api.create_agent_tool(agent_id, type="function", function={**FN, "name": "t2"})
+    t2: ToolParam = {"type": "function", "function": {**FN, "name": "t2"}}
+    tool = api.create_agent_tool(agent_id, request=t2)
     api.update_agent_tool(agent_id, tool.id, function={**FN, "name": "t3"})
-    api.patch_agent_tool(agent_id, tool.id, function={**FN, "name": "t4", "description": "d"})
+    api.patch_agent_tool(agent_id, tool.id, function={"name": "t4", "description": "d"})
     names = sorted(str(t.function.name) for t in api.get_agent_tools(agent_id) if t.function)
     assert names == ["lookup", "t4"]
     api.delete_agent_tool(agent_id, tool.id)
@@ -110,6 +111,51 @@ def test_every_julep_api_method_against_a_live_server(
         with pytest.raises(UserNotFoundError):
             api.get_user(user_id)
         assert public_calls(raw) - api.calls == set()
+
+
+def test_every_documented_chat_parameter_reaches_the_model(
+    sdk_url: str, api_key: str, model: ScriptedModel
+) -> None:
+    """Julep's chat parameters, by position (managers) and by keyword (JulepApi), work."""
+    tool: ToolParam = {"type": "function", "function": FN}
+    settings = {
+        "frequency_penalty": 0.5,
+        "length_penalty": 1.5,
+        "logit_bias": {"50256": -100.0},
+        "max_tokens": 20,
+        "presence_penalty": -0.5,
+        "repetition_penalty": 1.1,
+        "seed": 7,
+        "stop": ["\n"],
+        "temperature": 0.3,
+        "top_p": 0.9,
+    }
+    client = Client(api_key=api_key, base_url=sdk_url)
+    session = client.sessions.create(agent_id=client.agents.create("Knobs").id)
+    model.push('{"ok": true}', '{"ok": true}')
+    s = settings
+    client.sessions.chat(
+        session.id, [{"role": "user", "content": "a"}], [tool], "auto",
+        s["frequency_penalty"], s["length_penalty"], s["logit_bias"], s["max_tokens"],
+        s["presence_penalty"], s["repetition_penalty"], {"type": "json_object"}, s["seed"],
+        s["stop"], False, s["temperature"], s["top_p"], False, False,
+    )  # fmt: skip
+    with JulepApi(api_key=api_key, base_url=sdk_url) as api:
+        reply = api.chat(
+            session.id, messages=[{"role": "user", "content": "b"}], tools=[tool],
+            tool_choice="auto", response_format={"type": "json_object"}, stream=False,
+            min_p=0.05, recall=False, record=True, remember=False, **settings,  # type: ignore[arg-type]
+        )  # fmt: skip
+    assert reply.text == '{"ok": true}'
+    assert len(model.requests) == 2
+    for request in model.requests:
+        sampling = {k: getattr(request.sampling, k) for k in settings}
+        assert sampling == settings
+        assert request.response_format == {"type": "json_object"}
+        assert [t.name for t in request.tools] == ["lookup"]
+        assert request.tool_choice is not None
+    assert model.requests[1].sampling.min_p == 0.05
+    client.close()
 
 
 def test_streaming_chat_over_http(sdk_url: str, api_key: str, model: ScriptedModel) -> None:

@@ -59,14 +59,14 @@ FLAT: list[tuple[Callable[[JulepApi], Any], str, str, dict[str, str], Any]] = [
     (lambda c: c.delete_agent_memory(A, B), "DELETE", f"/agents/{A}/memories/{B}", {}, None),
     (lambda c: c.get_agent_docs(A, limit=1), "GET", f"/agents/{A}/docs", {"limit": "1"}, None),
     (lambda c: c.get_user_docs(A, order="desc"), "GET", f"/users/{A}/docs", {"direction": "desc"}, None),
-    (lambda c: c.create_agent_doc(A, title="t", content=["a", "b"]), "POST", f"/agents/{A}/docs", {}, {"title": "t", "content": ["a", "b"]}),
-    (lambda c: c.create_user_doc(A, title="t", content="c", metadata={"k": "v"}), "POST", f"/users/{A}/docs", {}, {"title": "t", "content": "c", "metadata": {"k": "v"}}),
+    (lambda c: c.create_agent_doc(A, request={"title": "t", "content": ["a", "b"]}), "POST", f"/agents/{A}/docs", {}, {"title": "t", "content": ["a", "b"]}),
+    (lambda c: c.create_user_doc(A, request={"title": "t", "content": "c", "metadata": {"k": "v"}}), "POST", f"/users/{A}/docs", {}, {"title": "t", "content": "c", "metadata": {"k": "v"}}),
     (lambda c: c.delete_agent_doc(A, B), "DELETE", f"/agents/{A}/docs/{B}", {}, None),
     (lambda c: c.delete_user_doc(A, B), "DELETE", f"/users/{A}/docs/{B}", {}, None),
     (lambda c: c.get_agent_tools(A, offset=3), "GET", f"/agents/{A}/tools", {"offset": "3"}, None),
-    (lambda c: c.create_agent_tool(A, type="function", function=FN), "POST", f"/agents/{A}/tools", {}, {"type": "function", "function": FN}),
+    (lambda c: c.create_agent_tool(A, request={"type": "function", "function": FN}), "POST", f"/agents/{A}/tools", {}, {"type": "function", "function": FN}),
     (lambda c: c.update_agent_tool(A, B, function=FN), "PUT", f"/agents/{A}/tools/{B}", {}, {"function": FN}),
-    (lambda c: c.patch_agent_tool(A, B, function=FN), "PATCH", f"/agents/{A}/tools/{B}", {}, {"function": FN}),
+    (lambda c: c.patch_agent_tool(A, B, function={"description": "d"}), "PATCH", f"/agents/{A}/tools/{B}", {}, {"function": {"description": "d"}}),
     (lambda c: c.delete_agent_tool(A, B), "DELETE", f"/agents/{A}/tools/{B}", {}, None),
     (lambda c: c.get_job_status(A), "GET", f"/jobs/{A}", {}, None),
 ]  # fmt: skip
@@ -183,3 +183,77 @@ async def test_async_pages() -> None:
     assert [s.id async for s in page.auto_paging_iter()] == ["0", "1", "2", "3", "4"]
     second = await page.next_page()
     assert second is not None and [s.id for s in second] == ["2", "3"]
+
+
+# Every documented chat parameter, in the Julep SDK managers' order, and what it sends.
+TOOL: ToolParam = {"type": "function", "function": FN}
+CHAT_ARGS: list[tuple[str, Any]] = [
+    ("tools", [TOOL]),
+    ("tool_choice", "auto"),
+    ("frequency_penalty", 0.5),
+    ("length_penalty", 1.5),
+    ("logit_bias", {"50256": -100}),
+    ("max_tokens", 20),
+    ("presence_penalty", -0.5),
+    ("repetition_penalty", 1.1),
+    ("response_format", {"type": "json_object"}),
+    ("seed", 7),
+    ("stop", ["\n"]),
+    ("stream", False),
+    ("temperature", 0.3),
+    ("top_p", 0.9),
+    ("recall", False),
+    ("remember", True),
+]
+SPRIG_CHAT_ARGS = {
+    "min_p": 0.05,
+    "preset": "code",
+    "record": True,
+    "save": True,
+    "recall_tools": False,
+    "auto_run_tools": False,
+    "model": "m",
+    "agent": B,
+    "metadata": {"k": "v"},
+}
+MESSAGES: list[Any] = [{"role": "user", "content": "q"}]
+CHAT_BODY = {
+    "messages": MESSAGES,
+    **{k: v for k, v in CHAT_ARGS if k != "stream"},  # stream=False is not sent
+    **SPRIG_CHAT_ARGS,
+}
+
+
+def chat_answer(request: httpx.Request) -> httpx.Response:
+    return ok({"id": A, "created_at": "2025-01-01T00:00:00Z", "choices": []})
+
+
+async def test_every_chat_parameter_is_sent_by_every_client() -> None:
+    recorder = Recorder(chat_answer)
+    positional = [value for _, value in CHAT_ARGS]
+    keywords = dict(CHAT_ARGS)
+    recorder.sync().sessions.chat(A, MESSAGES, *positional, **SPRIG_CHAT_ARGS)
+    await recorder.async_().sessions.chat(A, MESSAGES, *positional, **SPRIG_CHAT_ARGS)
+    recorder.flat().chat(A, messages=MESSAGES, **keywords, **SPRIG_CHAT_ARGS)
+    await recorder.flat_async().chat(A, messages=MESSAGES, **keywords, **SPRIG_CHAT_ARGS)
+    assert len(recorder.requests) == 4
+    for request in recorder.requests:
+        assert (request.method, request.url.path) == ("POST", f"/api/sessions/{A}/chat")
+        assert json.loads(request.content) == CHAT_BODY
+        assert request.headers["accept"] == "application/json"
+
+
+def test_chat_leaves_unset_settings_out_and_streams_on_request() -> None:
+    recorder = Recorder(lambda r: httpx.Response(200, text='data: {"choices": []}\n\n'))
+    with recorder.flat().chat(A, messages=MESSAGES, stream=True, stop=None) as stream:
+        assert list(stream) != []
+    (request,) = recorder.requests
+    assert json.loads(request.content) == {"messages": MESSAGES, "stream": True}
+    assert request.headers["accept"] == "text/event-stream"
+
+
+def test_flat_chat_takes_messages_by_keyword_as_documented() -> None:
+    recorder = Recorder(chat_answer)
+    with pytest.raises(TypeError):
+        recorder.flat().chat(A, MESSAGES)  # type: ignore[misc]
+    assert recorder.requests == []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import re
 import subprocess
 import sys
 import textwrap
@@ -75,13 +76,22 @@ def parameters(method: Any) -> list[tuple[str, Any, Any, Any]]:
     return [(p.name, p.kind, p.default, str(p.annotation)) for p in signature.parameters.values()]
 
 
+def result(method: Any) -> str:
+    """The return annotation, with the sync/async page and stream classes made one."""
+    text = str(inspect.signature(method).return_annotation)
+    return re.sub(r"\b(Sync|Async)(?=Page|ChatStream)", "", text)
+
+
 def assert_twins(sync_obj: Any, async_obj: Any) -> int:
     sync_methods, async_methods = public_methods(sync_obj), public_methods(async_obj)
     assert set(sync_methods) == set(async_methods)
     for name, method in sync_methods.items():
         twin = async_methods[name]
         assert parameters(method) == parameters(twin), name
+        assert result(method) == result(twin), name
         bound = getattr(async_obj, name)
+        assert parameters(getattr(sync_obj, name)) == parameters(bound), name
+        assert result(getattr(sync_obj, name)) == result(bound), name
         assert inspect.iscoroutinefunction(bound), name
         assert not inspect.iscoroutinefunction(getattr(sync_obj, name)), name
         assert inspect.getdoc(getattr(sync_obj, name)) == inspect.getdoc(bound), name
@@ -96,6 +106,9 @@ def test_sync_and_async_twins_match(clients: tuple[Client, AsyncClient]) -> None
     count += assert_twins(sync_client, async_client)
     count += assert_twins(JulepApi(api_key="k"), AsyncJulepApi(api_key="k"))
     assert count >= 40 + 36
+    chat = type(sync_client.sessions).chat, type(async_client.sessions).chat
+    assert [result(m) for m in chat] == ["ChatResponse | ChatStream"] * 2
+    assert str(inspect.signature(chat[1]).return_annotation) == "ChatResponse | AsyncChatStream"
 
 
 def test_every_method_is_documented(clients: tuple[Client, AsyncClient]) -> None:

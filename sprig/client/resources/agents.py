@@ -80,9 +80,9 @@ def agent_update(
     model: str | None = None,
     default_settings: dict[str, Any] | None = None,
     metadata: Metadata | None = None,
+    overwrite: bool = False,
     canonical_name: str | None = None,
     default_system_template: str | None = None,
-    overwrite: bool = False,
 ) -> Call[Agent]:
     """Update an agent: only the given fields (``PATCH``), or replace it (``overwrite=True``,
     ``PUT``; ``name`` is then required and unset fields take their defaults)."""

@@ -1,57 +1,80 @@
 """Chat: one turn of a session, as a whole answer or a stream of chunks.
 
-Every chat setting may be passed as a keyword or nested in ``settings={...}``; giving the
-same setting both ways with different values is an error. ``stream=True`` returns a
-`ChatStream` (`AsyncChatStream`) instead of a `ChatResponse`.
+Two operations describe the call, one per documented signature: `session_chat` here for
+``client.sessions.chat`` (the Julep SDK managers' parameters and order) and ``chat`` in
+`flat_ops` for ``JulepApi.chat`` (the Julep API client's). Both build the same request with
+`chat_call`. Every chat setting is a keyword; settings may also come nested in
+``settings={...}``, and giving the same setting both ways with different values is an error.
+``stream=True`` makes the method return a `ChatStream` (`AsyncChatStream`) instead of a
+`ChatResponse`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Annotated, Any, ClassVar, Literal, overload
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import BeforeValidator, Field
-from typing_extensions import Unpack
 
-from sprig.client._base import AsyncTransport, SyncTransport
 from sprig.client._call import Call, compact, jsonable, path
-from sprig.client._validation import Id, checked
+from sprig.client._validation import Id
 from sprig.client.errors import ArgumentValueError
-from sprig.client.params import ChatSettings, MessageParam
-from sprig.client.streaming import AsyncChatStream, ChatStream
+from sprig.client.params import (
+    ChatSettings,
+    LogitBias,
+    MaxTokens,
+    MessageParam,
+    Metadata,
+    Penalty,
+    Preset,
+    ResponseFormatParam,
+    Scale,
+    Seed,
+    Stop,
+    Temperature,
+    ToolChoiceParam,
+    ToolParam,
+    Unit,
+)
 from sprig.client.types import ChatResponse, InputChatMlMessage
-
-Messages = Sequence[InputChatMlMessage | MessageParam]
 
 
 def _as_dict(message: Any) -> Any:
     return jsonable(message) if isinstance(message, InputChatMlMessage) else message
 
 
-_CheckedMessages = Annotated[
-    list[Annotated[MessageParam, BeforeValidator(_as_dict)]], Field(min_length=1)
-]
+if TYPE_CHECKING:
+    Messages = Sequence[InputChatMlMessage | MessageParam]
+else:  # checked as dicts at run time; `InputChatMlMessage` objects become dicts first
+    Messages = Annotated[
+        list[Annotated[MessageParam, BeforeValidator(_as_dict)]], Field(min_length=1)
+    ]
+
+_NOT_SETTINGS = frozenset({"session_id", "messages", "stream", "settings"})
+
+
+def given_settings(arguments: Mapping[str, Any]) -> dict[str, Any]:
+    """The settings among a chat operation's arguments (its ``locals()``), unset ones dropped."""
+    return {k: v for k, v in arguments.items() if k not in _NOT_SETTINGS and v is not None}
 
 
 def chat_call(
     session_id: Id,
-    messages: _CheckedMessages,
-    *,
-    stream: bool = False,
-    settings: ChatSettings | None = None,
-    **kwargs: Unpack[ChatSettings],
+    messages: Messages,
+    stream: bool | None,
+    settings: ChatSettings | None,
+    given: Mapping[str, Any],
 ) -> Call[ChatResponse]:
     """``POST /sessions/{id}/chat``: the new messages, the settings, maybe ``stream``."""
-    merged = merge_settings(settings or {}, kwargs)
+    merged = merge_settings(settings or {}, given)
     body = compact(messages=[jsonable(m) for m in messages], **merged)
     if stream:
         body["stream"] = True
-    return Call(
-        "POST", path("/sessions/{}/chat", session_id), ChatResponse.model_validate, json=body
-    )
+    route = path("/sessions/{}/chat", session_id)
+    return Call("POST", route, ChatResponse.model_validate, json=body, stream=bool(stream))
 
 
-def merge_settings(nested: ChatSettings, flat: ChatSettings) -> dict[str, Any]:
+def merge_settings(nested: Mapping[str, Any], flat: Mapping[str, Any]) -> dict[str, Any]:
     merged = {k: v for k, v in nested.items() if v is not None}
     for key, value in flat.items():
         if value is None:
@@ -62,121 +85,41 @@ def merge_settings(nested: ChatSettings, flat: ChatSettings) -> dict[str, Any]:
     return merged
 
 
-_checked: dict[str, Any] = {}
+def session_chat(
+    session_id: Id,
+    messages: Messages,
+    tools: list[ToolParam] | None = None,
+    tool_choice: ToolChoiceParam | None = None,
+    frequency_penalty: Penalty | None = None,
+    length_penalty: Scale | None = None,
+    logit_bias: LogitBias | None = None,
+    max_tokens: MaxTokens | None = None,
+    presence_penalty: Penalty | None = None,
+    repetition_penalty: Scale | None = None,
+    response_format: ResponseFormatParam | None = None,
+    seed: Seed | None = None,
+    stop: Stop | None = None,
+    stream: bool | None = None,
+    temperature: Temperature | None = None,
+    top_p: Unit | None = None,
+    recall: bool | None = None,
+    remember: bool | None = None,
+    *,
+    min_p: Unit | None = None,
+    preset: Preset | None = None,
+    record: bool | None = None,
+    save: bool | None = None,
+    recall_tools: bool | None = None,
+    auto_run_tools: bool | None = None,
+    model: str | None = None,
+    agent: Id | None = None,
+    metadata: Metadata | None = None,
+    settings: ChatSettings | None = None,
+) -> Call[ChatResponse]:
+    """One chat turn (``POST /sessions/{id}/chat``); ``None`` leaves a setting unsent.
 
-
-def checked_chat(label: str) -> Any:
-    """`chat_call` with its arguments validated, errors naming ``label`` (built once)."""
-    if label not in _checked:
-        _checked[label] = checked(chat_call, label)
-    return _checked[label]
-
-
-class SyncChat:
-    """The ``chat`` method, for `Sessions` and `JulepApi`."""
-
-    _transport: SyncTransport
-    _chat_label: ClassVar[str] = "sessions.chat"
-
-    @overload
-    def chat(
-        self,
-        session_id: Id,
-        messages: Messages,
-        *,
-        stream: Literal[False] = False,
-        settings: ChatSettings | None = None,
-        **kwargs: Unpack[ChatSettings],
-    ) -> ChatResponse: ...
-    @overload
-    def chat(
-        self,
-        session_id: Id,
-        messages: Messages,
-        *,
-        stream: Literal[True],
-        settings: ChatSettings | None = None,
-        **kwargs: Unpack[ChatSettings],
-    ) -> ChatStream: ...
-    @overload
-    def chat(
-        self,
-        session_id: Id,
-        messages: Messages,
-        *,
-        stream: bool,
-        settings: ChatSettings | None = None,
-        **kwargs: Unpack[ChatSettings],
-    ) -> ChatResponse | ChatStream: ...
-    def chat(
-        self,
-        session_id: Id,
-        messages: Messages,
-        *,
-        stream: bool = False,
-        settings: ChatSettings | None = None,
-        **kwargs: Unpack[ChatSettings],
-    ) -> ChatResponse | ChatStream:
-        """One chat turn; with ``stream=True``, a stream of chunks (iterate it, or use it in a
-        ``with`` block; it always closes the connection)."""
-        call: Call[ChatResponse] = checked_chat(self._chat_label)(
-            session_id, messages, stream=stream, settings=settings, **kwargs
-        )
-        if stream:
-            return ChatStream(self._transport.send(call, stream=True))
-        return self._transport.run(call)
-
-
-class AsyncChat:
-    """The async ``chat`` method, for `AsyncSessions` and `AsyncJulepApi`."""
-
-    _transport: AsyncTransport
-    _chat_label: ClassVar[str] = "sessions.chat"
-
-    @overload
-    async def chat(
-        self,
-        session_id: Id,
-        messages: Messages,
-        *,
-        stream: Literal[False] = False,
-        settings: ChatSettings | None = None,
-        **kwargs: Unpack[ChatSettings],
-    ) -> ChatResponse: ...
-    @overload
-    async def chat(
-        self,
-        session_id: Id,
-        messages: Messages,
-        *,
-        stream: Literal[True],
-        settings: ChatSettings | None = None,
-        **kwargs: Unpack[ChatSettings],
-    ) -> AsyncChatStream: ...
-    @overload
-    async def chat(
-        self,
-        session_id: Id,
-        messages: Messages,
-        *,
-        stream: bool,
-        settings: ChatSettings | None = None,
-        **kwargs: Unpack[ChatSettings],
-    ) -> ChatResponse | AsyncChatStream: ...
-    async def chat(
-        self,
-        session_id: Id,
-        messages: Messages,
-        *,
-        stream: bool = False,
-        settings: ChatSettings | None = None,
-        **kwargs: Unpack[ChatSettings],
-    ) -> ChatResponse | AsyncChatStream:
-        """One chat turn; with ``stream=True``, a stream of chunks (iterate it, or use it in a
-        ``with`` block; it always closes the connection)."""
-        call: Call[ChatResponse] = checked_chat(self._chat_label)(
-            session_id, messages, stream=stream, settings=settings, **kwargs
-        )
-        if stream:
-            return AsyncChatStream(await self._transport.send(call, stream=True))
-        return await self._transport.run(call)
+    With ``stream=True``, a stream of chunks: iterate it, or use it in a ``with`` block
+    (it always closes the connection). ``settings={...}`` may hold the same settings nested.
+    """
+    given = given_settings(locals())
+    return chat_call(session_id, messages, stream, settings, given)

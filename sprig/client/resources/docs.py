@@ -131,7 +131,6 @@ def doc_search(
     *,
     text: str | None = None,
     vector: list[float] | None = None,
-    mode: SearchMode | None = None,
     lang: str | None = None,
     limit: SearchLimit | None = None,
     metadata_filter: Metadata | None = None,
@@ -141,6 +140,7 @@ def doc_search(
     mmr_strength: MmrStrength | None = None,
     alpha: Unit | None = None,
     k_multiplier: KMultiplier | None = None,
+    mode: SearchMode | None = None,
 ) -> Call[DocSearchResponse]:
     """Search an agent's or a user's documents (``POST /{agents|users}/{id}/search``).
 

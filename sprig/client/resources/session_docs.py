@@ -73,7 +73,6 @@ def session_doc_search(
     *,
     text: str | None = None,
     vector: list[float] | None = None,
-    mode: SearchMode | None = None,
     lang: str | None = None,
     limit: SearchLimit | None = None,
     metadata_filter: Metadata | None = None,
@@ -83,6 +82,7 @@ def session_doc_search(
     mmr_strength: MmrStrength | None = None,
     alpha: Unit | None = None,
     k_multiplier: KMultiplier | None = None,
+    mode: SearchMode | None = None,
 ) -> Call[DocSearchResponse]:
     """Search a session's documents (``POST /sessions/{id}/search``); see `docs.search`."""
     return search_call(

@@ -9,8 +9,10 @@ from sprig.client._call import Call, ListCall, compact, list_params, path
 from sprig.client._methods import (
     AsyncResource,
     SyncResource,
+    async_chat,
     async_list,
     async_method,
+    sync_chat,
     sync_list,
     sync_method,
 )
@@ -26,7 +28,7 @@ from sprig.client.resources._shared import (
     SortBy,
     TokenBudget,
 )
-from sprig.client.resources.chat import AsyncChat, SyncChat
+from sprig.client.resources.chat import session_chat
 from sprig.client.resources.session_docs import AsyncSessionDocs, SessionDocs
 from sprig.client.types import History, ResourceDeletedResponse, Session, Suggestion
 
@@ -37,8 +39,8 @@ def session_create(
     situation: str | None = None,
     metadata: Metadata | None = None,
     render_templates: bool | None = None,
-    context_overflow: ContextOverflow | None = None,
     token_budget: TokenBudget | None = None,
+    context_overflow: ContextOverflow | None = None,
     recall_options: RecallOptionsParam | None = None,
     system_template: str | None = None,
     auto_run_tools: bool | None = None,
@@ -71,13 +73,13 @@ def session_get(id: Id) -> Call[Session]:
 
 
 def session_list(
-    agent_id: Id | None = None,
-    user_id: Id | None = None,
     limit: Limit | None = None,
     offset: Offset | None = None,
     metadata_filter: MetadataFilter | None = None,
     sort_by: SortBy | None = None,
     order: Order | None = None,
+    agent_id: Id | None = None,
+    user_id: Id | None = None,
 ) -> ListCall[Session]:
     """List sessions (``GET /sessions``), optionally those of one agent and/or one user."""
     params = list_params(
@@ -150,13 +152,14 @@ def session_suggestions(
     return ListCall(path("/sessions/{}/suggestions", session_id), Suggestion.model_validate, params)
 
 
-class Sessions(SyncResource, SyncChat):
+class Sessions(SyncResource):
     _label = "sessions"
     create = sync_method(session_create)
     get = sync_method(session_get)
     list = sync_list(session_list)
     update = sync_method(session_update)
     delete = sync_method(session_delete)
+    chat = sync_chat(session_chat)
     history = sync_method(session_history)
     clear = sync_method(session_clear)
     delete_history = sync_method(session_clear)
@@ -167,13 +170,14 @@ class Sessions(SyncResource, SyncChat):
         self.docs = SessionDocs(transport)
 
 
-class AsyncSessions(AsyncResource, AsyncChat):
+class AsyncSessions(AsyncResource):
     _label = "sessions"
     create = async_method(session_create)
     get = async_method(session_get)
     list = async_list(session_list)
     update = async_method(session_update)
     delete = async_method(session_delete)
+    chat = async_chat(session_chat)
     history = async_method(session_history)
     clear = async_method(session_clear)
     delete_history = async_method(session_clear)

@@ -15,7 +15,7 @@ from sprig.client._methods import (
 )
 from sprig.client._validation import Id
 from sprig.client.errors import ArgumentValueError
-from sprig.client.params import FunctionDefParam, ToolParam
+from sprig.client.params import FunctionDefParam, PartialFunctionDefParam, ToolParam
 from sprig.client.resources._shared import Limit, Offset, Order, SortBy
 from sprig.client.types import ResourceDeletedResponse, Tool
 
@@ -77,7 +77,7 @@ def tool_list(
 def tool_update(
     agent_id: Id,
     tool_id: Id,
-    function: FunctionDefParam | None = None,
+    function: FunctionDefParam | PartialFunctionDefParam | None = None,
     overwrite: bool = False,
     *,
     name: str | None = None,
@@ -87,7 +87,8 @@ def tool_update(
     system: dict[str, Any] | None = None,
     api_call: dict[str, Any] | None = None,
 ) -> Call[Tool]:
-    """Update a tool: the given fields (``PATCH``), or replace it (``overwrite=True``)."""
+    """Update a tool: the given fields (``PATCH``; ``function`` may then be partial), or
+    replace it (``overwrite=True``)."""
     body = compact(
         function=function,
         name=name,
