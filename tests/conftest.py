@@ -3,7 +3,7 @@
 - ``app``: the FastAPI app, lifespan started (migrated, default tenant keyed by ``api_key``).
 - ``client``: an ``httpx.AsyncClient`` on ASGITransport with the key's auth header.
 - ``live_url``: the same app served by uvicorn in a thread on 127.0.0.1 (for sync clients
-  and streaming).
+  and streaming), with ``live_settings``.
 - ``tenant_key``: make another tenant and return its key.
 """
 
@@ -90,7 +90,7 @@ async def client(app: FastAPI, api_key: str) -> AsyncIterator[httpx.AsyncClient]
 @pytest.fixture
 def tenant_key(runtime: Runtime) -> Callable[[str], Awaitable[str]]:
     async def make(name: str) -> str:
-        _, key = await create_tenant(runtime.db, name)
+        _, key = await create_tenant(runtime.db, name, runtime.secret)
         return key
 
     return make
@@ -103,13 +103,19 @@ def free_port() -> int:
 
 
 @pytest.fixture
-def live_url(tmp_path: Path, model: ScriptedModel) -> Iterator[str]:
+def live_settings(tmp_path: Path) -> Settings:
+    """The ``live_url`` server's settings (override the fixture to change them)."""
+    return make_settings(tmp_path / "live")
+
+
+@pytest.fixture
+def live_url(live_settings: Settings, model: ScriptedModel) -> Iterator[str]:
     """A real uvicorn server in a thread, with its own event loop and data dir, answering
     with the same scripted ``model`` fixture."""
     import uvicorn
 
     port = free_port()
-    application = build_app(make_settings(tmp_path / "live"), model)
+    application = build_app(live_settings, model)
     config = uvicorn.Config(application, host="127.0.0.1", port=port, log_level="warning")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=lambda: asyncio.run(server.serve()), daemon=True)

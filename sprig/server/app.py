@@ -80,8 +80,12 @@ async def _unexpected(_: Request, exc: Exception) -> Response:
 class EdgeMiddleware:
     """Pure ASGI (cheaper than ``@app.middleware``): serves ``/api/...`` as ``/...`` (the
     2.x SDKs' base URL ends in ``/api``; one route table is half the matching of two),
-    refuses bodies over the size limit by their Content-Length, and adds
-    ``Server-Timing: app;dur=<ms>`` (time until the response starts) to every response."""
+    holds request bodies to the size limit, and adds ``Server-Timing: app;dur=<ms>`` (time
+    until the response starts) to every response.
+
+    A body whose Content-Length is over the limit is refused before it is read. A body
+    without one (``Transfer-Encoding: chunked``, or HTTP/2) is counted as it arrives
+    (`_BodyGuard`)."""
 
     def __init__(self, app: ASGIApp, max_body: int) -> None:
         self.app = app
@@ -92,11 +96,10 @@ class EdgeMiddleware:
             await self.app(scope, receive, send)
             return
         scope = _under_api(scope)
-        length = dict(scope["headers"]).get(b"content-length", b"")
+        headers = dict(scope["headers"])
+        length = headers.get(b"content-length", b"")
         if length.isdigit() and int(length) > self.max_body:
-            err = PayloadTooLargeError(f"Request body larger than {self.max_body} bytes")
-            response = await _sprig_error(Request(scope), err)
-            await response(scope, receive, send)
+            await _too_large(self.max_body)(scope, receive, send)
             return
         start = time.perf_counter()
 
@@ -108,7 +111,74 @@ class EdgeMiddleware:
                 message = {**message, "headers": headers}
             await send(message)
 
-        await self.app(scope, receive, timed_send)
+        if length.isdigit() or _no_body(scope, headers):
+            await self.app(scope, receive, timed_send)  # the server holds it to its length
+        else:
+            await _BodyGuard(scope, receive, timed_send, self.max_body).run(self.app)
+
+
+def _no_body(scope: Scope, headers: dict[bytes, bytes]) -> bool:
+    """HTTP/1.x: a request with neither Content-Length nor Transfer-Encoding has no body."""
+    return b"transfer-encoding" not in headers and scope.get("http_version") in _HTTP_1
+
+
+_HTTP_1 = ("1.1", "1.0")
+
+
+def _too_large(limit: int) -> Response:
+    err = PayloadTooLargeError(f"Request body larger than {limit} bytes")
+    return error_body(err.status_code, err.message, err.code, err.type)
+
+
+class _BodyTooLarge(Exception):
+    """Raised by `_BodyGuard.receive` past the limit (a route's body parsing fails with it)."""
+
+
+class _BodyGuard:
+    """The receive and send of one request without a Content-Length.
+
+    Past the limit, ``receive`` raises instead of returning more (nothing more is read, so
+    nothing more is buffered; a route's body parsing fails before its handler runs) and the
+    response, unless it had started, is the 413 in place of whatever the app answers."""
+
+    def __init__(self, scope: Scope, receive: Receive, send: Send, limit: int) -> None:
+        self._scope, self._receive, self._send, self._limit = scope, receive, send, limit
+        self._seen = 0
+        self._exceeded = self._started = self._replaced = False
+
+    async def run(self, app: ASGIApp) -> None:
+        try:
+            await app(self._scope, self.receive, self.send)
+        except _BodyTooLarge:
+            if self._started:
+                raise
+            await self._refuse()
+
+    async def receive(self) -> Message:
+        if self._exceeded:
+            raise _BodyTooLarge
+        message = await self._receive()
+        if message["type"] == "http.request":
+            self._seen += len(message.get("body", b""))
+            if self._seen > self._limit:
+                self._exceeded = True
+                raise _BodyTooLarge
+        return message
+
+    async def send(self, message: Message) -> None:
+        if self._replaced:
+            return  # the rest of the app's answer to the failed read
+        if message["type"] == "http.response.start":
+            if self._exceeded:
+                await self._refuse()
+                return
+            self._started = True
+        await self._send(message)
+
+    async def _refuse(self) -> None:
+        if not self._replaced:
+            self._replaced = True
+            await _too_large(self._limit)(self._scope, self._receive, self._send)
 
 
 def _under_api(scope: Scope) -> Scope:
