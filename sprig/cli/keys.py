@@ -17,8 +17,11 @@ console = Console(stderr=True, soft_wrap=True)
 T = TypeVar("T")
 
 
-def _with_db(data_dir: Any, action: Callable[[Any], Awaitable[T]]) -> T:
+def _with_db(data_dir: Any, action: Callable[[Any, Any], Awaitable[T]]) -> T:
+    """Run ``action(db, secret)`` on the migrated database, with the server secret checked
+    against it (the secret keys the stored key hashes)."""
     from sprig.server.errors import SprigError
+    from sprig.server.server_secret import ServerSecret, bind_secret
     from sprig.server.store.db import Database
 
     settings = load_settings(data_dir=data_dir)
@@ -26,8 +29,11 @@ def _with_db(data_dir: Any, action: Callable[[Any], Awaitable[T]]) -> T:
     async def run() -> T:
         db = Database.from_settings(settings)
         try:
+            secret = ServerSecret.from_settings(settings)
             await db.migrate()
-            return await action(db)
+            async with db.write() as conn:
+                await bind_secret(conn, secret)
+            return await action(db, secret)
         finally:
             await db.dispose()
 
@@ -46,7 +52,7 @@ def create(
     """Add a tenant with its own key; the key is printed alone on the last line."""
     from sprig.server.services.keys import create_tenant
 
-    dev_id, key = _with_db(data_dir, lambda db: create_tenant(db, name))
+    dev_id, key = _with_db(data_dir, lambda db, secret: create_tenant(db, name, secret))
     console.print(f"Tenant {name!r} ({dev_id}) created. Its key is shown once:")
     print(key, flush=True)
 
@@ -56,7 +62,7 @@ def list_(data_dir: DataDir = None) -> None:
     """List keys (never the keys themselves: their prefix only)."""
     from sprig.server.services.keys import list_keys
 
-    rows = _with_db(data_dir, list_keys)
+    rows = _with_db(data_dir, lambda db, _: list_keys(db))
     table = Table("id", "tenant", "name", "prefix", "created", "revoked")
     for r in rows:
         revoked = r["revoked_at"].isoformat() if r["revoked_at"] else ""
@@ -79,5 +85,5 @@ def revoke(
     """Revoke keys: they stop working at once."""
     from sprig.server.services.keys import revoke as do_revoke
 
-    count = _with_db(data_dir, lambda db: do_revoke(db, target))
+    count = _with_db(data_dir, lambda db, _: do_revoke(db, target))
     console.print(f"Revoked {count} key(s).")

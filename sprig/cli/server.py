@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.console import Console
 
+from sprig.cli.access_log import log_config
 from sprig.cli.common import DataDir, load_settings
 
 if TYPE_CHECKING:
@@ -53,7 +54,13 @@ def _serve_one(settings: Settings) -> None:
 
     url = f"http://{settings.host}:{settings.port}"
     app = create_app(settings, Runtime.build(settings), on_started=lambda rt: _print_key(rt, url))
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level)
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+        log_config=log_config(),
+    )
 
 
 def _serve_many(settings: Settings, workers: int) -> None:
@@ -80,6 +87,7 @@ def _serve_many(settings: Settings, workers: int) -> None:
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level,
+        log_config=log_config(),
     )
 
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from sprig.server.jobs.handlers import handlers
 from sprig.server.jobs.worker import Worker
 from sprig.server.models.registry import ModelRegistry
+from sprig.server.server_secret import ServerSecret, bind_secret
 from sprig.server.services.agents import AgentService, UserService
 from sprig.server.services.chat import ChatService
 from sprig.server.services.docs import DocService
@@ -55,7 +56,10 @@ class Runtime:
     ) -> Runtime:
         db = db or Database.from_settings(settings)
         models = models or ModelRegistry.from_settings(settings)
-        tools = ToolRunner(http=SafeHttpClient(HttpPolicy.from_settings(settings)))
+        secret = ServerSecret.from_settings(settings)
+        cipher = secret.cipher()
+        http = SafeHttpClient(HttpPolicy.from_settings(settings))
+        tools = ToolRunner(http=http, cipher=cipher)
         indexer = DocIndexer(settings)
         search = SearchService(
             db, indexer, settings.search_memory_chunks, settings.pg_hnsw_ef_search
@@ -66,10 +70,10 @@ class Runtime:
         runtime = cls(
             settings=settings,
             db=db,
-            agents=AgentService(db, settings.default_model, indexer),
+            agents=AgentService(db, settings.default_model, indexer, cipher),
             users=UserService(db, indexer),
             sessions=SessionService(db),
-            tools=ToolService(db),
+            tools=ToolService(db, cipher),
             docs=DocService(db, indexer),
             indexer=indexer,
             search=search,
@@ -78,7 +82,7 @@ class Runtime:
             jobs=JobService(db),
             models=models,
             chat=chat,
-            key_cache=KeyCache(settings.auth_cache_seconds),
+            key_cache=KeyCache(settings.auth_cache_seconds, secret),
         )
         chat.services = RuntimeServices(runtime)
         chat.memory = runtime.memory
@@ -88,8 +92,13 @@ class Runtime:
     async def start(self, *, worker: bool | None = None) -> None:
         """Migrate the database, make sure the default tenant has a key, start the worker."""
         await self.db.migrate()
+        async with self.db.write() as conn:
+            await bind_secret(conn, self.secret)
         env_key = self.settings.api_key.get_secret_value() if self.settings.api_key else None
-        self.startup_key = await ensure_default_tenant(self.db, self.settings.data_dir, env_key)
+        self.startup_key = await ensure_default_tenant(
+            self.db, self.settings.data_dir, env_key, self.secret
+        )
+        await self.tools.seal_stored()
         async with self.db.write() as conn:
             await self.indexer.check_model(conn)
         await self._warm_up()
@@ -99,6 +108,11 @@ class Runtime:
         self.chat.on_jobs = self.docs.on_jobs = self.worker.wake
         if self.settings.in_process_worker if worker is None else worker:
             self._worker_task = asyncio.create_task(self.worker.run_forever(), name="sprig-jobs")
+
+    @property
+    def secret(self) -> ServerSecret:
+        """The server secret (server_secret.py): keyed API-key hashes, tool-secret cipher."""
+        return self.key_cache.secret
 
     async def _warm_up(self) -> None:
         """Load the default model now, not on the first request's event loop."""

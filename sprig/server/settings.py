@@ -27,6 +27,14 @@ class Settings(BaseSettings):
     api_key: SecretStr | None = Field(
         default=None, description="Key of the default tenant; generated on first start if unset."
     )
+    secret_key: SecretStr | None = Field(
+        default=None,
+        description="Server secret (32+ characters) keying API-key hashes and tool-secret "
+        "encryption; default: DATA_DIR/secret_key, created on first start.",
+    )
+    secret_key_file: Path | None = Field(
+        default=None, description="File holding the server secret (instead of SECRET_KEY)."
+    )
     auth_cache_seconds: float = Field(
         default=5.0, ge=0, description="How long a verified key is trusted without a lookup."
     )

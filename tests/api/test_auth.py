@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from fastapi import FastAPI
 
 from sprig.server.runtime import Runtime
-from sprig.server.services.keys import create_tenant, hash_key, revoke
+from sprig.server.services.keys import create_tenant, legacy_hash, revoke
 from sprig.server.store import tables
 
 
@@ -45,7 +45,7 @@ async def test_revoked_key_stops_working_within_the_cache_ttl(
     app: FastAPI, runtime: Runtime
 ) -> None:
     runtime.key_cache.ttl = 0.3
-    _, key = await create_tenant(runtime.db, "temp")
+    _, key = await create_tenant(runtime.db, "temp", runtime.secret)
     async with _client(app, {"Authorization": f"Bearer {key}"}) as c:
         assert (await c.get("/agents")).status_code == 200
         await revoke(runtime.db, "temp")  # as `sprig keys revoke` does, from outside
@@ -56,7 +56,8 @@ async def test_revoked_key_stops_working_within_the_cache_ttl(
 async def test_keys_are_stored_hashed(runtime: Runtime, api_key: str) -> None:
     async with runtime.db.read() as conn:
         stored = [r.key_hash for r in await conn.execute(sa.select(tables.api_keys.c.key_hash))]
-    assert hash_key(api_key) in stored
+    assert runtime.secret.key_digest(api_key) in stored  # keyed: HMAC under the secret
+    assert legacy_hash(api_key) not in stored
     assert all(api_key not in h for h in stored)
 
 

@@ -143,7 +143,7 @@ async def test_every_client_method_against_the_server(
     assert list(await c.memories.list(agent.id, query="tea", user_id=user.id)) == []
     with pytest.raises(NotFoundError):
         await c.memories.delete(agent.id, MISSING)
-    developer = await authenticate(runtime.db, api_key)
+    developer = await authenticate(runtime.db, api_key, runtime.key_cache)
     assert developer is not None
     async with runtime.db.write() as conn:
         job = await enqueue(conn, developer, "noop", {}, name="probe")

@@ -11,6 +11,7 @@ from uuid import UUID
 
 from sprig.server.ids import rfc3339
 from sprig.server.store.crud import Row
+from sprig.server.tools import sealing
 
 NIL_UUID = "00000000-0000-0000-0000-000000000000"
 LEGACY_PRESETS = {
@@ -112,7 +113,7 @@ def tool(row: Row, legacy: bool = False) -> dict[str, Any]:
         "name": row["name"],
         "type": kind,
         "description": row["description"],
-        kind: spec.get(kind),
+        kind: sealing.redact(kind, spec.get(kind)),  # secrets never leave the server
         **_times(row),
         "jobs": [],
     }

@@ -15,16 +15,20 @@ from sprig.server.services.tools import insert_tool
 from sprig.server.store import tables
 from sprig.server.store.crud import Row
 from sprig.server.store.db import Database
+from sprig.server.tools.sealing import Cipher
 
 
 class AgentService(ResourceService):
     table = tables.agents
     label = "Agent"
 
-    def __init__(self, db: Database, default_model: str, indexer: DocIndexer) -> None:
+    def __init__(
+        self, db: Database, default_model: str, indexer: DocIndexer, cipher: Cipher
+    ) -> None:
         super().__init__(db)
         self.default_model = default_model
         self.indexer = indexer
+        self.cipher = cipher  # seals inline tools' secrets (services/tools.py)
 
     def defaults(self) -> Row:
         return {
@@ -47,7 +51,7 @@ class AgentService(ResourceService):
         self, conn: AsyncConnection, developer_id: UUID, row: Row, extra: Row, created: bool
     ) -> None:
         for tool in extra.get("tools") or []:
-            await insert_tool(conn, developer_id, row["id"], tool)
+            await insert_tool(conn, developer_id, row["id"], tool, self.cipher)
         await insert_inline_docs(conn, self.indexer, developer_id, "agent", row["id"], extra)
 
     async def before_delete(self, conn: AsyncConnection, developer_id: UUID, id_: UUID) -> None:

@@ -1,7 +1,11 @@
 """Tenants (developers) and their API keys.
 
-Keys are random 256-bit tokens; only their SHA-256 is stored (a slow hash adds nothing for
-random tokens), looked up by hash and compared in constant time.
+Keys are random 256-bit tokens. Only a keyed hash is stored: HMAC-SHA256 under a key derived
+from the server secret (server_secret.py), so a copy of the database alone cannot test
+guesses of a weak ``SPRIG_API_KEY``. Keys are looked up by hash and compared in constant time.
+A key stored before (unsalted SHA-256, ``hash_scheme = 'sha256'``) still verifies, and is
+rehashed with HMAC on that first use; start-up rehashes the keys it is given (SPRIG_API_KEY,
+the generated key file). ``prefix`` keeps a few characters for display only (`display_prefix`).
 """
 
 from __future__ import annotations
@@ -9,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import hmac
-import os
 import secrets
 import time
 from dataclasses import dataclass
@@ -21,20 +24,34 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sprig.server.errors import ConflictError, NotFoundError
 from sprig.server.ids import new_id, utcnow
+from sprig.server.server_secret import ServerSecret
 from sprig.server.store import tables
 from sprig.server.store.crud import Row
 from sprig.server.store.db import Database
+from sprig.server.store.files import write_private_file
 
 DEFAULT_TENANT = "default"
 KEY_PREFIX = "sk-sprig-"
+HMAC_SCHEME = "hmac-sha256"
+LEGACY_SCHEME = "sha256"
 
 
 def generate_key() -> str:
     return KEY_PREFIX + secrets.token_urlsafe(32)
 
 
-def hash_key(key: str) -> str:
+def legacy_hash(key: str) -> str:
+    """How keys were stored before keyed hashes (verified once, then rehashed)."""
     return hashlib.sha256(key.encode()).hexdigest()
+
+
+def display_prefix(key: str) -> str:
+    """What ``sprig keys list`` shows of a key: ``sk-sprig-`` and 4 of its 43 random
+    characters for a generated key; for any other key at most 4 characters and at most an
+    eighth of it (none of a key under 8 characters)."""
+    if key.startswith(KEY_PREFIX) and len(key) >= len(KEY_PREFIX) + 32:
+        return key[: len(KEY_PREFIX) + 4]
+    return key[: min(4, len(key) // 8)]
 
 
 @dataclass(frozen=True)
@@ -45,15 +62,20 @@ class StartupKey:
 
 
 class KeyCache:
-    """Recently verified key hashes → tenant, for ``ttl`` seconds (0 disables).
+    """How presented keys are hashed (the server secret's keyed hash), and the hashes
+    verified recently → tenant, for ``ttl`` seconds (0 disables).
 
     Saves a database round trip per request. A revocation applies at once in the process
     that made it and within ``ttl`` seconds in the others.
     """
 
-    def __init__(self, ttl: float) -> None:
+    def __init__(self, ttl: float, secret: ServerSecret) -> None:
         self.ttl = ttl
+        self.secret = secret
         self._entries: dict[str, tuple[UUID, float]] = {}
+
+    def digest(self, key: str) -> str:
+        return self.secret.key_digest(key)
 
     def get(self, digest: str) -> UUID | None:
         hit = self._entries.get(digest)
@@ -71,22 +93,46 @@ class KeyCache:
         self._entries.clear()
 
 
-async def authenticate(db: Database, key: str, cache: KeyCache | None = None) -> UUID | None:
-    digest = hash_key(key)
-    if cache is not None and (hit := cache.get(digest)) is not None:
+async def authenticate(db: Database, key: str, cache: KeyCache) -> UUID | None:
+    """The tenant of an active key, or None; a legacy-hashed key is rehashed on this use."""
+    digest = cache.digest(key)
+    if (hit := cache.get(digest)) is not None:
         return hit
-    k = tables.api_keys
-    stmt = sa.select(k.c.developer_id, k.c.key_hash).where(
-        k.c.key_hash == digest, k.c.revoked_at.is_(None)
-    )
     async with db.read() as conn:
-        row = (await conn.execute(stmt)).first()
-    if row is None or not hmac.compare_digest(row.key_hash, digest):
+        row = await _matching_key(conn, key, digest)
+    if row is None:
         return None
-    developer_id = UUID(str(row.developer_id))
-    if cache is not None:
-        cache.put(digest, developer_id)
+    if row["hash_scheme"] == LEGACY_SCHEME:
+        async with db.write() as conn:
+            await _rehash(conn, row["id"], key, digest)
+    developer_id = UUID(str(row["developer_id"]))
+    cache.put(digest, developer_id)
     return developer_id
+
+
+async def _matching_key(conn: AsyncConnection, key: str, digest: str) -> Row | None:
+    """The active key row whose stored hash matches, compared in constant time."""
+    k = tables.api_keys
+    legacy = legacy_hash(key)
+    stmt = sa.select(k.c.id, k.c.developer_id, k.c.key_hash, k.c.hash_scheme).where(
+        k.c.key_hash.in_([digest, legacy]), k.c.revoked_at.is_(None)
+    )
+    for row in (await conn.execute(stmt)).mappings():
+        scheme = row["hash_scheme"]
+        expected = digest if scheme == HMAC_SCHEME else legacy
+        known = scheme in (HMAC_SCHEME, LEGACY_SCHEME)
+        if known and hmac.compare_digest(str(row["key_hash"]), expected):
+            return dict(row)
+    return None
+
+
+async def _rehash(conn: AsyncConnection, key_id: object, key: str, digest: str) -> None:
+    k = tables.api_keys
+    await conn.execute(
+        sa.update(k)
+        .where(k.c.id == key_id, k.c.hash_scheme == LEGACY_SCHEME)
+        .values(key_hash=digest, hash_scheme=HMAC_SCHEME, prefix=display_prefix(key))
+    )
 
 
 async def _developer(conn: AsyncConnection, name: str) -> UUID | None:
@@ -103,14 +149,17 @@ async def _add_developer(conn: AsyncConnection, name: str) -> UUID:
     return dev_id
 
 
-async def _add_key(conn: AsyncConnection, developer_id: UUID, name: str, key: str) -> None:
+async def _add_key(
+    conn: AsyncConnection, developer_id: UUID, name: str, key: str, secret: ServerSecret
+) -> None:
     await conn.execute(
         sa.insert(tables.api_keys).values(
             id=new_id(),
             developer_id=developer_id,
             name=name,
-            key_hash=hash_key(key),
-            prefix=key[: len(KEY_PREFIX) + 4],
+            key_hash=secret.key_digest(key),
+            hash_scheme=HMAC_SCHEME,
+            prefix=display_prefix(key),
             created_at=utcnow(),
             revoked_at=None,
         )
@@ -123,42 +172,60 @@ async def _active_keys(conn: AsyncConnection, developer_id: UUID) -> list[Row]:
     return [dict(r) for r in (await conn.execute(stmt)).mappings()]
 
 
-async def create_tenant(db: Database, name: str) -> tuple[UUID, str]:
+async def create_tenant(db: Database, name: str, secret: ServerSecret) -> tuple[UUID, str]:
     key = generate_key()
     async with db.write() as conn:
         if await _developer(conn, name) is not None:
             raise ConflictError(f"A tenant named {name!r} already exists")
         dev_id = await _add_developer(conn, name)
-        await _add_key(conn, dev_id, name, key)
+        await _add_key(conn, dev_id, name, key, secret)
     return dev_id, key
 
 
-async def ensure_default_tenant(db: Database, data_dir: Path, env_key: str | None) -> StartupKey:
-    """The default tenant, keyed by SPRIG_API_KEY or by a key generated on first start."""
+async def ensure_default_tenant(
+    db: Database, data_dir: Path, env_key: str | None, secret: ServerSecret
+) -> StartupKey:
+    """The default tenant, keyed by SPRIG_API_KEY or by a key generated on first start.
+    The keys known here (SPRIG_API_KEY, the key file) are rehashed if stored the old way."""
     key_file = data_dir / "api_key"
     async with db.write() as conn:
+        for known in (env_key, _read_key_file(key_file)):
+            if known:
+                await rehash_legacy(conn, known, secret)
         dev_id = await _developer(conn, DEFAULT_TENANT) or await _add_developer(
             conn, DEFAULT_TENANT
         )
         active = await _active_keys(conn, dev_id)
         if env_key:
-            if hash_key(env_key) not in {k["key_hash"] for k in active}:
-                await _add_key(conn, dev_id, "SPRIG_API_KEY", env_key)
+            if secret.key_digest(env_key) not in {k["key_hash"] for k in active}:
+                await _add_key(conn, dev_id, "SPRIG_API_KEY", env_key, secret)
             return StartupKey(dev_id, None, None)
         if active:
             return StartupKey(dev_id, None, key_file if key_file.exists() else None)
         key = generate_key()
-        await _add_key(conn, dev_id, DEFAULT_TENANT, key)
-    _write_secret(key_file, key)
+        await _add_key(conn, dev_id, DEFAULT_TENANT, key, secret)
+    write_private_file(key_file, key + "\n")
     return StartupKey(dev_id, key, key_file)
 
 
-def _write_secret(path: Path, value: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(value + "\n")
-    path.chmod(0o600)
+async def rehash_legacy(conn: AsyncConnection, key: str, secret: ServerSecret) -> bool:
+    """Rehash ``key``'s row with HMAC if it is stored as unsalted SHA-256; whether it was."""
+    k = tables.api_keys
+    stmt = sa.select(k.c.id).where(
+        k.c.key_hash == legacy_hash(key), k.c.hash_scheme == LEGACY_SCHEME
+    )
+    key_id = (await conn.execute(stmt)).scalar_one_or_none()
+    if key_id is None:
+        return False
+    await _rehash(conn, key_id, key, secret.key_digest(key))
+    return True
+
+
+def _read_key_file(path: Path) -> str | None:
+    try:
+        return path.read_text().strip() or None
+    except OSError:
+        return None
 
 
 async def list_keys(db: Database) -> list[Row]:

@@ -1,4 +1,10 @@
-"""Agent tools: every v1 type stored as given; legacy function/webhook shapes accepted."""
+"""Agent tools: every v1 type stored as given; legacy function/webhook shapes accepted.
+
+Secret fields (api_call credentials, integration setup keys: tools/sealing.py) are stored
+encrypted with the server secret's cipher, bound to the tenant; an update that sends a secret
+back as views show it (``***``) keeps the stored one. `seal_stored` encrypts the secrets of
+tools stored in clear by earlier versions, once.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +20,11 @@ from sprig.server.services.resources import writing
 from sprig.server.store import crud, tables
 from sprig.server.store.crud import ListQuery, Row, Rows
 from sprig.server.store.db import Database
+from sprig.server.tools import sealing
+from sprig.server.tools.sealing import Cipher
 
+SEALED_TYPES = ("api_call", "integration")
+SEALED_MARK = "tool_secrets_sealed"
 TOOL_TYPES = (
     "function",
     "integration",
@@ -42,8 +52,20 @@ def tool_values(tool: dict[str, Any]) -> Row:
     }
 
 
+def sealed_values(tool: dict[str, Any], cipher: Cipher, developer_id: UUID) -> Row:
+    """`tool_values` with the type object's secret fields encrypted."""
+    values = tool_values(tool)
+    kind = values["type"]
+    values["spec"][kind] = sealing.seal(kind, values["spec"][kind], cipher, developer_id)
+    return values
+
+
 async def insert_tool(
-    conn: AsyncConnection, developer_id: UUID, agent_id: UUID, tool: dict[str, Any]
+    conn: AsyncConnection,
+    developer_id: UUID,
+    agent_id: UUID,
+    tool: dict[str, Any],
+    cipher: Cipher,
 ) -> Row:
     now = utcnow()
     row = {
@@ -52,15 +74,16 @@ async def insert_tool(
         "agent_id": agent_id,
         "created_at": now,
         "updated_at": now,
-        **tool_values(tool),
+        **sealed_values(tool, cipher, developer_id),
     }
     await crud.insert(conn, tables.tools, row)
     return row
 
 
 class ToolService:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, cipher: Cipher) -> None:
         self.db = db
+        self.cipher = cipher
 
     async def _agent(self, conn: AsyncConnection, developer_id: UUID, agent_id: UUID) -> None:
         if await crud.get(conn, tables.agents, developer_id, agent_id) is None:
@@ -82,7 +105,7 @@ class ToolService:
     async def create(self, developer_id: UUID, agent_id: UUID, tool: dict[str, Any]) -> Row:
         async with writing(self.db, "Tool") as conn:
             await self._agent(conn, developer_id, agent_id)
-            return await insert_tool(conn, developer_id, agent_id, tool)
+            return await insert_tool(conn, developer_id, agent_id, tool, self.cipher)
 
     async def list(self, developer_id: UUID, agent_id: UUID, query: ListQuery) -> Rows:
         async with self.db.read() as conn:
@@ -117,8 +140,8 @@ class ToolService:
     ) -> Row:
         async with writing(self.db, "Tool") as conn:
             current = await self._tool(conn, developer_id, agent_id, tool_id)
-            merged = tool if replace else _merge_tool(current, tool)
-            values = {**tool_values(merged), "updated_at": utcnow()}
+            merged = _keep_secrets(tool if replace else _merge_tool(current, tool), current)
+            values = {**sealed_values(merged, self.cipher, developer_id), "updated_at": utcnow()}
             await crud.update(conn, tables.tools, developer_id, tool_id, values)
             return await self._tool(conn, developer_id, agent_id, tool_id)
 
@@ -127,6 +150,47 @@ class ToolService:
             await self._tool(conn, developer_id, agent_id, tool_id)
             await crud.delete(conn, tables.tools, developer_id, tool_id)
         return {"id": tool_id, "deleted_at": utcnow()}
+
+    async def seal_stored(self) -> int:
+        """Encrypt the clear secrets of tools stored before secrets were sealed; how many
+        tools changed. Runs once per database (a mark in ``store_meta``)."""
+        t, meta = tables.tools, tables.store_meta
+        async with self.db.write() as conn:
+            done = sa.select(meta.c.key).where(meta.c.key == SEALED_MARK)
+            if (await conn.execute(done)).first() is not None:
+                return 0
+            stmt = sa.select(t.c.id, t.c.developer_id, t.c.type, t.c.spec).where(
+                t.c.type.in_(SEALED_TYPES)
+            )
+            changed = 0
+            for row in (await conn.execute(stmt)).all():
+                changed += await self._seal_row(conn, row._mapping)
+            await conn.execute(sa.insert(meta).values(key=SEALED_MARK, value={"done": True}))
+        return changed
+
+    async def _seal_row(self, conn: AsyncConnection, row: Any) -> int:
+        spec = dict(row["spec"] or {})
+        kind = row["type"]
+        body = spec.get(kind)
+        if not isinstance(body, dict):
+            return 0
+        sealed = sealing.seal(kind, body, self.cipher, row["developer_id"])
+        if sealed == body:
+            return 0
+        spec[kind] = sealed
+        await conn.execute(
+            sa.update(tables.tools).where(tables.tools.c.id == row["id"]).values(spec=spec)
+        )
+        return 1
+
+
+def _keep_secrets(tool: dict[str, Any], current: Row) -> dict[str, Any]:
+    """Secrets sent back redacted (as the API showed them) keep their stored values."""
+    kind = tool["type"]
+    incoming, stored = tool.get(kind), current["spec"].get(kind)
+    if kind != current["type"] or not isinstance(incoming, dict) or not isinstance(stored, dict):
+        return tool
+    return {**tool, kind: sealing.keep_unchanged(kind, incoming, stored)}
 
 
 def _merge_tool(current: Row, patch: dict[str, Any]) -> dict[str, Any]:

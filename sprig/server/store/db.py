@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from sprig.server.store.files import prepare_sqlite_file
 from sprig.server.store.sqlite_driver import sqlite_engine
 
 if TYPE_CHECKING:
@@ -84,9 +85,10 @@ class Database:
 
     @staticmethod
     def _prepare_sqlite_dir(url: str) -> None:
-        path = url.split(":///", 1)[-1]
-        if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        """A new database's directory is ``0700`` and its file ``0600`` (store/files.py)."""
+        path = url.split(":///", 1)[-1].split("?", 1)[0]
+        if path and path != ":memory:" and not path.startswith("file:"):
+            prepare_sqlite_file(Path(path))
 
     @property
     def engines(self) -> tuple[AsyncEngine, ...]:

@@ -59,8 +59,11 @@ api_keys = sa.Table(
     _id(),
     _developer(),
     sa.Column("name", sa.String(200), nullable=False),
+    # HMAC-SHA256 under the server secret ("hmac-sha256"), or a key stored before that
+    # ("sha256", unsalted), rehashed on its first use (services/keys.py)
     sa.Column("key_hash", sa.String(64), nullable=False, unique=True),
-    sa.Column("prefix", sa.String(16), nullable=False),
+    sa.Column("hash_scheme", sa.String(16), nullable=False),
+    sa.Column("prefix", sa.String(16), nullable=False),  # a few characters, for display
     sa.Column("created_at", UTCDateTime(), nullable=False),
     sa.Column("revoked_at", UTCDateTime(), nullable=True),
 )

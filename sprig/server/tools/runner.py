@@ -17,11 +17,12 @@ from typing import Any
 
 from sprig.server.errors import SprigError
 from sprig.server.models.base import ToolCall
-from sprig.server.tools import apicall
+from sprig.server.tools import apicall, sealing
 from sprig.server.tools.context import ToolContext
 from sprig.server.tools.http import SafeHttpClient
 from sprig.server.tools.integrations import IntegrationRegistry, default_integrations
 from sprig.server.tools.schema import check_arguments, without
+from sprig.server.tools.sealing import Cipher
 from sprig.server.tools.system import SystemRegistry
 from sprig.server.tools.types import ToolDef, ToolResult, tool_def
 
@@ -55,10 +56,12 @@ class ToolRunner:
         http: SafeHttpClient | None = None,
         integrations: IntegrationRegistry | None = None,
         system: SystemRegistry | None = None,
+        cipher: Cipher | None = None,
     ) -> None:
         self.http = http or SafeHttpClient()
         self.integrations = integrations or default_integrations()
         self.system = system or SystemRegistry()
+        self.cipher = cipher  # opens stored tools' sealed secrets (sealing.py)
 
     async def run(
         self, tool: ToolDef | Mapping[str, Any], call: ToolCall, context: ToolContext
@@ -107,13 +110,20 @@ class ToolRunner:
         self, d: ToolDef, arguments: dict[str, Any], context: ToolContext
     ) -> ToolResult:
         if d.type == "api_call":
-            value, failed = await apicall.run_api_call(d.body, arguments, self.http)
+            body = self._opened(d, context)
+            value, failed = await apicall.run_api_call(body, arguments, self.http)
             return ToolResult.ok(value, is_error=failed)
         if d.type == "system":
             return ToolResult.ok(await self.system.run(d.body, arguments, context))
         if d.type == "integration":
-            return ToolResult.ok(await self._integration(d.body, arguments))
+            return ToolResult.ok(await self._integration(self._opened(d, context), arguments))
         return ToolResult.error(f"Tool type {d.type!r} cannot run on the server", code="bad_type")
+
+    def _opened(self, d: ToolDef, context: ToolContext) -> Mapping[str, Any]:
+        """The tool's own object with its sealed secrets decrypted, for this call only."""
+        if self.cipher is None:
+            return d.body
+        return sealing.reveal(d.type, d.body, self.cipher, context.developer_id)
 
     async def _integration(self, body: Mapping[str, Any], arguments: dict[str, Any]) -> Any:
         provider = self.integrations.get(str(body.get("provider")))
