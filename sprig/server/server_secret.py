@@ -17,6 +17,7 @@ import hmac
 import json
 import secrets
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
@@ -85,9 +86,13 @@ class ServerSecret:
     def fingerprint(self) -> str:
         return self.derive("sprig/fingerprint/v1").hex()[:32]
 
+    @cached_property
+    def _api_keys_key(self) -> bytes:
+        return self.derive("sprig/api-keys/v1")
+
     def key_digest(self, api_key: str) -> str:
         """The stored form of an API key: HMAC-SHA256 under a key derived from the secret."""
-        return hmac.new(self.derive("sprig/api-keys/v1"), api_key.encode(), "sha256").hexdigest()
+        return hmac.new(self._api_keys_key, api_key.encode(), "sha256").hexdigest()
 
     def cipher(self) -> SecretCipher:
         return SecretCipher(base64.urlsafe_b64encode(self.derive("sprig/tool-secrets/v1")))

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from sprig.server.errors import ServiceUnavailableError
+from sprig.server.store.files import ensure_private_dir
 
 
 @dataclass
@@ -34,7 +35,7 @@ def start_embedded_postgres(data_dir: Path) -> EmbeddedPostgres:
             "--embedded-postgres needs the postgres extra: pip install 'sprig[postgres]'"
         ) from err
     root = (data_dir / "postgres").resolve()
-    root.mkdir(parents=True, exist_ok=True)
+    ensure_private_dir(root)  # the data dir and its postgres/ are 0700 when created here
     server = pgserver.get_server(root, cleanup_mode="stop")  # type: ignore[attr-defined]
     exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE}';")  # noqa: S608
     if "1 row" not in exists:
