@@ -20,6 +20,7 @@ from sprig.server.services.keys import KeyCache, StartupKey, ensure_default_tena
 from sprig.server.services.memory import MemoryService
 from sprig.server.services.search import SearchService
 from sprig.server.services.sessions import SessionService
+from sprig.server.services.templates import TemplateRenderer
 from sprig.server.services.tool_services import RuntimeServices
 from sprig.server.services.tools import ToolService
 from sprig.server.settings import Settings
@@ -65,7 +66,12 @@ class Runtime:
             db, indexer, settings.search_memory_chunks, settings.pg_hnsw_ef_search
         )
         chat = ChatService(
-            db, models, tools, max_tool_iterations=settings.max_tool_iterations, search=search
+            db,
+            models,
+            tools,
+            max_tool_iterations=settings.max_tool_iterations,
+            search=search,
+            templates=TemplateRenderer.from_settings(settings),
         )
         runtime = cls(
             settings=settings,
@@ -135,4 +141,5 @@ class Runtime:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
         self.models.close()
+        self.chat.templates.close()
         await self.db.dispose()

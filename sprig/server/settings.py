@@ -78,6 +78,26 @@ class Settings(BaseSettings):
         description="After each saved chat turn, a job asks the model for follow-up suggestions.",
     )
 
+    # -- templates -------------------------------------------------------------------------
+    template_time_limit_seconds: float = Field(
+        default=1.0, gt=0, le=60, description="Time for all the templates of one request."
+    )
+    template_max_output_chars: int = Field(
+        default=1_000_000, ge=1000, description="Text a request's templates may produce."
+    )
+    template_max_range: int = Field(
+        default=10_000, ge=1, description="Items of a range() in a template."
+    )
+    template_max_operations: int = Field(
+        default=100_000, ge=100, description="Loop iterations and calls of a request's templates."
+    )
+    template_workers: int = Field(
+        default=2, ge=1, le=64, description="Processes rendering custom templates."
+    )
+    template_worker_memory_mb: int = Field(
+        default=512, ge=128, description="Address-space limit of each template process."
+    )
+
     # -- tools -------------------------------------------------------------------------------
     tool_http_allow: list[str] = Field(
         default_factory=list,

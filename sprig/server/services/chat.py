@@ -25,6 +25,7 @@ from sprig.server.services.jobs import enqueue
 from sprig.server.services.memory import enqueue_after_turn
 from sprig.server.services.recall import recall_docs, recall_query, wants_recall
 from sprig.server.services.search import SearchService
+from sprig.server.services.templates import TemplateRenderer
 from sprig.server.services.turn import ChatOptions, ModelResolver, Turn, build_turn
 from sprig.server.store import tables
 from sprig.server.store.crud import Row
@@ -90,6 +91,7 @@ class ChatService:
         services: SystemServices | None = None,
         max_tool_iterations: int = 8,
         search: SearchService | None = None,
+        templates: TemplateRenderer | None = None,
     ) -> None:
         self.db = db
         self.models = models
@@ -98,6 +100,7 @@ class ChatService:
         self.max_tool_iterations = max_tool_iterations
         self.search = search
         self.windows = WindowCache()
+        self.templates = templates or TemplateRenderer()
         self.memory: MemoryRecaller | None = None
         self.suggest_after_turns = False
         self.on_jobs: Callable[[], None] = lambda: None  # wakes the in-process worker
@@ -114,7 +117,14 @@ class ChatService:
         """The turn as the model will see it: recalled docs in the system template."""
         async with self.db.read() as conn:
             turn = await build_turn(
-                conn, developer_id, session_id, options, self.models, None, self.windows
+                conn,
+                developer_id,
+                session_id,
+                options,
+                self.models,
+                None,
+                self.windows,
+                renderer=self.templates,
             )
         if self.search is None or not wants_recall(turn, options):
             return turn
@@ -124,7 +134,15 @@ class ChatService:
             return turn
         async with self.db.read() as conn:
             return await build_turn(
-                conn, developer_id, session_id, options, self.models, docs, self.windows, memories
+                conn,
+                developer_id,
+                session_id,
+                options,
+                self.models,
+                docs,
+                self.windows,
+                memories,
+                renderer=self.templates,
             )
 
     async def _recall_memories(self, developer_id: UUID, turn: Turn) -> list[Row]:

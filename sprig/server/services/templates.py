@@ -9,18 +9,28 @@ Variables: ``agent`` (name, about, instructions, metadata), ``agents`` (all of t
 situation, metadata), ``situation``, ``metadata`` (the session's metadata updated by the
 request's), ``docs`` (recalled documents: title, content, metadata), ``memories``.
 Globals: ``now`` (UTC, RFC 3339 text), ``NEWLINE``.
+
+Limits (``sprig.server.templating``): a request's templates share a time limit, an operation
+budget (loop iterations, calls) and an output size; ranges, numbers and strings too large are
+refused before they are made. Sprig's own default template and text without any tag render
+in process (on the chat hot path); every other template renders in a worker process that is
+killed when late and has a memory cap, so no template can stall or exhaust the server.
 """
 
 from __future__ import annotations
 
-from functools import lru_cache
+import functools
+from collections.abc import Sequence
 from typing import Any
 
-from jinja2 import TemplateError, Undefined
-from jinja2.sandbox import ImmutableSandboxedEnvironment
+from jinja2 import TemplateError
 
 from sprig.server.errors import BadRequestError
 from sprig.server.ids import rfc3339, utcnow
+from sprig.server.settings import Settings
+from sprig.server.templating.limits import TemplateLimits
+from sprig.server.templating.pool import WorkerPool
+from sprig.server.templating.sandbox import MAX_TEMPLATE_CHARS, describe, is_plain, render_all
 
 DEFAULT_SYSTEM_TEMPLATE = """\
 {%- if agent.name %}You are {{ agent.name }}.{% endif %}
@@ -58,41 +68,65 @@ Relevant documents:
 {%- endfor %}
 {%- endif %}"""
 
-MAX_TEMPLATE_CHARS = 100_000
-MAX_OUTPUT_CHARS = 1_000_000
+
+class TemplateRenderer:
+    """Renders a request's templates under ``limits``; any fault is a 400 naming it."""
+
+    def __init__(
+        self, limits: TemplateLimits | None = None, workers: int = 2, memory_mb: int = 512
+    ) -> None:
+        self.limits = limits or TemplateLimits()
+        self.pool = WorkerPool(workers, memory_mb)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> TemplateRenderer:
+        limits = TemplateLimits(
+            time_limit=settings.template_time_limit_seconds,
+            max_output_chars=settings.template_max_output_chars,
+            max_range=settings.template_max_range,
+            max_operations=settings.template_max_operations,
+        )
+        return cls(limits, settings.template_workers, settings.template_worker_memory_mb)
+
+    async def render(self, sources: Sequence[str], variables: dict[str, Any]) -> list[str]:
+        for source in sources:
+            if len(source) > MAX_TEMPLATE_CHARS:
+                raise BadRequestError(f"Template longer than {MAX_TEMPLATE_CHARS} characters")
+        variables = {**variables, "now": rfc3339(utcnow())}
+        local = [i for i, s in enumerate(sources) if is_trusted(s)]
+        remote = [i for i in range(len(sources)) if i not in set(local)]
+        texts = [""] * len(sources)
+        try:
+            if local:
+                done = render_all([sources[i] for i in local], variables, self.limits)
+                texts = _place(texts, local, done)
+            if remote:
+                done = await self.pool.render([sources[i] for i in remote], variables, self.limits)
+                texts = _place(texts, remote, done)
+        except TemplateError as err:
+            raise BadRequestError(f"Template error: {describe(err)}") from err
+        except (ArithmeticError, LookupError, TypeError, ValueError, RecursionError) as err:
+            raise BadRequestError(f"Template error: {describe(err)}") from err
+        return texts
+
+    def close(self) -> None:
+        self.pool.close()
 
 
-class _Env(ImmutableSandboxedEnvironment):
-    """No loops over huge ranges, no mutation of the data the template sees."""
-
-    def call(self, context: Any, obj: Any, *args: Any, **kwargs: Any) -> Any:
-        if obj is range and args and max(int(a) for a in args) > 10_000:
-            raise TemplateError("range too large in template")
-        return super().call(context, obj, *args, **kwargs)
+@functools.cache
+def shared_renderer() -> TemplateRenderer:
+    """A renderer with the default limits, for callers given none."""
+    return TemplateRenderer()
 
 
-@lru_cache(maxsize=1)
-def _env() -> _Env:
-    env = _Env(autoescape=False, undefined=Undefined, keep_trailing_newline=False)
-    env.globals = {"range": range, "NEWLINE": "\n"}
-    return env
+def is_trusted(source: str) -> bool:
+    """Sprig's own default template, or text with no template tag at all."""
+    return (
+        source is DEFAULT_SYSTEM_TEMPLATE or source == DEFAULT_SYSTEM_TEMPLATE or is_plain(source)
+    )
 
 
-@lru_cache(maxsize=256)
-def _compile(source: str) -> Any:
-    return _env().from_string(source)
-
-
-def render(source: str, variables: dict[str, Any]) -> str:
-    """Render a template; any template fault is a 400 naming the problem."""
-    if len(source) > MAX_TEMPLATE_CHARS:
-        raise BadRequestError(f"Template longer than {MAX_TEMPLATE_CHARS} characters")
-    try:
-        text = str(_compile(source).render(**variables, now=rfc3339(utcnow())))
-    except TemplateError as err:
-        raise BadRequestError(f"Template error: {err}") from err
-    except (ArithmeticError, TypeError, ValueError, RecursionError) as err:
-        raise BadRequestError(f"Template error: {type(err).__name__}: {err}") from err
-    if len(text) > MAX_OUTPUT_CHARS:
-        raise BadRequestError("Rendered template is too long")
-    return text
+def _place(texts: list[str], positions: list[int], done: list[str]) -> list[str]:
+    for i, text in zip(positions, done, strict=True):
+        texts[i] = text
+    return texts

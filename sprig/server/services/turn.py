@@ -256,23 +256,39 @@ def template_variables(
     }
 
 
-def system_prompt(session: Row, agent: Row, variables: dict[str, Any]) -> str:
-    source = (
+def system_source(session: Row, agent: Row) -> str:
+    return str(
         session["system_template"]
         or agent["default_system_template"]
         or templates.DEFAULT_SYSTEM_TEMPLATE
     )
-    return templates.render(source, variables).strip()
 
 
-def input_messages(
-    options: ChatOptions, variables: dict[str, Any], render: bool
-) -> list[ChatMessage]:
+async def render_prompts(
+    renderer: templates.TemplateRenderer,
+    session: Row,
+    agent: Row,
+    options: ChatOptions,
+    variables: dict[str, Any],
+) -> tuple[str, list[ChatMessage]]:
+    """The system prompt and the request's messages, their templates rendered in one go
+    (system and assistant text of the request when ``render_templates``; never user text)."""
+    picked = [
+        i
+        for i, m in enumerate(options.messages)
+        if session["render_templates"]
+        and m["role"] in ("system", "assistant")
+        and isinstance(m.get("content"), str)
+    ]
+    sources = [system_source(session, agent), *(options.messages[i]["content"] for i in picked)]
+    texts = await renderer.render(sources, variables)
+    return texts[0].strip(), input_messages(options, dict(zip(picked, texts[1:], strict=True)))
+
+
+def input_messages(options: ChatOptions, rendered: dict[int, str]) -> list[ChatMessage]:
     out = []
-    for m in options.messages:
-        content = m.get("content")
-        if render and m["role"] in ("system", "assistant") and isinstance(content, str):
-            content = templates.render(content, variables)
+    for i, m in enumerate(options.messages):
+        content = rendered.get(i, m.get("content"))
         out.append(
             ChatMessage(
                 role=m["role"],
@@ -340,6 +356,8 @@ async def build_turn(
     docs: list[Row] | None = None,
     window_cache: WindowCache | None = None,
     memories: list[Row] | None = None,
+    *,
+    renderer: templates.TemplateRenderer | None = None,
 ) -> Turn:
     parties = await load_parties(conn, developer_id, session_id)
     session, agents, users = parties.session, parties.agents, parties.users
@@ -353,8 +371,10 @@ async def build_turn(
     variables = template_variables(
         session, agent, agents, users, options.metadata, docs or [], memories
     )
-    system = ChatMessage(role="system", content=system_prompt(session, agent, variables))
-    inputs = input_messages(options, variables, session["render_templates"])
+    prompt, inputs = await render_prompts(
+        renderer or templates.shared_renderer(), session, agent, options, variables
+    )
+    system = ChatMessage(role="system", content=prompt)
     head = [system] + (
         [
             ChatMessage(
