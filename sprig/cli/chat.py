@@ -31,9 +31,15 @@ def _agent_id(client: Client, wanted: str | None) -> str:
             return str(client.agents.get(str(uuid.UUID(wanted))).id)
         except ValueError:
             pass
-        named = [a for a in client.agents.list(limit=1000) if a.name == wanted]
+        pages = client.agents.list(limit=100).auto_paging_iter()
+        named = [a for a in pages if a.name == wanted]
         if not named:
             console.print(f"[red]No agent named {wanted!r}.[/red]")
+            raise typer.Exit(1)
+        if len(named) > 1:
+            ids = ", ".join(str(a.id) for a in named)
+            console.print(f"[red]{len(named)} agents are named {wanted!r}: {ids}.[/red]")
+            console.print("Give one of these ids with --agent.")
             raise typer.Exit(1)
         return str(named[0].id)
     existing = client.agents.list(limit=1, metadata_filter=DEFAULT_MARK)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -19,24 +20,34 @@ from sprig import __version__
 from sprig.server.api import chat, docs, memories, resources, search, tools
 from sprig.server.api.deps import RuntimeDep
 from sprig.server.errors import PayloadTooLargeError, SprigError
+from sprig.server.openapi import build_openapi
+from sprig.server.routing import MethodTable
 from sprig.server.runtime import Runtime
 from sprig.server.settings import Settings
 
 log = logging.getLogger("sprig.server")
 
 
-def error_body(status: int, message: str, code: str, type_: str, **extra: Any) -> JSONResponse:
+def error_body(
+    status: int,
+    message: str,
+    code: str,
+    type_: str,
+    *,
+    headers: Mapping[str, str] | None = None,
+    **extra: Any,
+) -> JSONResponse:
     body = {"error": {"message": message, "code": code, "type": type_, **extra}, "detail": message}
     # 4xx and 501 are deterministic: tell the SDKs (2.x retries >= 500) not to retry;
     # 408 and 429 (a provider's rate limit) may succeed later.
     retryable = status in (408, 429) or (status >= 500 and status != 501)
-    headers = {"x-should-retry": "true" if retryable else "false"} if status >= 400 else {}
-    return JSONResponse(body, status_code=status, headers=headers)
+    sent = {"x-should-retry": "true" if retryable else "false"} if status >= 400 else {}
+    return JSONResponse(body, status_code=status, headers={**sent, **(headers or {})})
 
 
 async def _sprig_error(_: Request, exc: Exception) -> Response:
     assert isinstance(exc, SprigError)
-    extra = {"details": exc.details} if exc.details else {}
+    extra: dict[str, Any] = {"details": exc.details} if exc.details else {}
     return error_body(exc.status_code, exc.message, exc.code, exc.type, **extra)
 
 
@@ -53,12 +64,17 @@ async def _validation_error(_: Request, exc: Exception) -> Response:
     return error_body(422, message, "validation_error", "invalid_request_error", details=details)
 
 
-async def _http_error(_: Request, exc: Exception) -> Response:
+async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     status = exc.status_code
     message = str(exc.detail) if exc.detail else "Error"
     code = {404: "not_found", 405: "method_not_allowed"}.get(status, f"http_{status}")
-    return error_body(status, message, code, "http_error")
+    response = error_body(status, message, code, "http_error", headers=exc.headers)
+    if status == 405:  # Allow: every method of the path (Starlette names one route's)
+        allowed = ", ".join(request.app.state.methods.allowed(request.scope))
+        message = f"Method {request.method} is not allowed here; allowed: {allowed}"
+        response = error_body(status, message, code, "http_error", headers={"allow": allowed})
+    return response
 
 
 async def _database_error(request: Request, exc: Exception) -> Response:
@@ -237,8 +253,11 @@ def create_app(
             await runtime.close()
 
     app = FastAPI(title="Sprig", version=__version__, lifespan=lifespan)
+    app.openapi = functools.partial(build_openapi, app)  # type: ignore[method-assign]
     app.state.runtime = runtime
-    for router in api_routers():  # and at /api: EdgeMiddleware strips the prefix
+    routers = api_routers()
+    app.state.methods = MethodTable(routers)
+    for router in [app.state.methods.guards(), *routers]:  # and at /api: see EdgeMiddleware
         app.include_router(router)
     app.add_exception_handler(SprigError, _sprig_error)
     app.add_exception_handler(RequestValidationError, _validation_error)

@@ -94,7 +94,9 @@ async def test_lists_show_only_own_data(
             if "items" in body:
                 assert body["items"] == [], template
     agent = (await client.post("/agents", json={"name": "b"}, headers=other)).json()
-    r = await client.post(
-        "/sessions", json={"agent": agent["id"], "user": str(uuid.uuid4())}, headers=other
-    )
-    assert r.status_code == 404
+    theirs = (await client.get("/users")).json()["items"][0]["id"]  # tenant A's user
+    for user in (str(uuid.uuid4()), theirs):  # the same answer: nothing leaks
+        body = {"agent": agent["id"], "user": user}
+        r = await client.post("/sessions", json=body, headers=other)
+        assert r.status_code == 400
+        assert r.json()["error"]["message"] == f"User {user} not found"

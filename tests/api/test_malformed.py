@@ -75,11 +75,15 @@ async def test_junk_bodies_never_500(
                     _assert_error_shape(r, (method, url, payload))
                 else:
                     assert r.status_code < 300, (method, url, payload)
+        optional = not op["requestBody"].get("required", False)
         for raw in (b"{not json", b"\xff\xfe", b"null", b"[" * 10000):
             r = await client.request(
                 method, url, content=raw, headers={"content-type": "application/json"}
             )
-            _assert_error_shape(r, (method, url, raw[:20]))
+            if raw == b"null" and optional:  # no body, where none is needed
+                assert r.status_code < 300, (method, url)
+            else:
+                _assert_error_shape(r, (method, url, raw[:20]))
     assert sent > 500
 
 

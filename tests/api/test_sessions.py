@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import httpx
 
 from tests.api.test_resources import make_agent
@@ -79,8 +81,17 @@ async def test_participant_errors(client: httpx.AsyncClient) -> None:
     r = await client.post("/sessions", json={"agent": agent["id"], "agents": [agent["id"]]})
     assert r.status_code == 400
     assert (await client.post("/sessions", json={"situation": "x"})).status_code == 400
-    r = await client.post("/sessions", json={"agent": "00000000-0000-4000-8000-000000000000"})
-    assert r.status_code == 404 and "not found" in r.json()["error"]["message"]
+    missing = "00000000-0000-4000-8000-000000000000"
+    for body in ({"agent": missing}, {"agent": agent["id"], "user": missing}):
+        r = await client.post("/sessions", json=body)  # upstream: 400, the body is wrong
+        assert r.status_code == 400 and f"{missing} not found" in r.json()["error"]["message"]
+        r = await client.post(f"/sessions/{uuid.uuid4()}", json=body)  # create-or-update
+        assert r.status_code == 400
+    s = (await client.post("/sessions", json={"agent": agent["id"]})).json()
+    r = await client.patch(f"/sessions/{s['id']}", json={"users": [missing]})
+    assert r.status_code == 400
+    assert (await client.get(f"/sessions/{s['id']}")).json()["users"] == []
+    await client.delete(f"/sessions/{s['id']}")
     r = await client.post("/sessions", json={"agent": agent["id"], "context_overflow": "drop"})
     assert r.status_code == 422
     assert (await client.get("/sessions")).json()["items"] == []
@@ -102,3 +113,21 @@ async def test_session_patch_and_replace(client: httpx.AsyncClient) -> None:
     assert (p["situation"], p["token_budget"], p["agents"]) == ("a", 100, [agent["id"]])
     r = (await client.put(f"/sessions/{s['id']}", json={"situation": "b"})).json()
     assert (r["situation"], r["token_budget"], r["agents"]) == ("b", None, [agent["id"]])
+
+
+async def test_recall_options_keep_every_field_of_their_mode(client: httpx.AsyncClient) -> None:
+    agent = await make_agent(client)
+    common = {"limit": 4, "lang": "fr-FR", "num_search_messages": 2, "max_query_length": 500}
+    cases = (
+        ({"mode": "text", "trigram_similarity_threshold": 0.3}, {"confidence", "alpha"}),
+        ({"mode": "hybrid", "trigram_similarity_threshold": 0.4, "k_multiplier": 3}, set()),
+        ({"mode": "vector", "confidence": 0.2, "mmr_strength": 0.1}, {"alpha", "k_multiplier"}),
+    )
+    for options, absent in cases:
+        sent = {**common, **options}
+        body = {"agent": agent["id"], "recall_options": sent}
+        created = (await client.post("/sessions", json=body)).json()
+        fetched = (await client.get(f"/sessions/{created['id']}")).json()
+        for got in (created["recall_options"], fetched["recall_options"]):
+            assert {k: got[k] for k in sent} == sent
+            assert not absent & got.keys()

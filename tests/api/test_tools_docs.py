@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import httpx
 
 from tests.api.test_resources import make_agent
@@ -76,7 +78,12 @@ async def test_docs(client: httpx.AsyncClient) -> None:
     assert [d["title"] for d in listed] == ["a"]
     r = await client.request("DELETE", base, json={"metadata_filter": {"k": 1}})
     assert r.status_code == 202 and [d["id"] for d in r.json()["items"]] == [one.json()["id"]]
-    assert (await client.request("DELETE", base)).status_code == 400  # nothing chosen
+    for nothing_chosen in (None, {}, {"metadata_filter": {}}, {"delete_all": False}):
+        r = await client.request("DELETE", base, json=nothing_chosen)  # upstream: 202, kept
+        assert r.status_code == 202 and r.json()["items"] == []
+    assert len((await client.get(base)).json()["items"]) == 1
+    r = await client.request("DELETE", f"/agents/{uuid.uuid4()}/docs", json={})
+    assert r.status_code == 404
     r = await client.request("DELETE", base, json={"delete_all": True})
     assert [d["id"] for d in r.json()["items"]] == [two["id"]]
     assert (await client.get(base)).json()["items"] == []

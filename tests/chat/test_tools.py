@@ -294,3 +294,58 @@ def test_official_sdk_tool_crud_and_tool_calls(
         assert choice.message.tool_calls[0].function.name == "get_weather"  # type: ignore[union-attr,index]
         j.agents.tools.delete(tool.id, agent_id=agent.id)
         assert list(j.agents.tools.list(agent.id)) == []
+
+
+FERN = {"X-Fern-Language": "Python"}
+
+
+@pytest.mark.parametrize("echo_the_call", [False, True])
+async def test_legacy_clients_see_calls_and_answer_with_function_messages(
+    client: httpx.AsyncClient, model: ScriptedModel, echo_the_call: bool
+) -> None:
+    sid = await _session(client, [WEATHER])
+    model.push([ToolCall("call_9", "get_weather", '{"city": "Paris"}')], "Sunny in Paris.")
+    first = {"messages": [{"role": "user", "content": "Weather in Paris?", "name": None}]}
+    r = (await client.post(f"/sessions/{sid}/chat", json=first, headers=FERN)).json()
+    assert r["finish_reason"] == "tool_calls"
+    [[call_message]] = r["response"]
+    assert call_message["role"] == "function_call"
+    call = json.loads(call_message["content"])
+    assert call == {"name": "get_weather", "arguments": '{"city": "Paris"}'}
+    answer = [{"role": "function", "name": "get_weather", "content": '{"sky": "clear"}'}]
+    if echo_the_call:  # some clients send the call back before its result
+        answer.insert(0, {"role": "function_call", "content": call_message["content"]})
+    r2 = await client.post(f"/sessions/{sid}/chat", json={"messages": answer}, headers=FERN)
+    assert r2.status_code == 201
+    [[reply]] = r2.json()["response"]
+    assert (reply["role"], reply["content"]) == ("assistant", "Sunny in Paris.")
+    sent = model.requests[1].messages
+    assert [m.role for m in sent[1:]] == ["user", "assistant", "tool"]  # no duplicate call
+    assert sent[3].tool_call_id == "call_9" == sent[2].tool_calls[0].id
+    items = (await client.get(f"/sessions/{sid}/history", headers=FERN)).json()["items"]
+    assert [i["role"] for i in items] == ["user", "function_call", "function", "assistant"]
+    assert json.loads(items[1]["content"])["name"] == "get_weather"
+    assert len({i["id"] for i in items}) == 4
+    entries = (await client.get(f"/sessions/{sid}/history")).json()["entries"]
+    assert entries[2]["tool_call_id"] == "call_9"  # the result is stored linked to its call
+
+
+async def test_a_new_legacy_call_gets_an_id_and_its_result_links_to_it(
+    client: httpx.AsyncClient, model: ScriptedModel
+) -> None:
+    sid = await _session(client, [WEATHER])
+    model.push("Noted.")
+    call = json.dumps({"name": "get_weather", "arguments": {"city": "Oslo"}})
+    messages = [
+        {"role": "user", "content": "Weather?"},
+        {"role": "function_call", "content": call},
+        {"role": "function", "name": "get_weather", "content": "cold"},
+    ]
+    r = await client.post(f"/sessions/{sid}/chat", json={"messages": messages}, headers=FERN)
+    assert r.status_code == 201
+    sent = model.requests[0].messages[1:]
+    assert [m.role for m in sent] == ["user", "assistant", "tool"]
+    made = sent[1].tool_calls[0]
+    assert made.id.startswith("call_") and made.name == "get_weather"
+    assert json.loads(made.arguments) == {"city": "Oslo"}
+    assert sent[2].tool_call_id == made.id

@@ -64,3 +64,8 @@ def test_chat_with_a_named_agent(live_url: str, model: ScriptedModel) -> None:
     missing = run_chat(live_url, "x\n", "--agent", "Nobody")
     assert missing.returncode == 1
     assert "No agent named" in missing.stderr
+    with httpx.Client(base_url=live_url, headers=auth(API_KEY)) as c:
+        twin = c.post("/agents", json={"name": "Marvin"}).json()
+    ambiguous = run_chat(live_url, "x\n", "--agent", "Marvin")
+    assert ambiguous.returncode == 1
+    assert "2 agents are named 'Marvin'" in ambiguous.stderr and twin["id"] in ambiguous.stderr

@@ -61,6 +61,7 @@ class ServerProcess:
     api_key: str
     port: int = 0
     process: subprocess.Popen[bytes] | None = None
+    env: dict[str, str] = field(default_factory=dict)  # extra SPRIG_* settings
     log_dir: Path = field(init=False)
 
     def __post_init__(self) -> None:
@@ -94,7 +95,7 @@ class ServerProcess:
         )  # fmt: skip
         out = (self.log_dir / f"stdout-{self.port}.log").open("wb")
         err = (self.log_dir / f"stderr-{self.port}.log").open("wb")
-        env = _clean_env(SPRIG_API_KEY=self.api_key)
+        env = _clean_env(SPRIG_API_KEY=self.api_key, **self.env)
         self.process = subprocess.Popen(cmd, cwd=REPO_ROOT, env=env, stdout=out, stderr=err)
         out.close()
         err.close()
@@ -165,6 +166,23 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProc
     code = server.stop()
     if died or code not in (0, -signal.SIGTERM):
         server._fail("died during the test session")
+
+
+@pytest.fixture(scope="session")
+def stub_model_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    """A `sprig serve` whose model ``stub`` is a local OpenAI-compatible stub
+    (tests/models/fake_openai.py: ``tool:<name>`` makes it call a tool)."""
+    from tests.models.fake_openai import FakeOpenAI
+
+    stub = FakeOpenAI(_free_port())
+    stub.start()
+    model = {"name": "stub", "model": "openai/stub", "api_base": stub.api_base, "api_key": "x"}
+    data_dir = tmp_path_factory.mktemp("stubbed") / "data"
+    env = {"SPRIG_MODELS": json.dumps([model])}
+    server = ServerProcess(data_dir=data_dir, api_key=_new_key(), env=env).start()
+    yield server
+    server.stop()
+    stub.stop()
 
 
 @pytest.fixture

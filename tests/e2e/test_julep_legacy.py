@@ -287,3 +287,23 @@ def test_legacy_reads_v2_multi_session(interop: dict[str, Any], v2_written: dict
     assert got["user_id"] == v2_written["users"][0]
     assert v2_written["session"] in obs["list_ids"]
     assert set(v2_written["users"]) <= set(section(interop, "users")["list_ids"])
+
+
+@pytest.mark.parametrize("sdk_name", ["julep-0.2.14", "julep-0.3.9"])
+def test_tool_round_trip(
+    sdk_name: str,
+    stub_model_server: Any,
+    legacy_sdk: Callable[[str], Any],
+    tmp_path: Any,
+) -> None:
+    """The model calls a tool; the legacy client sees the call, answers with a ``function``
+    message and gets the final reply; history shows the call and the result."""
+    sdk = legacy_sdk(sdk_name)
+    base = f"{stub_model_server.base_url}/api"
+    observed = sdk.run("tools_chat.py", base, stub_model_server.api_key, tmp_path)
+    obs = section(observed, "tools")
+    assert obs["first_finish"] == "tool_calls"
+    assert obs["call_role"] == "function_call"
+    assert obs["call"] == {"name": "get_weather", "arguments": '{"city": "Paris"}'}
+    assert (obs["reply_role"], obs["reply"]) == ("assistant", "result: sunny in Paris")
+    assert obs["history_roles"] == ["user", "function_call", "function", "assistant"]

@@ -10,7 +10,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from julep import AsyncJulep, AuthenticationError, Julep, NotFoundError, PermissionDeniedError
+from julep import (
+    AsyncJulep,
+    AuthenticationError,
+    BadRequestError,
+    Julep,
+    NotFoundError,
+    PermissionDeniedError,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -421,7 +428,9 @@ def test_other_tenant_sees_nothing(client: Julep, other_tenant: Julep, agent_id:
     assert_not_found(lambda: other_tenant.docs.get(doc.id))
     assert_not_found(lambda: other_tenant.agents.update(agent_id, name="hijacked"))
     assert_not_found(lambda: other_tenant.agents.delete(agent_id))
-    assert_not_found(lambda: other_tenant.sessions.create(agent=agent_id))
+    with pytest.raises(BadRequestError) as info:  # a body naming what is not there: 400
+        other_tenant.sessions.create(agent=agent_id)
+    assert info.value.body["error"]["message"] == f"Agent {agent_id} not found"
     assert agent_id not in {a.id for a in other_tenant.agents.list(limit=100)}
     assert client.agents.get(agent_id).name == "Fixture agent"
     assert client.docs.get(doc.id).title == "Secret"

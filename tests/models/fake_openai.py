@@ -5,7 +5,9 @@ The last user message steers it:
 - ``tool:<name>``: call tool `<name>` with ``{"city": "Paris"}``;
 - ``json``: reply ``{"ok": true}``; ``badjson``: reply ``not json``;
 - ``slow``: stream 50 words, 50 ms apart (for cancellation tests);
-- anything else: reply ``echo: <text>``.
+- anything else: reply ``echo: <text>``;
+- after a tool result (the last message has role ``tool``): reply ``result: <its content>``.
+A tool message that answers no earlier call is refused with 400, as OpenAI does.
 Every request body and Authorization header is recorded.
 """
 
@@ -64,9 +66,19 @@ def _last_user_text(body: dict[str, Any]) -> str:
     return content if isinstance(content, str) else content[0]["text"]
 
 
-def _error(status: int) -> Response:
-    body = {"error": {"message": f"fake failure {status}", "type": "fake_error", "code": None}}
+def _error(status: int, message: str = "") -> Response:
+    message = message or f"fake failure {status}"
+    body = {"error": {"message": message, "type": "fake_error", "code": None}}
     return JSONResponse(body, status_code=status)
+
+
+def _unanswerable_tool_message(messages: list[dict[str, Any]]) -> str:
+    called: set[str] = set()
+    for m in messages:
+        called.update(c["id"] for c in m.get("tool_calls") or [])
+        if m["role"] == "tool" and m.get("tool_call_id") not in called:
+            return f"tool message {m.get('tool_call_id')!r} answers no preceding tool call"
+    return ""
 
 
 def _completion(content: str, calls: list[dict[str, Any]]) -> dict[str, Any]:
@@ -144,7 +156,13 @@ def make_app(rec: Recorder) -> FastAPI:
         text = _last_user_text(body)
         if text.startswith("error:"):
             return _error(int(text[6:]))
+        unlinked = _unanswerable_tool_message(body["messages"])
+        if unlinked:  # as OpenAI: every tool message answers a call made before it
+            return _error(400, unlinked)
         content, calls = _reply_for(text)
+        last = body["messages"][-1]
+        if last["role"] == "tool":
+            content, calls = f"result: {last['content']}", []
         if body.get("stream"):
             delay = 0.05 if text == "slow" else 0.0
             events = _events(rec, content, calls, body, delay)

@@ -57,7 +57,20 @@ def sends_done(request: Request) -> bool:
     return not request.headers.get("user-agent", "").startswith("Julep/Python")
 
 
-@router.post("/sessions/{session_id}/chat", status_code=status.HTTP_201_CREATED)
+SSE_RESPONSE: dict[int | str, dict[str, Any]] = {
+    201: {
+        "description": "The reply (JSON), or with `stream: true` Server-Sent Events: "
+        "`data: <chunk JSON>` events, the last with `finish_reason` and `usage`, then "
+        "`data: [DONE]`; a failure after the stream started is one `data:` event in the "
+        "error shape",
+        "content": {"text/event-stream": {"schema": {"type": "string"}}},
+    }
+}
+
+
+@router.post(
+    "/sessions/{session_id}/chat", status_code=status.HTTP_201_CREATED, responses=SSE_RESPONSE
+)
 async def chat(
     session_id: UUID, body: ChatIn, request: Request, runtime: RuntimeDep, dev: Developer
 ) -> Response:
@@ -66,6 +79,7 @@ async def chat(
         events = await runtime.chat.stream(dev, session_id, options)
         return StreamingResponse(
             _sse(events, sends_done(request)),
+            status_code=status.HTTP_201_CREATED,
             media_type="text/event-stream",
             headers={"cache-control": "no-cache", "x-accel-buffering": "no"},
         )
@@ -124,10 +138,21 @@ def chat_response(result: ChatResult) -> dict[str, Any]:
         "usage": _usage(result),
         "docs": [views.doc_reference(d) for d in result.docs],
         "jobs": [str(j) for j in result.jobs],
-        "response": [[{**message, "content": result.content or ""}]],
+        "response": [views.legacy_messages(_as_entry(result))],
         "finish_reason": result.finish_reason,
         "doc_ids": _doc_ids(result),
         "stop_reason": result.stop_reason,
+    }
+
+
+def _as_entry(result: ChatResult) -> dict[str, Any]:
+    return {
+        "id": result.id,
+        "role": "assistant",
+        "name": None,
+        "content": result.content,
+        "tool_calls": result.tool_calls,
+        "created_at": result.created_at,
     }
 
 

@@ -8,6 +8,7 @@ a synonym of ``save``.
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
@@ -39,15 +40,23 @@ class TextPart(Body):
     text: str
 
 
+class ImageUrl(Body):
+    url: Annotated[str, Field(min_length=1)]
+    detail: Literal["auto", "low", "high"] | None = None
+
+
 class ImagePart(Body):
     type: Literal["image_url"]
-    image_url: dict[str, Any]
+    image_url: ImageUrl
+
+
+MediaPart = Annotated[TextPart | ImagePart, Field(discriminator="type")]
 
 
 class ToolResultPart(Body):
     type: Literal["tool_result"]
-    tool_use_id: str
-    content: Any = None
+    tool_use_id: Annotated[str, Field(min_length=1, max_length=255)]
+    content: str | list[MediaPart] | dict[str, Any] | None = None
 
 
 Part = Annotated[TextPart | ImagePart | ToolResultPart, Field(discriminator="type")]
@@ -63,8 +72,11 @@ class MessageIn(Body):
     @model_validator(mode="before")
     @classmethod
     def _legacy_role(cls, data: Any) -> Any:
-        if isinstance(data, dict) and data.get("role") in LEGACY_ROLES:
-            data = {**data, "role": LEGACY_ROLES[data["role"]]}
+        role = data.get("role") if isinstance(data, dict) else None
+        if role == "function_call":
+            data = {**data, **_legacy_call(data.get("content"))}
+        if isinstance(role, str) and role in LEGACY_ROLES:
+            data = {**data, "role": LEGACY_ROLES[role]}
         return data
 
     @model_validator(mode="after")
@@ -77,8 +89,27 @@ class MessageIn(Body):
 
     def stored_content(self) -> Any:
         if isinstance(self.content, list):
-            return [p if isinstance(p, str) else p.model_dump() for p in self.content]
+            return [_dump(p) for p in self.content]
         return self.content
+
+
+def _legacy_call(content: Any) -> dict[str, Any]:
+    """A 0.x ``function_call`` message's content, the JSON of ``{name, arguments}``, as
+    the assistant's tool call (its id is filled in when the turn links results to calls)."""
+    try:
+        call = json.loads(content) if isinstance(content, str) else None
+    except ValueError:
+        return {}
+    if not isinstance(call, dict) or not isinstance(call.get("name"), str):
+        return {}
+    args = call.get("arguments", {})
+    arguments = args if isinstance(args, str) else json.dumps(args)
+    function = {"name": call["name"], "arguments": arguments}
+    return {"content": None, "tool_calls": [{"id": "", "type": "function", "function": function}]}
+
+
+def _dump(part: str | Body) -> Any:
+    return part if isinstance(part, str) else part.model_dump(exclude_none=True)
 
 
 class ResponseFormat(Body):

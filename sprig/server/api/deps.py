@@ -93,11 +93,16 @@ def _query_error(field: str, message: str) -> ValidationError:
     )
 
 
+MAX_LIMIT = 100  # upstream's bound for list routes
+MAX_OFFSET = 2**31 - 1  # beyond any list; larger values overflow the databases' integers
+Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description=f"1 to {MAX_LIMIT}")]
+Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET, description=f"0 to {MAX_OFFSET}")]
+
+
 def list_query(
     request: Request,
-    runtime: RuntimeDep,
-    limit: Annotated[int, Query(ge=1)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Limit = 100,
+    offset: Offset = 0,
     sort_by: Literal["created_at", "updated_at"] = "created_at",
     direction: Literal["asc", "desc"] | None = None,
     order: Annotated[Literal["asc", "desc"] | None, Query(description="Alias of direction")] = None,
@@ -105,9 +110,6 @@ def list_query(
         str | None, Query(description="JSON object, or use metadata_filter.<key>=<value>")
     ] = None,
 ) -> ListQuery:
-    cap = runtime.settings.max_list_limit
-    if limit > cap:
-        raise _query_error("limit", f"must be at most {cap}")
     return ListQuery(
         limit=limit,
         offset=offset,

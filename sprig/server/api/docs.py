@@ -9,7 +9,7 @@ from uuid import UUID
 from fastapi import APIRouter, Query, status
 
 from sprig.server.api import views
-from sprig.server.api.deps import Developer, Legacy, ListQueryDep, RuntimeDep
+from sprig.server.api.deps import Developer, Legacy, ListQueryDep, Offset, RuntimeDep
 from sprig.server.api.schemas import BulkDeleteIn, DocIn
 from sprig.server.services.docs import OwnerKind
 
@@ -87,7 +87,7 @@ async def get_history(
     runtime: RuntimeDep,
     dev: Developer,
     limit: Annotated[int | None, Query(ge=1, le=100_000)] = None,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
     before: datetime | None = None,
 ) -> dict[str, Any]:
     session, entries, relations = await runtime.history.get(

@@ -158,15 +158,20 @@ class RecallOptions(Body):
     trigram_similarity_threshold: float | None = Field(default=None, ge=0, le=1)
 
     def stored(self) -> dict[str, Any]:
-        """The options of this mode only, with every default filled in."""
+        """Every field of this mode's v1 schema (used by Sprig or not), defaults filled in."""
         data = self.model_dump()
-        if self.mode != "hybrid":
-            for key in ("alpha", "k_multiplier", "trigram_similarity_threshold"):
-                data.pop(key)
-        if self.mode == "text":
-            data.pop("confidence")
-            data.pop("mmr_strength")
+        for key in _NOT_IN_MODE[self.mode]:
+            data.pop(key)
         return data
+
+
+# The v1 schemas: TextOnlyDocSearch adds trigram_similarity_threshold to the common fields,
+# VectorDocSearch confidence and mmr_strength, HybridDocSearch all of them.
+_NOT_IN_MODE: dict[str, tuple[str, ...]] = {
+    "hybrid": (),
+    "vector": ("alpha", "k_multiplier", "trigram_similarity_threshold"),
+    "text": ("alpha", "k_multiplier", "confidence", "mmr_strength"),
+}
 
 
 ContextOverflow = Literal["truncate", "summarize", "adaptive"]

@@ -6,8 +6,9 @@ See WIRE.md §7: one body per route satisfies every official SDK; only clients t
 
 from __future__ import annotations
 
+import json
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid5
 
 from sprig.server.ids import rfc3339
 from sprig.server.store.crud import Row
@@ -201,22 +202,28 @@ def text_of(content: Any) -> str:
             return ""
         if "content" in content:
             return text_of(content["content"])
-    import json
-
     return json.dumps(content, ensure_ascii=False)
 
 
 LEGACY_ROLES = {"tool": "function"}
 
 
-def legacy_message(row: Row) -> dict[str, Any]:
-    return {
-        "id": _s(row["id"]),
-        "role": LEGACY_ROLES.get(row["role"], row["role"]),
-        "name": row["name"],
-        "content": text_of(row["content"]),
-        "created_at": rfc3339(row["created_at"]),
-    }
+def legacy_messages(row: Row) -> list[dict[str, Any]]:
+    """An entry as 0.x ChatML messages: its text, then one ``function_call`` message per
+    tool call (content: the JSON of ``{name, arguments}``, as upstream 0.x answered)."""
+    base = {"name": row["name"], "created_at": rfc3339(row["created_at"])}
+    calls = row.get("tool_calls") or []
+    text = text_of(row["content"])
+    out = []
+    if text or not calls:
+        role = LEGACY_ROLES.get(row["role"], row["role"])
+        out.append({"id": _s(row["id"]), "role": role, **base, "content": text})
+    for call in calls:
+        fn = call.get("function") or {}
+        content = json.dumps({"name": fn.get("name"), "arguments": fn.get("arguments", "{}")})
+        ident = row["id"] if not out else uuid5(row["id"], str(call.get("id")))
+        out.append({"id": str(ident), "role": "function_call", **base, "content": content})
+    return out
 
 
 def history(session_row: Row, entries: list[Row], relations: list[Row]) -> dict[str, Any]:
@@ -228,7 +235,7 @@ def history(session_row: Row, entries: list[Row], relations: list[Row]) -> dict[
             {"head": _s(r["head"]), "relation": r["relation"], "tail": _s(r["tail"])}
             for r in relations
         ],
-        "items": [legacy_message(e) for e in entries],
+        "items": [m for e in entries for m in legacy_messages(e)],
     }
 
 

@@ -8,7 +8,7 @@ from uuid import UUID
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from sprig.server.errors import BadRequestError, NotFoundError
+from sprig.server.errors import BadRequestError
 from sprig.server.services.docs import delete_owned_docs
 from sprig.server.services.resources import ResourceService
 from sprig.server.store import tables
@@ -115,5 +115,5 @@ async def _require_all(
     stmt = sa.select(table.c.id).where(table.c.developer_id == developer_id, table.c.id.in_(ids))
     present = {r[0] for r in await conn.execute(stmt)}
     missing = [str(i) for i in ids if i not in present]
-    if missing:
-        raise NotFoundError(f"{kind.capitalize()} {', '.join(missing)} not found")
+    if missing:  # the route exists, the body names what is not there: 400, as upstream
+        raise BadRequestError(f"{kind.capitalize()} {', '.join(missing)} not found")

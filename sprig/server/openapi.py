@@ -1,0 +1,119 @@
+"""The OpenAPI document, true to what the server sends.
+
+FastAPI documents a 422 of its own shape (``detail`` as a list) and nothing else that can go
+wrong. Every error Sprig sends has one shape (`ErrorResponse`), so each operation here lists
+the statuses it can really answer, each with that shape, plus ``default`` for the rest.
+"""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+from pydantic import BaseModel, Field
+
+ERROR_REF = "#/components/schemas/ErrorResponse"
+PUBLIC_PATHS = frozenset({"/healthz", "/openapi.json", "/docs", "/redoc"})
+# Operations that call a model or an embedder (their provider may fail, rate-limit, hang).
+UPSTREAM_SUFFIXES = ("/chat", "/search", "/memories", "/embed", "/render")
+# What each kind of failure means, in the descriptions of the document.
+REASONS = {
+    400: "The request is not valid here (a rule the schema cannot say)",
+    401: "No API key was sent",
+    403: "The API key is not valid or was revoked",
+    404: "Not found (or held by another tenant)",
+    409: "Conflicts with an existing resource",
+    413: "The request body is larger than the server accepts",
+    422: "The request does not match the schema (`error.details` names each field)",
+    429: "The model provider is rate limiting",
+    502: "The model provider or another upstream service failed",
+    503: "Not available right now",
+    504: "The model provider did not answer in time",
+}
+
+
+class ErrorDetail(BaseModel):
+    loc: list[str]
+    msg: str
+    type: str
+
+
+class ErrorInfo(BaseModel):
+    message: str = Field(description="What went wrong, in words meant for a person")
+    code: str = Field(description="A stable machine-readable code, e.g. `not_found`")
+    type: str = Field(description="The error's family, e.g. `invalid_request_error`")
+    details: list[ErrorDetail] | None = Field(
+        default=None, description="422 only: each offending field"
+    )
+
+
+class ErrorResponse(BaseModel):
+    """Every error: 4xx are never worth retrying (``x-should-retry: false``)."""
+
+    error: ErrorInfo
+    detail: str = Field(description="The same message (the Julep SDKs read `detail`)")
+
+
+def error_statuses(path: str, method: str, operation: dict[str, Any]) -> list[int]:
+    """The error statuses an operation can answer."""
+    codes: set[int] = set()
+    if path not in PUBLIC_PATHS:
+        codes |= {401, 403}
+    if "{" in path or method != "get":
+        codes.add(404)  # a path id, or a body naming one
+    if operation.get("parameters") or "requestBody" in operation:
+        codes |= {400, 422}
+    if "requestBody" in operation:
+        codes |= {409, 413} if method in ("post", "put", "patch") else {413}
+    if method != "get" and path.endswith(UPSTREAM_SUFFIXES):
+        codes |= {429, 502, 503, 504}
+    return sorted(codes)
+
+
+def _error_response(status: int) -> dict[str, Any]:
+    description = REASONS.get(status) or HTTPStatus(status).phrase
+    return {"description": description, "content": {"application/json": {"schema": ERROR_REF}}}
+
+
+def _document_errors(path: str, method: str, operation: dict[str, Any]) -> None:
+    responses: dict[str, Any] = operation.setdefault("responses", {})
+    responses.pop("422", None)  # FastAPI's own shape, never sent
+    for status in error_statuses(path, method, operation):
+        responses[str(status)] = _error_response(status)
+    responses["default"] = {
+        "description": "Any other error (5xx: a server fault), in the same shape",
+        "content": {"application/json": {"schema": ERROR_REF}},
+    }
+
+
+def _refs(schema: dict[str, Any]) -> None:
+    """Point every error response at the one schema (``$ref``, not a copy)."""
+    for path_item in schema.get("paths", {}).values():
+        for operation in path_item.values():
+            for response in operation.get("responses", {}).values():
+                media = response.get("content", {}).get("application/json", {})
+                if media.get("schema") == ERROR_REF:
+                    media["schema"] = {"$ref": ERROR_REF}
+
+
+def build_openapi(app: FastAPI) -> dict[str, Any]:
+    """``app.openapi``: FastAPI's document with the real errors, built once."""
+    if app.openapi_schema:
+        return app.openapi_schema
+    schema = get_openapi(
+        title=app.title, version=app.version, routes=app.routes, description=app.description
+    )
+    for path, path_item in schema.get("paths", {}).items():
+        for method, operation in path_item.items():
+            _document_errors(path, method, operation)
+    _refs(schema)
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    for unused in ("HTTPValidationError", "ValidationError"):
+        components.pop(unused, None)
+    models = ErrorResponse.model_json_schema(ref_template="#/components/schemas/{model}")
+    components.update(models.pop("$defs", {}))
+    components["ErrorResponse"] = models
+    app.openapi_schema = schema
+    return schema
