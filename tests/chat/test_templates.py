@@ -197,9 +197,10 @@ def test_other_requests_never_notice(live_url: str, api_key: str) -> None:
     headers = auth(api_key)
     with httpx.Client(base_url=live_url, headers=headers, timeout=10) as c:
         agent = c.post("/agents", json={"name": "A"}).json()
+        s = c.post("/sessions", json={"agent": agent["id"], "system_template": "{{ 1 }}"})
+        c.post(f"/sessions/{s.json()['id']}/render", json=user_msg("hi"))  # a worker started
         s = c.post("/sessions", json={"agent": agent["id"], "system_template": C_LEVEL_SLOW})
         sid = s.json()["id"]
-        c.get("/healthz")
         result: dict[str, Any] = {}
 
         def render() -> None:

@@ -28,9 +28,11 @@ STARTUP_SECONDS = 30.0
 PACKAGE_DIR = Path(__file__).resolve().parent
 
 # Load this package by path under another name: the worker imports jinja2 and the standard
-# library only, not Sprig (whose SDK import alone takes ~0.7 s).
+# library only, not Sprig (whose SDK import alone takes ~0.7 s). It runs niced: on a busy
+# machine the server's own requests come before untrusted templates.
 _BOOT = """\
-import importlib.util, sys
+import importlib.util, os, sys
+os.nice(10)
 sys.path.pop(0)
 spec = importlib.util.spec_from_file_location(
     "sprig_templating", sys.argv[1] + "/__init__.py", submodule_search_locations=[sys.argv[1]]
