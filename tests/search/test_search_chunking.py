@@ -7,7 +7,8 @@ import re
 
 import pytest
 
-from sprig.server.embeddings.base import count_tokens_regex
+from sprig.server.embeddings.base import count_tokens_regex, token_starts_regex
+from sprig.server.embeddings.local import LocalEmbedder
 from sprig.server.search.chunking import chunk_document, embed_text, split_text
 
 
@@ -101,3 +102,67 @@ def test_unicode_sentences_split() -> None:
     chunks = split_text(text, 8, 0, len)
     assert all(len(piece) <= 8 for piece, _ in chunks)
     assert "".join(p for p, _ in chunks) == text
+
+
+def test_sentence_ends_need_white_space_after_latin_marks() -> None:
+    text = 'Pi is 3.14 or so. "Really?" she asked...  Yes!)\nNew line e.g. here。第二'
+    pieces = [p for p, _ in split_text(text, 1, 0, lambda _: 1)]  # a sentence per chunk
+    assert pieces == [
+        "Pi is 3.14 or so.",
+        '"Really?"',
+        "she asked...",
+        "Yes!)",
+        "New line e.g.",
+        "here。",
+        "第二",
+    ]
+
+
+def prose(n_paragraphs: int) -> str:
+    words = "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu".split()
+    paragraphs = []
+    for p in range(n_paragraphs):
+        sentences = [
+            " ".join(words[(p * 7 + s * 3 + w) % len(words)] for w in range(3 + (p + s) % 40))
+            + ("." if s % 5 else "")  # some sentences run on into the next
+            for s in range(1 + p % 9)
+        ]
+        paragraphs.append(" ".join(sentences))
+    return "\n\n".join(paragraphs)
+
+
+@pytest.mark.parametrize(("size", "overlap"), [(16, 0), (40, 8), (256, 32)])
+def test_one_tokenization_gives_the_same_chunks_as_counting_each_piece(
+    size: int, overlap: int
+) -> None:
+    """With token starts, the text is tokenized once: same chunks and counts, no per-piece
+    counting (the cost that made a 5 MB doc take seconds)."""
+    text = prose(60)
+    counted: list[str] = []
+
+    def count(piece: str) -> int:
+        counted.append(piece)
+        return count_tokens_regex(piece)
+
+    per_piece = split_text(text, size, overlap, count)
+    assert len(counted) > len(per_piece)
+    counted.clear()
+    starts_asked: list[str] = []
+
+    def starts(whole: str) -> list[int]:
+        starts_asked.append(whole)
+        return token_starts_regex(whole)
+
+    assert split_text(text, size, overlap, count, starts) == per_piece
+    assert counted == [] and starts_asked == [text]
+
+
+def test_minilm_token_starts_count_like_its_tokenizer() -> None:
+    embedder = LocalEmbedder()
+    text = prose(40) + "\n\nUnbelievably, naïve co-operation costs 3.5€ — 東京タワー。 Done."
+    by_starts = chunk_document("T", text, 64, 8, embedder.count_tokens, embedder.token_starts)
+    by_pieces = chunk_document("T", text, 64, 8, embedder.count_tokens)
+    assert [(c.text, c.token_count) for c in by_starts] == [
+        (c.text, c.token_count) for c in by_pieces
+    ]
+    assert all(c.token_count == embedder.count_tokens(c.text) for c in by_starts)

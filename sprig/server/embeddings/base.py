@@ -20,6 +20,11 @@ def count_tokens_regex(text: str) -> int:
     return len(_TOKEN_RE.findall(text))
 
 
+def token_starts_regex(text: str) -> list[int]:
+    """Where each token of ``count_tokens_regex`` starts."""
+    return [m.start() for m in _TOKEN_RE.finditer(text)]
+
+
 def l2_normalise(matrix: npt.ArrayLike) -> Vectors:
     """Rows scaled to unit length (zero rows stay zero), as a float32 C-contiguous array."""
     rows = np.ascontiguousarray(matrix, dtype=np.float32)
@@ -56,6 +61,14 @@ class Embedder(ABC):
     def count_tokens(self, text: str) -> int:
         """Tokens of ``text`` as this model counts them (default: an approximation)."""
         return count_tokens_regex(text)
+
+    def token_starts(self, text: str) -> Sequence[int] | None:
+        """Where each token of ``text`` starts (ascending offsets), as ``count_tokens``
+        counts them, or None where unknown: the chunker measures every span of a document
+        from this one pass. The default matches the default ``count_tokens`` only."""
+        if type(self).count_tokens is not Embedder.count_tokens:
+            return None
+        return token_starts_regex(text)
 
     async def embed(self, texts: Sequence[str]) -> Vectors:
         """Embed ``texts`` in order; returns shape ``(len(texts), dimensions)``."""

@@ -77,8 +77,7 @@ class LocalEmbedder(ThreadedEmbedder):
             )
         return np.asarray(rows, dtype=np.float32)
 
-    def count_tokens(self, text: str) -> int:
-        """Word pieces as the model counts them (no special tokens); no torch needed."""
+    def _word_pieces(self) -> Any:
         if self._tokenizer is None:
             from tokenizers import Tokenizer
 
@@ -87,4 +86,28 @@ class LocalEmbedder(ThreadedEmbedder):
             tokenizer.no_padding()
             tokenizer.no_truncation()
             self._tokenizer = tokenizer
-        return len(self._tokenizer.encode(text, add_special_tokens=False).ids)
+        return self._tokenizer
+
+    def count_tokens(self, text: str) -> int:
+        """Word pieces as the model counts them (no special tokens); no torch needed."""
+        return len(self._word_pieces().encode(text, add_special_tokens=False).ids)
+
+    def token_starts(self, text: str) -> list[int]:
+        """Word piece starts, the text encoded in pieces cut at spaces (where word pieces
+        never cross) as one batch: a whole document's tokens at once."""
+        pieces = _pieces_at_spaces(text)
+        encoded = self._word_pieces().encode_batch(
+            [text[a:b] for a, b in pieces], add_special_tokens=False
+        )
+        return [a + s for (a, _), enc in zip(pieces, encoded, strict=True) for s, _ in enc.offsets]
+
+
+def _pieces_at_spaces(text: str, size: int = 8192) -> list[tuple[int, int]]:
+    """``text`` as spans of about ``size`` characters, each cut just before a space."""
+    spans, start = [], 0
+    while start < len(text):
+        end = text.find(" ", start + size)
+        end = len(text) if end < 0 else end
+        spans.append((start, end))
+        start = end
+    return spans

@@ -11,23 +11,31 @@ a long sentence). Chunk texts are slices of the original, so snippets keep their
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from sprig.server.embeddings.base import count_tokens_regex
+from sprig.server.embeddings.base import count_tokens_regex, token_starts_regex
 
 TokenCounter = Callable[[str], int]
+# Where each token of a text starts (ascending offsets), or None where the tokenizer cannot
+# say: then each piece is counted on its own.
+TokenStarts = Callable[[str], Sequence[int] | None]
+SpanCounter = Callable[[int, int], int]  # the tokens of text[start:end]
 
-_PARAGRAPH_RE = re.compile(r"\S(?:.*?\S)??(?=\s*\n\s*\n|\s*$)", re.DOTALL)
+# Paragraphs are separated by white space holding two line breaks or more.
+_PARAGRAPH_BREAK_RE = re.compile(r"\n\s*\n")
 # Sentence ends: . ! ? or an ellipsis before white space; the ideographic full stop and
 # fullwidth ! ? anywhere (no spaces in CJK text); then any closing quotes or brackets.
-_LATIN_ENDS = re.escape("".join(map(chr, (0x2E, 0x21, 0x3F, 0x2026))))
-_CJK_ENDS = re.escape("".join(map(chr, (0x3002, 0xFF01, 0xFF1F))))
+# A line break ends a sentence too.
+_LATIN_ENDS = "".join(map(chr, (0x2E, 0x21, 0x3F, 0x2026)))
+_CJK_ENDS = "".join(map(chr, (0x3002, 0xFF01, 0xFF1F)))
 _CLOSERS = re.escape("\"')]" + chr(0x201D) + chr(0x2019))
-_SENTENCE_RE = re.compile(
-    rf"\S.*?(?:[{_LATIN_ENDS}]+[{_CLOSERS}]*(?=\s)|[{_CJK_ENDS}]+[{_CLOSERS}]*|\n|$)",
-    re.DOTALL,
+_END_RE = re.compile(
+    rf"[{re.escape(_LATIN_ENDS)}]+[{_CLOSERS}]*|[{re.escape(_CJK_ENDS)}]+[{_CLOSERS}]*|\n"
 )
+_END_CHAR_RE = re.compile(f"[{re.escape(_LATIN_ENDS + _CJK_ENDS)}\n]")  # finds _END_RE fast
+_NON_SPACE_RE = re.compile(r"\S")
 _WORD_RE = re.compile(r"\S+")
 
 
@@ -47,27 +55,70 @@ class _Unit:
     para_start: bool
 
 
+def _stripped(text: str, start: int, end: int) -> tuple[int, int] | None:
+    """``text[start:end]`` without white space around it (None if nothing is left)."""
+    first = _NON_SPACE_RE.search(text, start, end)
+    if first is None:
+        return None
+    return first.start(), start + len(text[start:end].rstrip())
+
+
+def _paragraphs(text: str) -> list[tuple[int, int]]:
+    spans, start = [], 0
+    for gap in _PARAGRAPH_BREAK_RE.finditer(text):
+        spans.append(_stripped(text, start, gap.start()))
+        start = gap.end()
+    spans.append(_stripped(text, start, len(text)))
+    return [span for span in spans if span is not None]
+
+
 def _sentences(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """Sentences of ``text[start:end]``: each from a non-space character through the first
+    end mark after that character."""
     spans = []
-    for match in _SENTENCE_RE.finditer(text, start, end):
-        stripped = match.group().rstrip()
-        if stripped:
-            spans.append((match.start(), match.start() + len(stripped)))
+    first = _NON_SPACE_RE.search(text, start, end)
+    while first is not None:
+        stop = _sentence_end(text, first.start() + 1, end)
+        if (span := _stripped(text, first.start(), stop)) is not None:
+            spans.append(span)
+        first = _NON_SPACE_RE.search(text, stop, end)
     return spans
+
+
+def _sentence_end(text: str, pos: int, end: int) -> int:
+    """Where the first end mark at or after ``pos`` stops (else ``end``): a CJK end, a line
+    break, or a Latin end before white space."""
+    while (hit := _END_CHAR_RE.search(text, pos, end)) is not None:
+        mark = _END_RE.match(text, hit.start(), end)
+        pos = mark.end() if mark is not None else end
+        if pos == end or hit[0] not in _LATIN_ENDS or text[pos].isspace():
+            return pos
+    return end
 
 
 def _words(text: str, start: int, end: int) -> list[tuple[int, int]]:
     return [m.span() for m in _WORD_RE.finditer(text, start, end)]
 
 
+def span_counter(
+    text: str, count: TokenCounter, token_starts: TokenStarts | None = None
+) -> SpanCounter:
+    """Tokens of any span of ``text``: from one tokenization of the whole text (by
+    bisection of its token starts) when ``token_starts`` gives them, else counted apiece."""
+    starts = token_starts(text) if token_starts is not None else None
+    if starts is None:
+        return lambda start, end: count(text[start:end])
+    return lambda start, end: bisect_left(starts, end) - bisect_left(starts, start)
+
+
 def _split_long(
-    text: str, span: tuple[int, int], limit: int, count: TokenCounter, para: bool
+    text: str, span: tuple[int, int], limit: int, count: SpanCounter, para: bool
 ) -> list[_Unit]:
     """A sentence longer than ``limit``: runs of whole words of at most ``limit`` tokens."""
     units: list[_Unit] = []
     run_start, run_tokens, last_end = -1, 0, span[0]
     for w_start, w_end in _words(text, *span):
-        tokens = count(text[w_start:w_end])
+        tokens = count(w_start, w_end)
         if run_start >= 0 and run_tokens + tokens > limit:
             units.append(_Unit(run_start, last_end, run_tokens, para and not units))
             run_start, run_tokens = -1, 0
@@ -80,11 +131,11 @@ def _split_long(
     return units
 
 
-def _units(text: str, limit: int, count: TokenCounter) -> list[_Unit]:
+def _units(text: str, limit: int, count: SpanCounter) -> list[_Unit]:
     units: list[_Unit] = []
-    for para in _PARAGRAPH_RE.finditer(text):
-        for i, span in enumerate(_sentences(text, para.start(), para.end())):
-            tokens = count(text[span[0] : span[1]])
+    for para in _paragraphs(text):
+        for i, span in enumerate(_sentences(text, *para)):
+            tokens = count(*span)
             if tokens > limit:
                 units.extend(_split_long(text, span, limit, count, i == 0))
             else:
@@ -104,7 +155,7 @@ def _cut(units: list[_Unit]) -> int:
     return best
 
 
-def _tail(text: str, units: list[_Unit], overlap: int, count: TokenCounter) -> list[_Unit]:
+def _tail(text: str, units: list[_Unit], overlap: int, count: SpanCounter) -> list[_Unit]:
     """The last units of a chunk, at most ``overlap`` tokens (words of the last if needed)."""
     tail: list[_Unit] = []
     total = 0
@@ -119,7 +170,7 @@ def _tail(text: str, units: list[_Unit], overlap: int, count: TokenCounter) -> l
     words = _words(text, last.start, last.end)
     start, taken = last.end, 0
     for w_start, w_end in reversed(words):
-        tokens = count(text[w_start:w_end])
+        tokens = count(w_start, w_end)
         if taken + tokens > overlap:
             break
         start, taken = w_start, taken + tokens
@@ -131,21 +182,26 @@ def _total(units: list[_Unit]) -> int:
 
 
 def _pack(
-    text: str, units: list[_Unit], size: int, overlap: int, count: TokenCounter
+    text: str, units: list[_Unit], size: int, overlap: int, count: SpanCounter
 ) -> list[list[_Unit]]:
-    """Group units into chunks; ``carry`` is the overlap repeated from the previous chunk."""
+    """Group units into chunks; ``carry`` is the overlap repeated from the previous chunk,
+    ``held`` the tokens of ``carry + fresh``."""
     chunks: list[list[_Unit]] = []
     carry: list[_Unit] = []
     fresh: list[_Unit] = []
+    held = 0
     for unit in units:
-        while fresh and _total(carry + fresh) + unit.tokens > size:
+        while fresh and held + unit.tokens > size:
             group = carry + fresh
             keep = max(_cut(group), len(carry) + 1)
             chunks.append(group[:keep])
             carry, fresh = _tail(text, group[:keep], overlap, count), group[keep:]
-        while carry and _total(carry + fresh) + unit.tokens > size:
+            held = _total(carry) + _total(fresh)
+        while carry and held + unit.tokens > size:
+            held -= carry[0].tokens
             carry = carry[1:]
         fresh.append(unit)
+        held += unit.tokens
     if fresh:
         chunks.append(carry + fresh)
     return chunks
@@ -156,19 +212,26 @@ def split_text(
     chunk_tokens: int = 256,
     overlap: int = 32,
     count_tokens: TokenCounter = count_tokens_regex,
+    token_starts: TokenStarts | None = None,
 ) -> list[tuple[str, int]]:
     """``text`` as ``(chunk_text, token_count)`` pairs; empty text gives no chunks.
 
     ``overlap`` is capped at half a chunk. A single word longer than a chunk stays whole.
+    ``token_starts`` (the tokenizer of ``count_tokens``, giving offsets) makes the cost one
+    tokenization of the text instead of one per sentence, per word of a long sentence and
+    per chunk.
     """
     if chunk_tokens < 1:
         raise ValueError("chunk_tokens must be positive")
+    if token_starts is None and count_tokens is count_tokens_regex:
+        token_starts = token_starts_regex
     overlap = max(0, min(overlap, chunk_tokens // 2))
-    units = _units(text, max(1, chunk_tokens - overlap), count_tokens)
+    count = span_counter(text, count_tokens, token_starts)
+    units = _units(text, max(1, chunk_tokens - overlap), count)
     out = []
-    for group in _pack(text, units, chunk_tokens, overlap, count_tokens):
-        piece = text[group[0].start : group[-1].end]
-        out.append((piece, count_tokens(piece)))
+    for group in _pack(text, units, chunk_tokens, overlap, count):
+        start, end = group[0].start, group[-1].end
+        out.append((text[start:end], count(start, end)))
     return out
 
 
@@ -184,11 +247,12 @@ def chunk_document(
     chunk_tokens: int = 256,
     overlap: int = 32,
     count_tokens: TokenCounter = count_tokens_regex,
+    token_starts: TokenStarts | None = None,
 ) -> list[Chunk]:
     """Chunks of a doc; each item of a list ``content`` is split on its own."""
     parts = [content] if isinstance(content, str) else list(content)
     chunks: list[Chunk] = []
     for part in parts:
-        for piece, tokens in split_text(part, chunk_tokens, overlap, count_tokens):
+        for piece, tokens in split_text(part, chunk_tokens, overlap, count_tokens, token_starts):
             chunks.append(Chunk(len(chunks), piece, tokens, embed_text(title, piece)))
     return chunks

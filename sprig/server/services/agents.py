@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sprig.server.services.docs import delete_owned_docs, insert_doc
-from sprig.server.services.indexing import DocIndexer, PreparedDoc
+from sprig.server.services.indexing import DocIndexer
 from sprig.server.services.resources import ResourceService
 from sprig.server.services.tools import insert_tool
 from sprig.server.store import tables
@@ -88,7 +88,7 @@ async def insert_inline_docs(
 ) -> None:
     """Legacy inline docs of a create: stored now (full text at once), embedded by a job."""
     for doc in extra.get("docs") or []:
-        prepared = PreparedDoc(indexer.chunk(doc["title"], doc["content"]), None)
+        prepared = await indexer.prepare(doc["title"], doc["content"], inline=False)
         await insert_doc(conn, developer_id, kind, owner_id, doc, prepared)
 
 

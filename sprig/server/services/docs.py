@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import functools
-import hashlib
-import json
 from collections.abc import Callable
 from typing import Any, Literal
 from uuid import UUID
@@ -14,7 +12,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sprig.server.errors import BadRequestError, ConflictError, NotFoundError
 from sprig.server.ids import new_id, utcnow
-from sprig.server.services.indexing import DocIndexer, PreparedDoc, bump_version, write_chunks
+from sprig.server.services.indexing import (
+    DocIndexer,
+    PreparedDoc,
+    bump_version,
+    content_hash,
+    write_chunks,
+)
 from sprig.server.services.jobs import enqueue
 from sprig.server.store import crud, tables
 from sprig.server.store.crud import ListQuery, Row, Rows
@@ -27,11 +31,6 @@ OWNER_TABLES: dict[str, sa.Table] = {
     "user": tables.users,
     "session": tables.sessions,
 }
-
-
-def content_hash(title: str, content: str | list[str]) -> str:
-    blob = json.dumps([title, content], ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(blob.encode()).hexdigest()
 
 
 async def require_owner(
@@ -81,7 +80,7 @@ async def insert_doc(
     Without embeddings in ``prepared`` the doc is ``pending`` and an ``embed_doc`` job (in
     the same transaction) computes them; its id is in the returned row's ``jobs``.
     """
-    digest = content_hash(doc["title"], doc["content"])
+    digest = prepared.content_hash or content_hash(doc["title"], doc["content"])
     dupe = sa.select(tables.docs.c.id).where(
         tables.docs.c.owner_kind == kind,
         tables.docs.c.owner_id == owner_id,

@@ -12,6 +12,9 @@ HNSW index for the vectors' dimension is created with the first vectors of that 
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
+import json
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -31,10 +34,16 @@ from sprig.server.store import tables
 MODEL_KEY = "embedding_model"
 
 
+def content_hash(title: str, content: str | list[str]) -> str:
+    blob = json.dumps([title, content], ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
 @dataclass
 class PreparedDoc:
     chunks: list[Chunk]
     vectors: Vectors | None  # None: embeddings come later, from an embed_doc job
+    content_hash: str | None = None  # computed beside the chunks when prepared
 
 
 class DocIndexer:
@@ -50,17 +59,28 @@ class DocIndexer:
 
     def chunk(self, title: str, content: str | list[str]) -> list[Chunk]:
         s = self.settings
+        embedder = self.embedder
         return chunk_document(
-            title, content, s.chunk_tokens, s.chunk_overlap, self.embedder.count_tokens
+            title,
+            content,
+            s.chunk_tokens,
+            s.chunk_overlap,
+            embedder.count_tokens,
+            embedder.token_starts,
         )
+
+    def _unembedded(self, title: str, content: str | list[str]) -> PreparedDoc:
+        return PreparedDoc(self.chunk(title, content), None, content_hash(title, content))
 
     async def prepare(
         self, title: str, content: str | list[str], inline: bool = True
     ) -> PreparedDoc:
-        chunks = self.chunk(title, content)
-        if not inline or len(chunks) > self.settings.embed_inline_max_chunks:
-            return PreparedDoc(chunks, None)
-        return PreparedDoc(chunks, await self.embed([c.embed_text for c in chunks]))
+        """Chunks and content hash (in a worker thread: O(size) work stays off the event
+        loop), then the vectors of a doc small enough to embed before its write."""
+        prepared = await asyncio.to_thread(self._unembedded, title, content)
+        if inline and len(prepared.chunks) <= self.settings.embed_inline_max_chunks:
+            prepared.vectors = await self.embed([c.embed_text for c in prepared.chunks])
+        return prepared
 
     async def embed(self, texts: list[str]) -> Vectors:
         if not texts:
@@ -111,7 +131,7 @@ async def write_chunks(
     if rows and conn.dialect.name == "postgresql":
         await _write_pg_chunks(conn, doc_id, rows, prepared.vectors, doc)
     elif rows:
-        await conn.execute(sa.insert(tables.doc_chunks), rows)
+        await _insert_batched(conn, sa.insert(tables.doc_chunks), rows)
     await bump_version(conn, developer_id)
 
 
@@ -140,9 +160,21 @@ async def _write_pg_chunks(
     for i, row in enumerate(rows):
         vector = vectors[i] if vectors is not None else None
         row |= {"vector": search_pg.vector_param(vector), "config": config, "title": title}
-    await conn.execute(_PG_INSERT, rows)
+    await _insert_batched(conn, _PG_INSERT, rows)
     if vectors is not None and len(vectors):
         await search_pg.ensure_vector_index(conn, int(vectors.shape[1]))
+
+
+# Rows per statement: the driver prepares each statement's rows on the event loop, so a big
+# doc's thousands of chunks go in several statements, other requests served in between.
+WRITE_BATCH = 500
+
+
+async def _insert_batched(
+    conn: AsyncConnection, stmt: sa.Executable, rows: list[dict[str, Any]]
+) -> None:
+    for start in range(0, len(rows), WRITE_BATCH):
+        await conn.execute(stmt, rows[start : start + WRITE_BATCH])
 
 
 def _blob(vector: Any) -> bytes | None:

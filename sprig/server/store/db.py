@@ -129,9 +129,10 @@ class Database:
             await conn.commit()
 
     async def current_revision(self) -> str | None:
+        """The schema revision, read on a reader (``/healthz`` never queues behind a write)."""
         from alembic.runtime.migration import MigrationContext
 
-        async with self._writer.connect() as conn:
+        async with self._reader.connect() as conn:
 
             def _rev(sync_conn: Any) -> str | None:
                 return MigrationContext.configure(sync_conn).get_current_revision()
