@@ -243,3 +243,22 @@ async def test_memory_limit_of_the_worker(tmp_path: Path, memory: int) -> None:
             sid = await _session(client, agent, "{{ 6 * 7 }}")
             r = await client.post(f"/sessions/{sid}/render", json=user_msg("hi"))
             assert r.json()["messages"][0]["content"] == "42"
+
+
+async def test_text_without_tags_is_not_a_template(client: httpx.AsyncClient, agent: dict) -> None:
+    """A request's own long system text (no tag) passes unchanged, past the template limits;
+    one tag makes it a template, and they apply."""
+    body = {"agent": agent["id"], "system_template": "fine", "token_budget": 1_000_000}
+    sid = (await client.post("/sessions", json=body)).json()["id"]
+    text = "word " * 240_000  # 1.2 M characters
+    body = {"messages": [{"role": "system", "content": text}, {"role": "user", "content": "x"}]}
+    r = await client.post(f"/sessions/{sid}/render", json=body)
+    assert r.status_code == 200, r.text
+    assert r.json()["messages"][1]["content"] == text
+    body["messages"][0]["content"] = text[:90_000] + "{{ 1 }}"
+    r = await client.post(f"/sessions/{sid}/render", json=body)
+    assert r.json()["messages"][1]["content"] == text[:90_000] + "1"
+    body["messages"][0]["content"] = text + "{{ 1 }}"
+    r = await client.post(f"/sessions/{sid}/render", json=body)
+    assert r.status_code == 400
+    assert r.json()["error"]["message"] == "Template longer than 100000 characters"

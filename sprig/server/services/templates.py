@@ -90,11 +90,11 @@ class TemplateRenderer:
 
     async def render(self, sources: Sequence[str], variables: dict[str, Any]) -> list[str]:
         for source in sources:
-            if len(source) > MAX_TEMPLATE_CHARS:
+            if len(source) > MAX_TEMPLATE_CHARS and not is_plain(source):
                 raise BadRequestError(f"Template longer than {MAX_TEMPLATE_CHARS} characters")
         variables = {**variables, "now": rfc3339(utcnow())}
         local = [i for i, s in enumerate(sources) if is_trusted(s)]
-        remote = [i for i in range(len(sources)) if i not in set(local)]
+        remote = sorted(set(range(len(sources))) - set(local))
         texts = [""] * len(sources)
         try:
             if local:

@@ -250,12 +250,12 @@ def render_all(
 
 
 def _render_one(source: str, variables: dict[str, Any], budget: Budget) -> str:
+    if is_plain(source):  # the client's own text, not produced by a template: not counted
+        return plain_text(source)
     if len(source) > MAX_TEMPLATE_CHARS:
         raise TemplateLimitError(
             f"a template of {len(source)} characters exceeds the limit of {MAX_TEMPLATE_CHARS}"
         )
-    if is_plain(source):
-        return budget.emit(plain_text(source))
     template = compiled.get(source)
     if time.monotonic() > budget.deadline:
         raise time_limit_error(budget.limits)
