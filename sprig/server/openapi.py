@@ -88,6 +88,45 @@ def _document_errors(path: str, method: str, operation: dict[str, Any]) -> None:
     }
 
 
+FILTER_REF = "#/components/schemas/MetadataFilter"
+# Values a metadata filter can compare: integers within 64 bits, at any depth.
+FILTER_SCHEMAS: dict[str, Any] = {
+    "MetadataFilter": {
+        "type": "object",
+        "additionalProperties": {"$ref": "#/components/schemas/MetadataFilterValue"},
+        "description": "Matches metadata that contains this (JSON containment)",
+    },
+    "MetadataFilterValue": {
+        "anyOf": [
+            {"type": ["string", "boolean", "null"]},
+            {"type": "number", "minimum": -(2**63), "maximum": 2**63 - 1},
+            {"type": "array", "items": {"$ref": "#/components/schemas/MetadataFilterValue"}},
+            {"$ref": FILTER_REF},
+        ]
+    },
+}
+
+
+def _json_parameters(operation: dict[str, Any]) -> None:
+    """``metadata_filter`` in a query is the JSON of an object (or dotted keys)."""
+    for parameter in operation.get("parameters", []):
+        if parameter.get("name") == "metadata_filter" and parameter.get("in") == "query":
+            parameter.pop("schema", None)
+            parameter["content"] = {"application/json": {"schema": {"$ref": FILTER_REF}}}
+
+
+def _filter_fields(components: dict[str, Any]) -> None:
+    """Every body's ``metadata_filter`` refers to the one filter schema."""
+    for schema in list(components.values()):
+        properties = schema.get("properties", {})
+        if "metadata_filter" in properties:
+            described = properties["metadata_filter"].get("description")
+            properties["metadata_filter"] = {"$ref": FILTER_REF}
+            if described:
+                properties["metadata_filter"]["description"] = described
+    components.update(FILTER_SCHEMAS)
+
+
 def _refs(schema: dict[str, Any]) -> None:
     """Point every error response at the one schema (``$ref``, not a copy)."""
     for path_item in schema.get("paths", {}).values():
@@ -108,6 +147,7 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
     for path, path_item in schema.get("paths", {}).items():
         for method, operation in path_item.items():
             _document_errors(path, method, operation)
+            _json_parameters(operation)
     _refs(schema)
     components = schema.setdefault("components", {}).setdefault("schemas", {})
     for unused in ("HTTPValidationError", "ValidationError"):
@@ -115,5 +155,6 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
     models = ErrorResponse.model_json_schema(ref_template="#/components/schemas/{model}")
     components.update(models.pop("$defs", {}))
     components["ErrorResponse"] = models
+    _filter_fields(components)
     app.openapi_schema = schema
     return schema

@@ -40,7 +40,6 @@ class Settings(BaseSettings):
     )
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     max_request_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
-    max_list_limit: int = Field(default=1000, ge=1)
     db_pool_size: int = Field(default=5, ge=1, description="Reader connections (PostgreSQL: pool).")
     db_max_overflow: int = Field(
         default=10, ge=0, description="PostgreSQL: connections opened past the pool in a burst."

@@ -12,7 +12,7 @@ import json
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from sprig.server.api.schemas import Body, ToolIn
 from sprig.server.models.presets import PRESET_NAMES
@@ -62,7 +62,28 @@ class ToolResultPart(Body):
 Part = Annotated[TextPart | ImagePart | ToolResultPart, Field(discriminator="type")]
 
 
+_TEXT: dict[str, Any] = {"type": "string", "minLength": 1}
+
+
 class MessageIn(Body):
+    model_config = ConfigDict(
+        json_schema_extra={  # what `_shape` checks, for the document
+            "anyOf": [
+                {"required": ["content"], "properties": {"content": {"not": {"type": "null"}}}},
+                {
+                    "required": ["tool_calls"],
+                    "properties": {"tool_calls": {"type": "array", "minItems": 1}},
+                },
+            ],
+            "if": {"required": ["role"], "properties": {"role": {"const": "tool"}}},
+            "then": {
+                "anyOf": [
+                    {"required": ["tool_call_id"], "properties": {"tool_call_id": _TEXT}},
+                    {"required": ["name"], "properties": {"name": _TEXT}},
+                ]
+            },
+        }
+    )
     role: Literal["system", "user", "assistant", "tool"]
     content: str | list[str] | list[Part] | None = None
     name: Annotated[str, Field(max_length=255)] | None = None
@@ -134,7 +155,7 @@ class Settings(Body):
     top_p: float | None = Field(default=None, ge=0, le=1)
     min_p: float | None = Field(default=None, ge=0, le=1)
     max_tokens: int | None = Field(default=None, ge=1, le=1_000_000)
-    stop: str | list[str] | None = None
+    stop: str | Annotated[list[str], Field(max_length=4)] | None = None
     seed: int | None = Field(default=None, ge=-(2**31), le=2**31 - 1)
     frequency_penalty: float | None = Field(default=None, ge=-2, le=2)
     presence_penalty: float | None = Field(default=None, ge=-2, le=2)

@@ -8,6 +8,7 @@ from uuid import UUID
 
 from fastapi import Depends, Query, Request
 
+from sprig.server.api.schemas import comparable
 from sprig.server.errors import AuthenticationError, PermissionDeniedError, ValidationError
 from sprig.server.runtime import Runtime
 from sprig.server.services.keys import authenticate
@@ -83,6 +84,10 @@ def parse_metadata_filter(request: Request, raw: str | None) -> dict[str, Any]:
     for key, value in request.query_params.multi_items():
         if key.startswith("metadata_filter.") and len(key) > len("metadata_filter."):
             result[key[len("metadata_filter.") :]] = _coerce(value)
+    try:
+        comparable(result)
+    except ValueError as err:
+        raise _query_error("metadata_filter", str(err)) from err
     return result
 
 

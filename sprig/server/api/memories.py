@@ -123,7 +123,13 @@ async def list_memories(
     runtime: RuntimeDep,
     dev: Developer,
     query: Annotated[str | None, Query(max_length=10_000)] = None,
-    types: Annotated[list[str] | None, Query()] = None,
+    types: Annotated[
+        list[str] | None,
+        Query(
+            description="Memory types (also comma-separated; synonyms such as `fact` count)",
+            json_schema_extra={"items": {"type": "string", "enum": sorted(TYPES)}},
+        ),
+    ] = None,
     user_id: UUID | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,

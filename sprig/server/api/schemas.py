@@ -6,10 +6,18 @@ caller actually gave, so PATCH leaves the rest unchanged.
 
 from __future__ import annotations
 
+import math
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 
 from sprig.server.errors import BadRequestError
 from sprig.server.services.tools import TOOL_TYPES
@@ -18,6 +26,28 @@ Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max
 Identifier = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=255)]
 Short = Annotated[str, StringConstraints(max_length=255)]
 Metadata = dict[str, Any]
+INT64 = 2**63 - 1
+
+
+def comparable(value: Any, depth: int = 0) -> Any:
+    """A metadata filter's values must be comparable in the database: integers within 64
+    bits, finite numbers (a larger one cannot match anything stored)."""
+    if isinstance(value, bool) or depth > 64:
+        return value
+    if isinstance(value, int) and not -INT64 - 1 <= value <= INT64:
+        raise ValueError("metadata filter integers must fit in 64 bits")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError("metadata filter numbers must be finite")
+    if isinstance(value, dict):
+        for item in value.values():
+            comparable(item, depth + 1)
+    elif isinstance(value, list):
+        for item in value:
+            comparable(item, depth + 1)
+    return value
+
+
+MetadataFilter = Annotated[Metadata, AfterValidator(comparable)]
 Content = str | list[str]
 
 
@@ -56,7 +86,7 @@ def _refuse_nul(value: Any, depth: int = 0) -> None:
 
 class DocIn(Body):
     title: Annotated[str, StringConstraints(min_length=1, max_length=10_000)]
-    content: Content
+    content: str | Annotated[list[str], Field(min_length=1)]
     metadata: Metadata | None = None
     embed_instruction: str | None = None
     language: Annotated[str, StringConstraints(max_length=32)] | None = None
@@ -147,7 +177,7 @@ class RecallOptions(Body):
     mode: Literal["text", "vector", "hybrid"] = "hybrid"
     limit: int = Field(default=10, ge=1, le=50)
     lang: str = "en-US"
-    metadata_filter: Metadata = Field(default_factory=dict)
+    metadata_filter: MetadataFilter = Field(default_factory=dict)
     num_search_messages: int = Field(default=4, ge=1, le=50)
     max_query_length: int = Field(default=1000, ge=100, le=10_000)
     include_embeddings: bool = False
@@ -221,4 +251,4 @@ def default_recall_options() -> dict[str, Any]:
 
 class BulkDeleteIn(Body):
     delete_all: bool = False
-    metadata_filter: Metadata = Field(default_factory=dict)
+    metadata_filter: MetadataFilter = Field(default_factory=dict)

@@ -11,11 +11,11 @@ from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from fastapi import APIRouter
-from pydantic import Field, StringConstraints, model_validator
+from pydantic import ConfigDict, Field, StringConstraints, model_validator
 
 from sprig.server.api import views
 from sprig.server.api.deps import Developer, RuntimeDep
-from sprig.server.api.schemas import Body, Metadata
+from sprig.server.api.schemas import Body, MetadataFilter
 from sprig.server.search import ranking
 from sprig.server.search.ranking import RankOptions
 from sprig.server.services.docs import OwnerKind
@@ -25,13 +25,30 @@ router = APIRouter(tags=["docs"])
 Mode = Literal["text", "vector", "hybrid"]
 
 
+FLOAT32_MAX = 3.4028234e38
+Float32 = Annotated[float, Field(ge=-FLOAT32_MAX, le=FLOAT32_MAX)]  # vectors are float32
+
+
 class SearchIn(Body):
+    model_config = ConfigDict(
+        json_schema_extra={  # what `_something_to_search` checks, for the document
+            "anyOf": [
+                {
+                    "required": ["text"],
+                    "properties": {"text": {"type": "string", "pattern": r"\S"}},
+                },
+                {"required": ["vector"], "properties": {"vector": {"type": "array"}}},
+            ],
+            "if": {"required": ["mode"], "properties": {"mode": {"const": "text"}}},
+            "then": {"required": ["text"], "properties": {"text": {"type": "string"}}},
+        }
+    )
     text: Annotated[str, StringConstraints(max_length=10_000)] | None = None
-    vector: Annotated[list[float], Field(min_length=1, max_length=8192)] | None = None
+    vector: Annotated[list[Float32], Field(min_length=1, max_length=8192)] | None = None
     mode: Mode | None = None
     lang: Annotated[str, StringConstraints(max_length=32)] = "en-US"
     limit: int = Field(default=10, ge=1, le=50)
-    metadata_filter: Metadata = Field(default_factory=dict)
+    metadata_filter: MetadataFilter = Field(default_factory=dict)
     include_embeddings: bool = False
     confidence: float = Field(default=ranking.DEFAULT_CONFIDENCE, ge=-1, le=1)
     mmr_strength: float = Field(default=ranking.DEFAULT_MMR_STRENGTH, ge=0, lt=1)

@@ -11,6 +11,7 @@ import re
 from collections import deque
 from collections.abc import AsyncGenerator, Callable, Iterable, Sequence
 from dataclasses import replace
+from typing import cast
 
 from sprig.server.models.base import (
     Capabilities,
@@ -80,7 +81,8 @@ class ScriptedModel(_CountingModel):
     """Replies from a script, in order, and records every request it gets.
 
     A script item is a reply text, a `Completion` (returned as is), a list of `ToolCall`s,
-    an exception (raised), or a callable taking the request and returning one of those.
+    an exception (raised), or a callable taking the request and returning one of those;
+    when the script is used up, `fallback` answers (if given).
     Streams go word by word, `stream_delay` seconds apart; `cancelled_streams` counts
     streams closed before their end.
     """
@@ -93,6 +95,7 @@ class ScriptedModel(_CountingModel):
         context_window: int = 4096,
         capabilities: Capabilities | None = None,
         stream_delay: float = 0.0,
+        fallback: Reply | None = None,
     ) -> None:
         caps = capabilities or Capabilities(tools=True, json_object=True, json_schema=True)
         super().__init__(name, context_window, caps)
@@ -100,6 +103,7 @@ class ScriptedModel(_CountingModel):
         self.requests: list[CompletionRequest] = []
         self.stream_delay = stream_delay
         self.cancelled_streams = 0
+        self.fallback = fallback  # the reply once the script is used up (None: an error)
 
     def push(self, *replies: Reply) -> None:
         self._script.extend(replies)
@@ -110,9 +114,9 @@ class ScriptedModel(_CountingModel):
 
     def _next(self, request: CompletionRequest) -> Completion:
         self.requests.append(request)
-        if not self._script:
+        if not self._script and self.fallback is None:
             raise AssertionError(f"ScriptedModel {self.name!r}: script exhausted")
-        reply = self._script.popleft()
+        reply = self._script.popleft() if self._script else cast(Reply, self.fallback)
         while callable(reply) and not isinstance(reply, BaseException):
             reply = reply(request)
         return self._to_completion(request, reply)

@@ -10,7 +10,7 @@ from uuid import UUID
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from sprig.server.errors import BadRequestError, ConflictError, NotFoundError
+from sprig.server.errors import ConflictError, NotFoundError
 from sprig.server.ids import new_id, utcnow
 from sprig.server.services.indexing import (
     DocIndexer,
@@ -178,11 +178,11 @@ class DocService:
         metadata_filter: dict[str, Any],
         delete_all: bool,
     ) -> Rows:
-        if not delete_all and not metadata_filter:
-            raise BadRequestError("Give a non-empty metadata_filter, or delete_all=true")
         docs = tables.docs
         async with self.db.write() as conn:
             await require_owner(conn, developer_id, kind, owner_id)
+            if not delete_all and not metadata_filter:
+                return []  # as upstream: nothing chosen, nothing deleted (202, no items)
             where = [
                 docs.c.developer_id == developer_id,
                 docs.c.owner_kind == kind,

@@ -33,6 +33,7 @@ from sprig.server.services.context import (
     load_window_cached,
 )
 from sprig.server.services.memory_store import scope_has_memories
+from sprig.server.services.tool_links import link_tool_results
 from sprig.server.store import tables
 from sprig.server.store.crud import Row
 from sprig.server.tools.spec import merge_tools, normalise_tool_choice, tool_specs
@@ -404,6 +405,7 @@ async def build_turn(
             "Set the session's context_overflow to 'truncate', 'summarize' or 'adaptive'."
         )
     history = [entry_message(r) for r in window.entries]
+    inputs = link_tool_results(history, inputs)
     defs = merge_tools(
         await agent_tools(conn, developer_id, agent["id"], parties.holdings), options.tools
     )
