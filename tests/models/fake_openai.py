@@ -5,6 +5,9 @@ The last user message steers it:
 - ``tool:<name>``: call tool `<name>` with ``{"city": "Paris"}``;
 - ``json``: reply ``{"ok": true}``; ``badjson``: reply ``not json``;
 - ``slow``: stream 50 words, 50 ms apart (for cancellation tests);
+- ``hang``: answer nothing for 30 s (for timeouts);
+- ``midstream``: stream two words, then an error event (as OpenAI reports a failure
+  after the stream started);
 - anything else: reply ``echo: <text>``;
 - after a tool result (the last message has role ``tool``): reply ``result: <its content>``.
 A tool message that answers no earlier call is refused with 400, as OpenAI does.
@@ -127,6 +130,11 @@ async def _events(
     finished = False
     try:
         yield _chunk({"role": "assistant", "content": ""})
+        if body["messages"][-1]["content"] == "midstream":
+            yield _chunk({"content": "two words"})
+            error = {"message": "fake midstream failure", "type": "server_error", "code": None}
+            yield f"data: {json.dumps({'error': error})}\n\n"
+            return
         for word in content.split(" ") if content else []:
             await asyncio.sleep(delay)
             yield _chunk({"content": word + " "})
@@ -156,6 +164,8 @@ def make_app(rec: Recorder) -> FastAPI:
         text = _last_user_text(body)
         if text.startswith("error:"):
             return _error(int(text[6:]))
+        if text == "hang":
+            await asyncio.sleep(30)
         unlinked = _unanswerable_tool_message(body["messages"])
         if unlinked:  # as OpenAI: every tool message answers a call made before it
             return _error(400, unlinked)

@@ -6,11 +6,13 @@ import asyncio
 import contextlib
 import json
 import logging
+import re
+import time
 
 import pytest
 from fake_openai import PROMPT_TOKENS, FakeOpenAI
 
-from sprig.server.errors import BadRequestError, SprigError, UpstreamError
+from sprig.server.errors import BadRequestError, SprigError, UpstreamError, UpstreamTimeoutError
 from sprig.server.models.base import (
     ChatMessage,
     CompletionRequest,
@@ -29,6 +31,7 @@ from sprig.server.models.litellm_provider import (
     LiteLLMConfig,
     LiteLLMModel,
 )
+from sprig.server.models.provider_errors import provider_detail
 
 KEY = "sk-fake-" + "q" * 32
 WEATHER = ToolSpec(
@@ -153,28 +156,47 @@ async def test_json_mode_passes_through_and_is_checked(fake_openai: FakeOpenAI) 
     assert "response_format" not in fake_openai.recorder.bodies[-1]
 
 
+def assert_in_sprigs_words(error: SprigError, *parts: str) -> None:
+    """Names the model and the provider, says the kind of failure; no library internals."""
+    message = error.message
+    assert message.startswith("The model provider for 'fake' (openai) "), message
+    for part in parts:
+        assert part in message, message
+    assert "litellm" not in message.lower() and "Exception" not in message, message
+    assert not re.search(r"\w+Error\b", message), message
+    assert KEY not in message
+
+
 @pytest.mark.parametrize(
-    ("status", "error", "http"),
+    ("status", "error", "http", "says"),
     [
-        (400, ProviderRequestError, 400),
-        (404, ProviderRequestError, 400),
-        (422, ProviderRequestError, 400),
-        (401, ProviderAuthenticationError, 400),
-        (403, ProviderAuthenticationError, 400),
-        (429, ProviderRateLimitError, 429),
-        (500, UpstreamError, 502),
-        (503, UpstreamError, 502),
+        (400, ProviderRequestError, 400, "rejected the request as invalid: fake failure 400"),
+        (404, ProviderRequestError, 400, "rejected the request as invalid: fake failure 404"),
+        (422, ProviderRequestError, 400, "rejected the request as invalid: fake failure 422"),
+        (401, ProviderAuthenticationError, 400, "authentication failed (check the api_key of"),
+        (403, ProviderAuthenticationError, 400, "authentication failed"),
+        (429, ProviderRateLimitError, 429, "rate limited the request"),
+        (500, UpstreamError, 502, "returned an error"),
+        (503, UpstreamError, 502, "returned an error"),
     ],
 )
 async def test_provider_errors_map_onto_the_error_tree(
-    fake_openai: FakeOpenAI, status: int, error: type[SprigError], http: int
+    fake_openai: FakeOpenAI,
+    caplog: pytest.LogCaptureFixture,
+    status: int,
+    error: type[SprigError],
+    http: int,
+    says: str,
 ) -> None:
+    caplog.set_level(logging.WARNING, "sprig.models")
     with pytest.raises(error) as info:
         await make_model(fake_openai).complete(ask(f"error:{status}"))
     assert type(info.value) is error and info.value.status_code == http
-    assert f"fake failure {status}" in info.value.message and "'fake'" in info.value.message
-    assert KEY not in info.value.message
+    assert_in_sprigs_words(info.value, says)
     assert len(fake_openai.recorder.bodies) == 1  # max_retries=0: asked once
+    # the original detail is in the server log, the key is not
+    assert f"fake failure {status}" in caplog.text and "'fake'" in caplog.text
+    assert KEY not in caplog.text
 
 
 async def test_client_errors_are_4xx_and_server_errors_5xx(fake_openai: FakeOpenAI) -> None:
@@ -185,13 +207,92 @@ async def test_client_errors_are_4xx_and_server_errors_5xx(fake_openai: FakeOpen
     assert info.value.status_code == 502
 
 
-async def test_unreachable_provider_is_a_502() -> None:
+@pytest.mark.parametrize("stream", [False, True])
+async def test_unreachable_provider_is_a_502(
+    caplog: pytest.LogCaptureFixture, stream: bool
+) -> None:
+    caplog.set_level(logging.WARNING, "sprig.models")
     config = LiteLLMConfig(
-        name="down", model="openai/x", api_base="http://127.0.0.1:9/v1", max_retries=0, timeout=5
-    )
+        name="fake", model="openai/x", api_base="http://127.0.0.1:9/v1", max_retries=0,
+        timeout=5, api_key=KEY,
+    )  # fmt: skip
+    model = LiteLLMModel(config)
     with pytest.raises(UpstreamError) as info:
-        await LiteLLMModel(config).complete(ask("x"))
-    assert info.value.status_code == 502 and "'down'" in info.value.message
+        await (collect(model.stream(ask("x"))) if stream else model.complete(ask("x")))
+    assert type(info.value) is UpstreamError and info.value.status_code == 502
+    assert_in_sprigs_words(info.value, "could not be reached: connection error")
+    assert "Connection error" in caplog.text and KEY not in caplog.text
+
+
+@pytest.mark.parametrize("stream", [False, True])
+async def test_a_provider_that_hangs_times_out_as_a_504(
+    fake_openai: FakeOpenAI, stream: bool
+) -> None:
+    model = make_model(fake_openai, timeout=0.5)
+    started = time.monotonic()
+    with pytest.raises(UpstreamTimeoutError) as info:
+        await (collect(model.stream(ask("hang"))) if stream else model.complete(ask("hang")))
+    assert time.monotonic() - started < 5
+    assert info.value.status_code == 504
+    assert_in_sprigs_words(info.value, "timed out after 0.5 s")
+
+
+async def test_an_error_after_the_stream_started_is_described(fake_openai: FakeOpenAI) -> None:
+    chunks: list[str] = []
+
+    async def read() -> None:
+        async for chunk in make_model(fake_openai).stream(ask("midstream")):
+            chunks.append(chunk.content)
+
+    with pytest.raises(UpstreamError) as info:
+        await read()
+    assert "two words" in chunks
+    assert info.value.status_code == 502
+    assert_in_sprigs_words(info.value, "returned an error")
+
+
+async def test_auth_failures_name_the_environment_variable(
+    fake_openai: FakeOpenAI, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    config = {"name": "fake", "model": "openai/fake", "api_base": fake_openai.api_base}
+    model = LiteLLMModel(LiteLLMConfig.model_validate({**config, "max_retries": 0}))
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    with pytest.raises(ProviderAuthenticationError) as info:
+        await model.complete(ask("x"))
+    assert_in_sprigs_words(info.value, "was not called: no API key is set (set OPENAI_API_KEY)")
+    assert fake_openai.recorder.bodies == []
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+    caplog.set_level(logging.WARNING, "sprig.models")
+    with pytest.raises(ProviderAuthenticationError) as info:
+        await model.complete(ask("error:401"))
+    assert_in_sprigs_words(info.value, "authentication failed (check OPENAI_API_KEY)")
+    assert "fake failure 401" in caplog.text and KEY not in caplog.text
+
+
+async def test_a_model_of_no_known_provider_says_how_to_name_it() -> None:
+    model = LiteLLMModel(LiteLLMConfig(name="mystery-model", max_retries=0))
+    with pytest.raises(ProviderRequestError) as info:
+        await model.complete(ask("x"))
+    message = info.value.message
+    assert message.startswith("No model provider is known for 'mystery-model'"), message
+    assert "SPRIG_MODELS" in message and "litellm" not in message.lower()
+
+
+@pytest.mark.parametrize(
+    ("raw", "detail"),
+    [
+        ("litellm.BadRequestError: OpenAIException - too long", "too long"),
+        ("litellm.NotFoundError: NotFoundError: OpenAIException - no such model", "no such model"),
+        (
+            "Error code: 400 - {'error': {'message': 'context is 9000 tokens', 'type': 'x'}}",
+            "context is 9000 tokens",
+        ),
+        ("litellm.APIError: APIError: see litellm.Router for details", ""),
+        ("Traceback (most recent call last): ...", ""),
+    ],
+)
+def test_provider_detail_keeps_only_the_providers_reason(raw: str, detail: str) -> None:
+    assert provider_detail(raw) == detail
 
 
 async def test_closing_a_stream_closes_the_provider_connection(fake_openai: FakeOpenAI) -> None:

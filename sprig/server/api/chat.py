@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import AsyncIterator
 from typing import Any
 from uuid import UUID
@@ -13,6 +14,7 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 from sprig.server.api import views
 from sprig.server.api.chat_schemas import ChatIn
 from sprig.server.api.deps import Developer, RuntimeDep
+from sprig.server.errors import SprigError
 from sprig.server.ids import rfc3339
 from sprig.server.models.base import ChatMessage
 from sprig.server.services.chat import (
@@ -26,6 +28,7 @@ from sprig.server.services.chat import (
 from sprig.server.services.turn import ChatOptions
 
 router = APIRouter(tags=["chat"])
+log = logging.getLogger("sprig.server")
 
 
 def options_from(body: ChatIn) -> ChatOptions:
@@ -168,6 +171,28 @@ def _chunk(
 
 
 async def _sse(events: AsyncIterator[StreamEvent], done_marker: bool) -> AsyncIterator[str]:
+    """The turn's events as SSE chunks. A failure after the stream started (the model's
+    call happens then) ends it with one ``data:`` event in the error shape, no ``[DONE]``;
+    the turn raised before saving anything."""
+    try:
+        async for chunk in _sse_chunks(events):
+            yield chunk
+    except Exception as exc:  # the response has started: say what failed, in its shape
+        yield _error_event(exc)
+        return
+    if done_marker:
+        yield "data: [DONE]\n\n"
+
+
+def _error_event(exc: Exception) -> str:
+    if not isinstance(exc, SprigError):
+        log.exception("chat stream failed", exc_info=exc)
+        exc = SprigError("Internal server error")
+    error = {"message": exc.message, "code": exc.code, "type": exc.type}
+    return _data({"error": error, "detail": exc.message})
+
+
+async def _sse_chunks(events: AsyncIterator[StreamEvent]) -> AsyncIterator[str]:
     reply_id = created = ""
     async for event in events:
         if isinstance(event, StreamStart):
@@ -191,8 +216,6 @@ async def _sse(events: AsyncIterator[StreamEvent], done_marker: bool) -> AsyncIt
             if r.stop_reason:
                 last["stop_reason"] = r.stop_reason
             yield _data(last)
-    if done_marker:
-        yield "data: [DONE]\n\n"
 
 
 def _tool_delta(message: ChatMessage) -> dict[str, Any]:

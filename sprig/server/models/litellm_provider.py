@@ -35,9 +35,22 @@ from sprig.server.models.litellm_wire import (
     request_kwargs,
     usage_of,
 )
-from sprig.server.models.provider_errors import is_provider_error, map_provider_error
+from sprig.server.models.provider_errors import (
+    ProviderContext,
+    is_provider_error,
+    map_provider_error,
+)
 
 FALLBACK_CONTEXT_WINDOW = 8192
+# Where a provider's key is read from when a model entry gives none (LiteLLM's names;
+# otherwise <PROVIDER>_API_KEY).
+KEY_SOURCES = {
+    "azure": "AZURE_API_KEY",
+    "together_ai": "TOGETHERAI_API_KEY",
+    "vertex_ai": "the Google credentials (GOOGLE_APPLICATION_CREDENTIALS)",
+    "bedrock": "the AWS credentials (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY)",
+    "sagemaker": "the AWS credentials (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY)",
+}
 # For models LiteLLM does not know (e.g. `openai/<name>` on a custom host): OpenAI-compatible.
 UNKNOWN_MODEL_CAPABILITIES = Capabilities(tools=True, json_object=True, json_schema=False)
 
@@ -125,14 +138,39 @@ class LiteLLMModel(ChatModel):
         count: int = import_litellm().token_counter(model=self.config.litellm_model, messages=wire)
         return count
 
-    def _secrets(self) -> list[str]:
+    @cached_property
+    def provider(self) -> str | None:
+        """The provider LiteLLM routes this model to (None: it knows none)."""
+        try:
+            found = import_litellm().get_llm_provider(
+                self.config.litellm_model, api_base=self.config.api_base
+            )
+        except Exception:  # LiteLLM raises its BadRequestError for an unknown provider
+            return None
+        return str(found[1]) if found[1] else None
+
+    def _key_source(self) -> str:
+        if self.config.api_key is not None:
+            return f"the api_key of model {self.name!r} in SPRIG_MODELS"
+        provider = self.provider or "provider"
+        return KEY_SOURCES.get(provider, f"{provider.upper().replace('-', '_')}_API_KEY")
+
+    def _secrets(self) -> tuple[str, ...]:
         key = self.config.api_key
-        return [key.get_secret_value()] if key else []
+        from_env = os.environ.get(self._key_source(), "")
+        return tuple(s for s in (key.get_secret_value() if key else "", from_env) if s)
 
     def _error(self, exc: Exception) -> Exception:
-        if is_provider_error(exc):
-            return map_provider_error(exc, self.name, self._secrets())
-        return exc
+        if not is_provider_error(exc):
+            return exc
+        context = ProviderContext(
+            model=self.name,
+            provider=self.provider,
+            timeout=self.config.timeout,
+            key_hint=self._key_source(),
+            secrets=self._secrets(),
+        )
+        return map_provider_error(exc, context)
 
     async def _call(self, request: CompletionRequest, *, stream: bool) -> Any:
         kwargs = request_kwargs(self.config, request, stream=stream)
