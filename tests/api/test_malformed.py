@@ -134,3 +134,56 @@ def _resolve(app: FastAPI, schema: dict[str, Any]) -> dict[str, Any]:
             if "$ref" in option:
                 return _resolve(app, option)
     return schema
+
+
+async def test_integer_parameters_are_bounded(
+    app: FastAPI, client: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    """An offset past 64 bits once overflowed SQLite (500) and reset the connection."""
+    ids = await _seed(client, runtime)
+    paths = [
+        "/agents",
+        "/users",
+        "/sessions",
+        f"/sessions/{ids['session']}/history",
+        f"/agents/{ids['agent']}/docs",
+        f"/agents/{ids['agent']}/tools",
+        f"/agents/{ids['agent']}/memories",
+    ]
+    for path in paths:
+        for params in ({"offset": 2**63}, {"offset": -1}, {"limit": 2**63}, {"limit": 0}):
+            r = await client.get(path, params=params)
+            assert r.status_code == 422, (path, params, r.text)
+            _assert_error_shape(r, (path, params))
+            assert next(iter(params)) in r.json()["error"]["message"]
+        assert (await client.get(path, params={"offset": 10**6})).status_code == 200
+    r = await client.get("/agents", params={"limit": 101})
+    assert r.status_code == 422 and "query.limit" in r.json()["error"]["message"]
+    assert "100" in r.json()["error"]["message"]
+
+
+async def test_malformed_messages_are_422_before_anything_else(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    ids = await _seed(client, runtime)
+    missing = "00000000-0000-4000-8000-000000000000"
+    bad_messages = [
+        {"role": {"x": 1}, "content": "hi"},
+        {"role": ["user"], "content": "hi"},
+        {"role": "user", "content": [{"type": "image_url", "image_url": {}}]},
+        {"role": "user", "content": [{"type": "image_url", "image_url": {"url": ""}}]},
+        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "", "content": "x"}]},
+        {
+            "role": "user",
+            "content": [{"type": "tool_result", "tool_use_id": "t", "content": [None]}],
+        },
+        {"role": "user", "content": [{"type": "audio", "data": "x"}]},
+        {"role": "tool", "content": "no call named"},
+    ]
+    for session in (ids["session"], missing):
+        for route in ("chat", "render"):
+            for message in bad_messages:
+                r = await client.post(f"/sessions/{session}/{route}", json={"messages": [message]})
+                assert r.status_code == 422, (route, message, r.text)
+                _assert_error_shape(r, message)
+    assert (await client.get(f"/sessions/{ids['session']}/history")).json()["entries"] == []
