@@ -6,6 +6,11 @@ are packed greedily. When a chunk is full it ends at the last paragraph break in
 half if there is one, else at the last sentence boundary. The next chunk starts with the
 previous chunk's tail of at most ``overlap`` tokens (whole sentences, or the last words of
 a long sentence). Chunk texts are slices of the original, so snippets keep their formatting.
+
+Cost: a tokenizer that gives token starts (`TokenStarts`) runs once over the text, and every
+span is then counted by bisection; with only a counting function each sentence (each word of
+a long one) is counted on its own. The scans for paragraphs and sentences jump from one
+break or end mark to the next, never trying a pattern at every character.
 """
 
 from __future__ import annotations
