@@ -102,8 +102,8 @@ async def test_streamed_failures_end_with_an_error_event(
     r = await client.post(f"/sessions/{session['id']}/chat", json=body, headers=SSE)
     assert r.status_code == 201  # the stream had started: the model is called after
     raw = sse_events(r.text)
-    assert "[DONE]" not in raw
-    first, *_, last = [json.loads(e) for e in raw]
+    assert raw[-1] == "[DONE]"  # the error event, then the terminator as usual
+    first, *_, last = [json.loads(e) for e in raw[:-1]]
     assert first["choices"][0]["delta"]["content"] == ""
     assert set(last) == {"error", "detail"}
     assert_described(last, name, says)
@@ -115,7 +115,7 @@ async def test_a_failure_mid_stream_keeps_the_text_sent_and_saves_nothing(
 ) -> None:
     body = {**user_msg("midstream"), "model": "stub", "stream": True}
     r = await client.post(f"/sessions/{session['id']}/chat", json=body, headers=SSE)
-    chunks = [json.loads(e) for e in sse_events(r.text)]
+    chunks = [json.loads(e) for e in sse_events(r.text)[:-1]]
     sent = "".join(c["choices"][0]["delta"].get("content") or "" for c in chunks[:-1])
     assert sent == "two words"
     assert_described(chunks[-1], "stub", "returned an error")
@@ -137,5 +137,6 @@ def test_a_real_server_ends_the_stream_cleanly_with_the_error(live_url: str) -> 
         body = {**user_msg("midstream"), "model": "stub", "stream": True}
         with c.stream("POST", f"/sessions/{session}/chat", json=body) as r:
             raw = sse_events(r.read().decode())  # read whole: the server closed it properly
-        assert_described(json.loads(raw[-1]), "stub", "returned an error")
+        assert raw[-1] == "[DONE]"
+        assert_described(json.loads(raw[-2]), "stub", "returned an error")
         assert c.get(f"/sessions/{session}/history").json()["entries"] == []

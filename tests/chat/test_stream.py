@@ -59,16 +59,33 @@ async def test_julep_v2_client_gets_no_done_marker(
     assert all(json.loads(e)["choices"] for e in raw)
 
 
-async def test_stream_without_sse_accept_is_json(
+async def test_stream_true_streams_whatever_accept_says(
     client: httpx.AsyncClient, model: ScriptedModel, session: dict
 ) -> None:
-    """The 0.x SDKs cannot read SSE: stream=true without the Accept header gets JSON."""
+    """curl sends ``Accept: */*``, the OpenAI and 2.x SDKs ``application/json``: the body's
+    ``stream`` decides."""
+    for accept in (None, "*/*", "application/json"):
+        model.push("streamed anyway")
+        headers = {"Accept": accept} if accept else {}
+        body = {**user_msg("go"), "stream": True}
+        r = await client.post(f"/sessions/{session['id']}/chat", json=body, headers=headers)
+        assert r.status_code == 201
+        assert r.headers["content-type"].startswith("text/event-stream"), accept
+        chunks = [json.loads(e) for e in events(r.text) if e != "[DONE]"]
+        text = "".join(c["choices"][0]["delta"].get("content") or "" for c in chunks)
+        assert text == "streamed anyway"
+
+
+async def test_legacy_clients_get_json_when_they_ask_to_stream(
+    client: httpx.AsyncClient, model: ScriptedModel, session: dict
+) -> None:
+    """The 0.x SDKs (they send X-Fern-Language) cannot read SSE: stream=true gets JSON."""
     model.push("plain")
-    r = await client.post(
-        f"/sessions/{session['id']}/chat", json={**user_msg("go"), "stream": True}
-    )
+    body = {**user_msg("go"), "stream": True}
+    headers = {"X-Fern-Language": "Python", "Accept": "text/event-stream"}
+    r = await client.post(f"/sessions/{session['id']}/chat", json=body, headers=headers)
     assert r.status_code == 201
-    assert r.json()["choices"][0]["message"]["content"] == "plain"
+    assert r.json()["response"][0][0]["content"] == "plain"
 
 
 async def test_errors_before_streaming_are_json(client: httpx.AsyncClient, session: dict) -> None:

@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from sprig.server.api import views
 from sprig.server.api.chat_schemas import ChatIn
-from sprig.server.api.deps import Developer, RuntimeDep
+from sprig.server.api.deps import Developer, RuntimeDep, is_legacy
 from sprig.server.errors import SprigError
 from sprig.server.ids import rfc3339
 from sprig.server.models.base import ChatMessage
@@ -52,7 +52,10 @@ def options_from(body: ChatIn) -> ChatOptions:
 
 
 def wants_sse(request: Request, body: ChatIn) -> bool:
-    return body.stream and "text/event-stream" in request.headers.get("accept", "")
+    """``stream: true`` streams, whatever ``Accept`` says (curl sends ``*/*``, the OpenAI
+    and Julep 2.x SDKs ``application/json``), except to the 0.x SDKs, which cannot read a
+    stream: they get the whole reply as JSON."""
+    return body.stream and not is_legacy(request)
 
 
 def sends_done(request: Request) -> bool:
@@ -172,14 +175,13 @@ def _chunk(
 
 async def _sse(events: AsyncIterator[StreamEvent], done_marker: bool) -> AsyncIterator[str]:
     """The turn's events as SSE chunks. A failure after the stream started (the model's
-    call happens then) ends it with one ``data:`` event in the error shape, no ``[DONE]``;
-    the turn raised before saving anything."""
+    call happens then) ends it with one ``data:`` event in the error shape;
+    the turn raised before saving anything; then ``[DONE]`` as usual."""
     try:
         async for chunk in _sse_chunks(events):
             yield chunk
     except Exception as exc:  # the response has started: say what failed, in its shape
         yield _error_event(exc)
-        return
     if done_marker:
         yield "data: [DONE]\n\n"
 
