@@ -12,7 +12,7 @@ from fastapi import FastAPI
 
 from sprig.server.models.scripted import ScriptedModel
 from tests.chat.conftest import user_msg
-from tests.conftest import auth, build_app, make_settings
+from tests.conftest import API_KEY, auth, build_app, make_settings
 
 SSE = {"Accept": "text/event-stream"}
 
@@ -145,3 +145,40 @@ def test_disconnect_mid_stream_saves_the_partial_reply(tmp_path: Path) -> None:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+def test_plain_http_clients_get_a_stream(live_url: str, model: ScriptedModel) -> None:
+    """curl, requests and httpx with their default headers: ``stream: true`` streams."""
+    import subprocess
+
+    import requests
+
+    headers = {"Authorization": f"Bearer {API_KEY}", "Content-Type": "application/json"}
+    with httpx.Client(base_url=live_url, headers=headers) as c:
+        agent = c.post("/agents", json={"name": "A"}).json()["id"]
+        session = c.post("/sessions", json={"agent": agent}).json()["id"]
+    url = f"{live_url}/sessions/{session}/chat"
+    body = json.dumps({**user_msg("go"), "stream": True})
+
+    def via_curl() -> str:
+        args = ["curl", "-sN", url, "-d", body]
+        for key, value in headers.items():
+            args += ["-H", f"{key}: {value}"]
+        return subprocess.run(args, capture_output=True, text=True, timeout=30, check=True).stdout
+
+    def via_requests() -> str:
+        with requests.post(url, data=body, headers=headers, stream=True, timeout=30) as r:
+            assert r.headers["content-type"].startswith("text/event-stream")
+            return "".join(r.iter_content(decode_unicode=True))
+
+    def via_httpx() -> str:
+        with httpx.stream("POST", url, content=body, headers=headers) as r:
+            assert r.headers["content-type"].startswith("text/event-stream")
+            return "".join(r.iter_text())
+
+    for name, call in (("curl", via_curl), ("requests", via_requests), ("httpx", via_httpx)):
+        model.push(f"hello from {name}")
+        raw = events(call())
+        assert raw[-1] == "[DONE]", name
+        chunks = [json.loads(e) for e in raw[:-1]]
+        assert "".join(c["choices"][0]["delta"]["content"] for c in chunks) == f"hello from {name}"

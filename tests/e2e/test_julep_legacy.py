@@ -307,3 +307,4 @@ def test_tool_round_trip(
     assert obs["call"] == {"name": "get_weather", "arguments": '{"city": "Paris"}'}
     assert (obs["reply_role"], obs["reply"]) == ("assistant", "result: sunny in Paris")
     assert obs["history_roles"] == ["user", "function_call", "function", "assistant"]
+    assert obs["streamed_reply"] == "echo: hello"

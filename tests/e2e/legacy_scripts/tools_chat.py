@@ -38,6 +38,9 @@ def tools_section(client: Client, _given: dict[str, Any]) -> dict[str, Any]:
     result = {"role": "function", "name": call["name"], "content": f"sunny in {args['city']}"}
     second = client.sessions.chat(session_id=sid, messages=[result])
     history = client.sessions.history(session_id=sid)
+    asked_to_stream = client.sessions.chat(
+        session_id=sid, messages=[{"role": "user", "content": "hello"}], stream=True
+    )  # a 0.x client cannot read SSE: it gets JSON
     return {
         "first_finish": str(getattr(first.finish_reason, "value", first.finish_reason)),
         "call_role": role(call_message),
@@ -45,6 +48,7 @@ def tools_section(client: Client, _given: dict[str, Any]) -> dict[str, Any]:
         "reply_role": role(second.response[0][0]),
         "reply": second.response[0][0].content,
         "history_roles": [role(m) for m in history],
+        "streamed_reply": asked_to_stream.response[0][0].content,
     }
 
 
