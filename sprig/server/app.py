@@ -19,6 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from sprig import __version__
 from sprig.server.api import chat, docs, memories, resources, search, tools
 from sprig.server.api.deps import RuntimeDep
+from sprig.server.docs_pages import add_docs_pages
 from sprig.server.errors import PayloadTooLargeError, SprigError
 from sprig.server.openapi import build_openapi
 from sprig.server.routing import MethodTable
@@ -252,7 +253,10 @@ def create_app(
         finally:
             await runtime.close()
 
-    app = FastAPI(title="Sprig", version=__version__, lifespan=lifespan)
+    app = FastAPI(
+        title="Sprig", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None
+    )
+    add_docs_pages(app, app.title)  # offline: assets installed with Sprig, not a CDN
     app.openapi = functools.partial(build_openapi, app)  # type: ignore[method-assign]
     app.state.runtime = runtime
     routers = api_routers()
