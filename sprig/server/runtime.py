@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from dataclasses import dataclass, field
 
 from sprig.server.jobs.handlers import handlers
 from sprig.server.jobs.worker import Worker
+from sprig.server.models.litellm_provider import import_litellm
 from sprig.server.models.registry import ModelRegistry
 from sprig.server.server_secret import ServerSecret, bind_secret
 from sprig.server.services.agents import AgentService, UserService
@@ -27,6 +29,8 @@ from sprig.server.settings import Settings
 from sprig.server.store.db import Database
 from sprig.server.tools.http import HttpPolicy, SafeHttpClient
 from sprig.server.tools.runner import ToolRunner
+
+log = logging.getLogger("sprig.server")
 
 
 @dataclass
@@ -50,6 +54,7 @@ class Runtime:
     worker: Worker | None = None
     _worker_task: asyncio.Task[None] | None = field(default=None, repr=False)
     _warm_task: asyncio.Task[None] | None = field(default=None, repr=False)
+    _provider_task: asyncio.Task[None] | None = field(default=None, repr=False)
 
     @classmethod
     def build(
@@ -76,7 +81,13 @@ class Runtime:
         runtime = cls(
             settings=settings,
             db=db,
-            agents=AgentService(db, settings.default_model, indexer, cipher),
+            agents=AgentService(
+                db,
+                settings.default_model,
+                indexer,
+                cipher,
+                check_model=models.resolve if settings.check_agent_models else None,
+            ),
             users=UserService(db, indexer),
             sessions=SessionService(db),
             tools=ToolService(db, cipher),
@@ -108,6 +119,7 @@ class Runtime:
         async with self.db.write() as conn:
             await self.indexer.check_model(conn)
         await self._warm_up()
+        self._provider_task = asyncio.create_task(self._warm_providers(), name="sprig-providers")
         if self.settings.search_warm_up and self.db.dialect == "sqlite":
             self._warm_task = asyncio.create_task(self.search.warm_up(), name="sprig-search-warm")
         self.worker = self.make_worker()
@@ -126,6 +138,16 @@ class Runtime:
         if warm_up is not None:
             await warm_up()
 
+    async def _warm_providers(self) -> None:
+        """Find a local Ollama's models; import LiteLLM (seconds) if a hosted model may be
+        asked for, so the first such call does not wait for it."""
+        await self.models.discover()
+        if self.settings.warm_up_providers and self.models.uses_litellm():
+            try:
+                await asyncio.to_thread(import_litellm)
+            except ImportError:
+                log.warning("hosted models need LiteLLM, which is not installed")
+
     def make_worker(self) -> Worker:
         return Worker(
             self.db,
@@ -135,7 +157,7 @@ class Runtime:
         )
 
     async def close(self) -> None:
-        for task in (self._worker_task, self._warm_task):
+        for task in (self._worker_task, self._warm_task, self._provider_task):
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):

@@ -118,6 +118,16 @@ class Settings(BaseSettings):
         default_factory=list,
         description="Extra models served through LiteLLM, as a JSON list of objects.",
     )
+    check_agent_models: bool = Field(
+        default=True,
+        description="Refuse (400) an agent whose model no provider serves; false accepts any "
+        "name (for clients that create agents before the models are configured).",
+    )
+    warm_up_providers: bool = Field(
+        default=True,
+        description="Import LiteLLM in the background at start when a hosted model is "
+        "configured, so the first call to it does not wait for the import.",
+    )
     local_model_path: Path | None = Field(
         default=None, description="GGUF file for the local model; default: the bundled SmolLM2."
     )

@@ -6,13 +6,19 @@ from collections.abc import Iterable
 
 from sprig.server.errors import BadRequestError, SprigError, UpstreamError
 
+HOW_TO_ADD = (
+    "To add one, set its provider's key in the server's environment (OPENAI_API_KEY for "
+    "gpt-… models, ANTHROPIC_API_KEY for anthropic/…, OLLAMA_API_BASE for ollama/…) or list "
+    "it in SPRIG_MODELS (see docs/configuration.md)."
+)
+
 
 class UnknownModelError(BadRequestError):
     code = "unknown_model"
 
     def __init__(self, name: str, available: Iterable[str]) -> None:
         listed = ", ".join(sorted(available)) or "(none)"
-        super().__init__(f"Unknown model {name!r}. Available models: {listed}.")
+        super().__init__(f"Unknown model {name!r}. Available models: {listed}. {HOW_TO_ADD}")
         self.model = name
 
 

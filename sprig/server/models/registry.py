@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import os
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from pydantic import ValidationError as PydanticValidationError
 
+from sprig.server.models import hosted
 from sprig.server.models.base import ChatModel
 from sprig.server.models.errors import ModelConfigError, UnknownModelError
 from sprig.server.models.litellm_provider import LiteLLMConfig, LiteLLMModel
@@ -20,14 +22,18 @@ LEGACY_NAMES = frozenset({"samantha-1", "samantha-1-turbo", "samantha-1-alpha"})
 
 
 class ModelRegistry:
-    def __init__(self, default: str) -> None:
+    def __init__(self, default: str, environ: Mapping[str, str] | None = None) -> None:
         self.default_name = default
         self._models: dict[str, ChatModel] = {}
         self._aliases: dict[str, str] = {}
+        self._environ = os.environ if environ is None else environ
+        self._ollama: set[str] = set()  # what a local Ollama listed at start
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> ModelRegistry:
-        registry = cls(settings.default_model)
+    def from_settings(
+        cls, settings: Settings, environ: Mapping[str, str] | None = None
+    ) -> ModelRegistry:
+        registry = cls(settings.default_model, environ)
         registry.register(
             LocalLlamaModel(
                 LOCAL_MODEL_NAME,
@@ -54,8 +60,10 @@ class ModelRegistry:
         return name in self._models or name in self._aliases
 
     def names(self) -> list[str]:
-        """Model names for GET /agents/models: the default first, then by name."""
-        rest = sorted(n for n in self._models if n != self.default_name)
+        """Model names for GET /agents/models: the default first, then by name (with the
+        hosted models the environment's keys enable, and a local Ollama's)."""
+        known = {*self._models, *hosted.suggestions(self._environ), *self._ollama}
+        rest = sorted(n for n in known if n != self.default_name)
         return ([self.default_name] if self.default_name in self._models else []) + rest
 
     @property
@@ -67,8 +75,27 @@ class ModelRegistry:
         key = self._canonical(name)
         model = self._models.get(key)
         if model is None:
-            raise UnknownModelError(key, self.names())
+            model = self._hosted(key)
         return model
+
+    def _hosted(self, name: str) -> ChatModel:
+        """A provider's model enabled by its key in the environment, made on first use."""
+        config = hosted.config_for(name, self._environ, self._ollama)
+        if config is None:
+            raise UnknownModelError(name, self.names())
+        model = LiteLLMModel(config)
+        self.register(model)
+        return model
+
+    async def discover(self) -> None:
+        """Ask a local Ollama which models it has (unless OLLAMA_API_BASE names one)."""
+        if not self._environ.get("OLLAMA_API_BASE"):
+            self._ollama = await hosted.local_ollama_models()
+
+    def uses_litellm(self) -> bool:
+        """Whether a configured or environment-enabled model goes through LiteLLM."""
+        configured = any(isinstance(m, LiteLLMModel) for m in self._models.values())
+        return configured or bool(hosted.enabled(self._environ)) or bool(self._ollama)
 
     def _canonical(self, name: str | None) -> str:
         if name is None or not name.strip() or is_legacy_name(name):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Literal
 from uuid import UUID
 
@@ -23,12 +24,18 @@ class AgentService(ResourceService):
     label = "Agent"
 
     def __init__(
-        self, db: Database, default_model: str, indexer: DocIndexer, cipher: Cipher
+        self,
+        db: Database,
+        default_model: str,
+        indexer: DocIndexer,
+        cipher: Cipher,
+        check_model: Callable[[str], object] | None = None,
     ) -> None:
         super().__init__(db)
         self.default_model = default_model
         self.indexer = indexer
         self.cipher = cipher  # seals inline tools' secrets (services/tools.py)
+        self.check_model = check_model  # raises when no provider serves the name
 
     def defaults(self) -> Row:
         return {
@@ -45,6 +52,8 @@ class AgentService(ResourceService):
     async def prepare(self, conn: AsyncConnection, developer_id: UUID, values: Row) -> Row:
         if "model" in values and not values["model"]:
             values["model"] = self.default_model
+        if values.get("model") and self.check_model is not None:
+            self.check_model(values["model"])
         return values
 
     async def after_write(
