@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from sprig.server.ids import utcnow
 from sprig.server.jobs import queue
-from sprig.server.jobs.worker import Worker
+from sprig.server.jobs.worker import Worker, report_progress
 from sprig.server.runtime import Runtime
 from sprig.server.services.jobs import enqueue
 from sprig.server.settings import Settings
@@ -87,3 +87,58 @@ async def test_job_of_a_dead_worker_is_run_again_exactly_once(runtime: Runtime) 
     assert await worker.run_once() is False
     assert done == ["ran"]
     assert (await runtime.jobs.get(_dev(runtime), job["id"]))["state"] == "succeeded"
+
+
+async def test_a_long_job_keeps_its_lease_and_reports_progress(runtime: Runtime) -> None:
+    """A job running past its lease (a big document's embeddings) is not taken again by
+    another worker while its own worker is alive, and its progress shows on GET /jobs."""
+    seen: list[float] = []
+    release = asyncio.Event()
+
+    async def long(_: uuid.UUID, payload: dict[str, Any]) -> None:
+        for step in (0.25, 0.5):
+            await report_progress(step)
+            await asyncio.sleep(0.3)  # past the 0.3 s lease, twice
+        await release.wait()
+
+    job = await _job(runtime, "long")
+    worker = Worker(runtime.db, {"long": long}, lease_seconds=0.3)
+    running = asyncio.create_task(worker.run_once())
+    await asyncio.sleep(0.8)
+    rival = Worker(runtime.db, {"long": long}, lease_seconds=0.3)
+    assert await rival.run_once() is False  # the lease was renewed: not orphaned
+    state = await runtime.jobs.get(_dev(runtime), job["id"])
+    seen.append(state["progress"])
+    assert state["state"] == "in_progress" and state["has_progress"] and seen == [0.5]
+    release.set()
+    assert await running is True
+    done = await runtime.jobs.get(_dev(runtime), job["id"])
+    assert (done["state"], done["attempts"], done["progress"]) == ("succeeded", 1, 1.0)
+
+
+async def test_progress_outside_a_job_is_nothing() -> None:
+    await report_progress(0.5)  # no job runs in this task: no error, nothing written
+
+
+async def test_embedding_a_pending_doc_reports_progress(
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The embed_doc job reports each batch's share of the chunks."""
+    from sprig.server.jobs.handlers import handlers
+
+    reported: list[float] = []
+
+    async def record(fraction: float) -> None:
+        reported.append(fraction)
+
+    monkeypatch.setattr("sprig.server.jobs.handlers.report_progress", record)
+    monkeypatch.setattr(runtime.settings, "embedding_batch_size", 1)  # 4 chunks per batch
+    monkeypatch.setattr(runtime.settings, "embed_inline_max_chunks", 0)  # always a job
+    agent = await runtime.agents.create(_dev(runtime), {"name": "a"}, {})
+    text = "\n\n".join(f"Paragraph {i}. " + "word " * 300 for i in range(12))
+    doc = await runtime.docs.create(
+        _dev(runtime), "agent", agent["id"], {"title": "t", "content": text}
+    )
+    assert doc["status"] == "pending"
+    await handlers(runtime)["embed_doc"](_dev(runtime), {"doc_id": str(doc["id"])})
+    assert len(reported) >= 2 and reported == sorted(reported) and reported[-1] == 1.0

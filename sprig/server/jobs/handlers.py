@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
-from sprig.server.jobs.worker import Handler
+from sprig.server.jobs.worker import Handler, report_progress
 
 if TYPE_CHECKING:
     from sprig.server.runtime import Runtime
@@ -27,7 +27,13 @@ def handlers(runtime: Runtime) -> dict[str, Handler]:
     async def embed_doc(developer_id: UUID, payload: dict[str, Any]) -> None:
         from sprig.server.services.indexing import embed_pending_doc
 
-        await embed_pending_doc(runtime.db, runtime.indexer, developer_id, UUID(payload["doc_id"]))
+        await embed_pending_doc(
+            runtime.db,
+            runtime.indexer,
+            developer_id,
+            UUID(payload["doc_id"]),
+            on_progress=report_progress,
+        )
 
     async def form_memories(developer_id: UUID, payload: dict[str, Any]) -> None:
         entry_ids = [UUID(i) for i in payload["entry_ids"]]

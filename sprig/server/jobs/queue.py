@@ -89,3 +89,16 @@ async def progress(db: Database, job_id: UUID, fraction: float) -> None:
             .where(j.c.id == job_id)
             .values(has_progress=True, progress=min(max(fraction, 0.0), 1.0), updated_at=utcnow())
         )
+
+
+async def renew(db: Database, job_id: UUID, worker_id: str, lease_seconds: float) -> bool:
+    """Extend a running job's lease (its worker is alive); False if it is no longer ours."""
+    j = tables.jobs
+    now = utcnow()
+    async with db.write() as conn:
+        result = await conn.execute(
+            sa.update(j)
+            .where(j.c.id == job_id, j.c.locked_by == worker_id, j.c.state == "in_progress")
+            .values(locked_until=now + timedelta(seconds=lease_seconds), updated_at=now)
+        )
+    return bool(result.rowcount)

@@ -9,6 +9,7 @@ import logging
 import os
 import socket
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
@@ -22,6 +23,23 @@ from sprig.server.store.db import Database
 log = logging.getLogger("sprig.jobs")
 
 Handler = Callable[[UUID, dict[str, Any]], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class RunningJob:
+    db: Database
+    id: UUID
+
+
+_running: ContextVar[RunningJob | None] = ContextVar("sprig_running_job", default=None)
+
+
+async def report_progress(fraction: float) -> None:
+    """Record how far the job this task runs has got (``GET /jobs/{id}``); outside a job,
+    nothing."""
+    job = _running.get()
+    if job is not None:
+        await queue.progress(job.db, job.id, fraction)
 
 
 @dataclass
@@ -56,6 +74,8 @@ class Worker:
         handler = self.handlers.get(job["kind"])
         if handler is None:
             return f"no handler for job kind {job['kind']!r}"
+        token = _running.set(RunningJob(self.db, job["id"]))
+        heartbeat = asyncio.create_task(self._keep_lease(job["id"]), name="sprig-job-lease")
         try:
             await handler(job["developer_id"], job["payload"])
         except SprigError as err:
@@ -63,7 +83,20 @@ class Worker:
         except Exception as err:  # a job fault must never kill the worker
             log.exception("job %s failed", job["id"])
             return f"{type(err).__name__}: {err}"
+        finally:
+            heartbeat.cancel()
+            _running.reset(token)
         return None
+
+    async def _keep_lease(self, job_id: UUID) -> None:
+        """Renew the lease while the handler works, so a long job (a big document's
+        embeddings) is never taken for orphaned and run again by another worker."""
+        while True:
+            await asyncio.sleep(self.lease_seconds / 3)
+            try:
+                await queue.renew(self.db, job_id, self.worker_id, self.lease_seconds)
+            except Exception:  # the next beat tries again; the lease has slack
+                log.warning("could not renew the lease of job %s", job_id, exc_info=True)
 
     async def run_forever(self) -> None:
         while True:
