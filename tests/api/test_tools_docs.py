@@ -117,3 +117,19 @@ async def test_duplicate_doc_is_409_and_empty_content_422(client: httpx.AsyncCli
     assert (await client.post(base, json=body)).status_code == 409
     assert (await client.post(base, json={"title": "t", "content": []})).status_code == 422
     assert (await client.post(base, json={"title": "", "content": "x"})).status_code == 422
+
+
+async def test_a_large_doc_is_not_echoed_back_by_its_create(client: httpx.AsyncClient) -> None:
+    agent = await make_agent(client)
+    big = "word " * 40_000  # 200,000 characters
+    r = await client.post(f"/agents/{agent['id']}/docs", json={"title": "big", "content": big})
+    assert r.status_code == 201
+    created = r.json()
+    assert created["content"] == big[:4096] and created["content_truncated"] is True
+    assert created["content_length"] == len(big) and len(r.content) < 10_000
+    assert (await client.get(f"/docs/{created['id']}")).json()["content"] == big
+    parts = ["a" * 3000, "b" * 3000, "c" * 3000]
+    r = await client.post(f"/agents/{agent['id']}/docs", json={"title": "p", "content": parts})
+    assert r.json()["content"] == ["a" * 3000, "b" * 1096] and r.json()["content_truncated"]
+    small = await client.post(f"/agents/{agent['id']}/docs", json={"title": "s", "content": "hi"})
+    assert small.json()["content"] == "hi" and small.json()["content_truncated"] is False

@@ -34,7 +34,8 @@ def _owner_routes(kind: OwnerKind) -> None:
     async def create(
         owner_id: UUID, body: DocIn, runtime: RuntimeDep, dev: Developer, legacy: Legacy
     ) -> dict[str, Any]:
-        return views.doc(await runtime.docs.create(dev, kind, owner_id, body.values()), legacy)
+        row = await runtime.docs.create(dev, kind, owner_id, body.values())
+        return views.created_doc(row, legacy)
 
     async def list_docs(
         owner_id: UUID,

@@ -138,6 +138,38 @@ def _join(content: Any) -> Any:
     return "\n\n".join(content) if isinstance(content, list) else content
 
 
+PREVIEW_CHARS = 4096  # a create response shows this much of a doc's content
+
+
+def preview(content: str | list[str]) -> tuple[str | list[str], bool]:
+    """The content as a create response shows it: whole when small, else its first
+    `PREVIEW_CHARS` characters (a list keeps its shape); and whether it was cut."""
+    if isinstance(content, str):
+        return (
+            (content, False) if len(content) <= PREVIEW_CHARS else (content[:PREVIEW_CHARS], True)
+        )
+    kept: list[str] = []
+    budget = PREVIEW_CHARS
+    for part in content:
+        if len(part) > budget:
+            kept.append(part[:budget])
+            return kept, True
+        kept.append(part)
+        budget -= len(part)
+    return kept, False
+
+
+def created_doc(row: Row, legacy: bool = False) -> dict[str, Any]:
+    """A create's answer: the doc, its content cut to a preview when large (a 5 MB doc is
+    not echoed back); ``content_truncated`` and ``content_length`` say so. GET has it all."""
+    content, cut = preview(row["content"])
+    body = doc({**row, "content": content}, legacy)
+    full = row["content"]
+    body["content_length"] = len(full) if isinstance(full, str) else sum(map(len, full))
+    body["content_truncated"] = cut
+    return body
+
+
 def doc(row: Row, legacy: bool = False, include_embeddings: bool = False) -> dict[str, Any]:
     return {
         "id": _s(row["id"]),
