@@ -4,54 +4,7 @@ The same classes as ``sprig.JulepError``, ``sprig.SessionNotFoundError`` and the
 live in `sprig.client.errors`); importing this module loads no server code.
 """
 
-from sprig.client.errors import (
-    AgentNotFoundError,
-    APIConnectionError,
-    APIError,
-    APIResponseValidationError,
-    APIStatusError,
-    APIStreamError,
-    APITimeoutError,
-    ArgumentTypeError,
-    ArgumentValueError,
-    AuthenticationError,
-    BadRequestError,
-    ConflictError,
-    DocNotFoundError,
-    InternalServerError,
-    JobNotFoundError,
-    JulepError,
-    NotFoundError,
-    PermissionDeniedError,
-    RateLimitError,
-    SessionNotFoundError,
-    ToolNotFoundError,
-    UnprocessableEntityError,
-    UserNotFoundError,
-)
+from sprig.client import errors as _errors
+from sprig.client.errors import *  # noqa: F403
 
-__all__ = [
-    "APIConnectionError",
-    "APIError",
-    "APIResponseValidationError",
-    "APIStatusError",
-    "APIStreamError",
-    "APITimeoutError",
-    "AgentNotFoundError",
-    "ArgumentTypeError",
-    "ArgumentValueError",
-    "AuthenticationError",
-    "BadRequestError",
-    "ConflictError",
-    "DocNotFoundError",
-    "InternalServerError",
-    "JobNotFoundError",
-    "JulepError",
-    "NotFoundError",
-    "PermissionDeniedError",
-    "RateLimitError",
-    "SessionNotFoundError",
-    "ToolNotFoundError",
-    "UnprocessableEntityError",
-    "UserNotFoundError",
-]
+__all__ = [name for name in _errors.__all__ if name.endswith("Error")]  # the classes
