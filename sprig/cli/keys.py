@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from sprig.cli.common import DataDir, load_settings
+from sprig.cli.startup import check_store, plain_problems
 
 app = typer.Typer(help="Manage tenants and API keys.", no_args_is_help=True)
 console = Console(stderr=True, soft_wrap=True)
@@ -25,6 +26,8 @@ def _with_db(data_dir: Any, action: Callable[[Any, Any], Awaitable[T]]) -> T:
     from sprig.server.store.db import Database
 
     settings = load_settings(data_dir=data_dir)
+    with plain_problems():
+        check_store(settings)
 
     async def run() -> T:
         db = Database.from_settings(settings)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import socket
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -11,6 +12,14 @@ from rich.console import Console
 
 from sprig.cli.access_log import log_config
 from sprig.cli.common import DataDir, load_settings
+from sprig.cli.startup import (
+    Terminated,
+    check_store,
+    die_of_sigterm,
+    listen,
+    plain_problems,
+    sigterm_raises,
+)
 
 if TYPE_CHECKING:
     from sprig.server.runtime import Runtime
@@ -28,25 +37,51 @@ def serve(
         bool, typer.Option(help="Run a private PostgreSQL (pgvector) in the data dir.")
     ] = False,
 ) -> None:
-    """Create or migrate the database in the data directory, then serve the API."""
-    from sprig.server.store.embedded import start_embedded_postgres
+    """Create or migrate the database in the data directory, then serve the API.
 
+    The port, the data directory and the database are checked first: a problem is one line
+    and exit code 1, with nothing changed."""
     settings = load_settings(host=host, port=port, data_dir=data_dir)
-    postgres = start_embedded_postgres(settings.data_dir) if embedded_postgres else None
-    if postgres is not None:
-        settings = settings.model_copy(update={"database_url": postgres.url})
-        console.print(f"Embedded PostgreSQL in {settings.data_dir / 'postgres'}")
     try:
+        with sigterm_raises():
+            _serve_checked(settings, workers, embedded_postgres)
+    except Terminated:
+        die_of_sigterm()
+
+
+def _serve_checked(settings: Settings, workers: int, embedded_postgres: bool) -> None:
+    """Take the port, check the store, then serve; stop what was started on the way out."""
+    from sprig.server.store.embedded import start_embedded_postgres
+    from sprig.server.store.preflight import check_data_dir, check_database
+
+    with plain_problems():
+        sock = listen(settings.host, settings.port)
+    postgres = None
+    try:
+        with plain_problems():
+            check_data_dir(settings, key_file=True, always=embedded_postgres)
+            if embedded_postgres:
+                postgres = start_embedded_postgres(settings.data_dir)
+                settings = _on_database(settings, postgres.url)
+                console.print(f"Embedded PostgreSQL in {settings.data_dir / 'postgres'}")
+            check_database(settings)
         if workers == 1:
-            _serve_one(settings)
+            _serve_one(settings, sock)
         else:
-            _serve_many(settings, workers)
+            _serve_many(settings, workers, sock)
     finally:
+        sock.close()
         if postgres is not None:
             postgres.stop()
 
 
-def _serve_one(settings: Settings) -> None:
+def _on_database(settings: Settings, url: str) -> Settings:
+    copied = settings.model_copy(update={"database_url": url})
+    vars(copied).pop("resolved_database_url", None)  # a cached_property: copied with the rest
+    return copied
+
+
+def _serve_one(settings: Settings, sock: socket.socket) -> None:
     import uvicorn
 
     from sprig.server.app import create_app
@@ -54,18 +89,23 @@ def _serve_one(settings: Settings) -> None:
 
     url = f"http://{settings.host}:{settings.port}"
     app = create_app(settings, Runtime.build(settings), on_started=lambda rt: _print_key(rt, url))
-    uvicorn.run(
+    config = uvicorn.Config(
         app,
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level,
         log_config=log_config(),
     )
+    server = uvicorn.Server(config)
+    server.run(sockets=[sock])
+    if not server.started:  # the app failed to start (uvicorn logged why)
+        raise typer.Exit(3)
 
 
-def _serve_many(settings: Settings, workers: int) -> None:
+def _serve_many(settings: Settings, workers: int, sock: socket.socket) -> None:
     """Migrate and key once here, then fork ``workers`` processes that build their own app
-    from the environment (so every setting given as a flag is exported first)."""
+    from the environment (so every setting given as a flag is exported first). The port is
+    held meanwhile and let go just before uvicorn binds it for the processes."""
     import uvicorn
 
     from sprig.server.runtime import Runtime
@@ -80,6 +120,7 @@ def _serve_many(settings: Settings, workers: int) -> None:
     _print_key(runtime, f"http://{settings.host}:{settings.port} ({workers} processes)")
     os.environ["SPRIG_DATA_DIR"] = str(settings.data_dir)
     os.environ["SPRIG_DATABASE_URL"] = settings.resolved_database_url
+    sock.close()
     uvicorn.run(
         "sprig.server.app:app_from_env",
         factory=True,
@@ -110,6 +151,8 @@ def migrate(data_dir: DataDir = None) -> None:
     from sprig.server.store.db import Database
 
     settings = load_settings(data_dir=data_dir)
+    with plain_problems():
+        check_store(settings)
 
     async def run() -> str | None:
         db = Database.from_settings(settings)

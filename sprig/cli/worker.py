@@ -9,6 +9,7 @@ import logging
 import typer
 
 from sprig.cli.common import DataDir, load_settings
+from sprig.cli.startup import check_store, plain_problems
 
 
 def worker(data_dir: DataDir = None) -> None:
@@ -16,6 +17,8 @@ def worker(data_dir: DataDir = None) -> None:
     from sprig.server.runtime import Runtime
 
     settings = load_settings(data_dir=data_dir)
+    with plain_problems():
+        check_store(settings, key_file=True)
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
