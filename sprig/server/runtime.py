@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from sprig.server.jobs.handlers import handlers
 from sprig.server.jobs.worker import Worker
+from sprig.server.models.errors import ModelConfigError
 from sprig.server.models.litellm_provider import import_litellm
 from sprig.server.models.registry import ModelRegistry
 from sprig.server.server_secret import ServerSecret, bind_secret
@@ -145,8 +146,8 @@ class Runtime:
         if self.settings.warm_up_providers and self.models.uses_litellm():
             try:
                 await asyncio.to_thread(import_litellm)
-            except ImportError:
-                log.warning("hosted models need LiteLLM, which is not installed")
+            except ModelConfigError as exc:  # LiteLLM is not installed
+                log.warning("%s", exc)
 
     def make_worker(self) -> Worker:
         return Worker(

@@ -8,6 +8,7 @@ from sprig.server.embeddings.base import Embedder
 from sprig.server.embeddings.hashing import DEFAULT_DIMENSIONS, HashingEmbedder
 from sprig.server.embeddings.litellm_embedder import LiteLLMEmbedder
 from sprig.server.embeddings.local import LOCAL_MODEL_ALIASES, LocalEmbedder
+from sprig.server.embeddings.sentence_transformers import PREFIX, SentenceTransformerEmbedder
 from sprig.server.errors import BadRequestError
 from sprig.server.settings import Settings
 
@@ -31,7 +32,8 @@ def _hashing(name: str, batch_size: int) -> HashingEmbedder:
 
 
 def make_embedder(settings: Settings) -> Embedder:
-    """The local model for its names, ``hashing[-N]`` for tests, LiteLLM for anything else.
+    """The local model for its names, ``sentence-transformers:<name or path>`` on torch,
+    ``hashing[-N]`` for tests, LiteLLM for anything else.
 
     A LiteLLM model takes ``api_base``, ``api_key``, ``dimensions`` and ``timeout`` from
     the ``Settings.models`` entry of the same ``name`` (or ``model``); that entry's
@@ -41,6 +43,8 @@ def make_embedder(settings: Settings) -> Embedder:
     batch = settings.embedding_batch_size
     if name in LOCAL_MODEL_ALIASES:
         return LocalEmbedder(batch_size=batch)
+    if name.startswith(PREFIX) and name[len(PREFIX) :].strip():
+        return SentenceTransformerEmbedder(name[len(PREFIX) :].strip(), batch_size=batch)
     if name == "hashing" or name.startswith("hashing-"):
         return _hashing(name, batch)
     entry = _model_entry(settings, name)

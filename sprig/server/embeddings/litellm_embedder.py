@@ -12,12 +12,19 @@ from typing import Any
 import numpy as np
 
 from sprig.server.embeddings.base import Embedder, Vectors
-from sprig.server.errors import UpstreamError, UpstreamTimeoutError
+from sprig.server.errors import ServiceUnavailableError, UpstreamError, UpstreamTimeoutError
+
+INSTALL_HINT = 'install Sprig with its hosted extra: pip install -e ".[hosted]"'
 
 
 def _litellm() -> Any:
     os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
-    import litellm
+    try:
+        import litellm
+    except ImportError as exc:
+        raise ServiceUnavailableError(
+            f"Hosted embedding models need LiteLLM, which is not installed: {INSTALL_HINT}"
+        ) from exc
 
     litellm.suppress_debug_info = True
     return litellm

@@ -27,6 +27,7 @@ from sprig.server.models.base import (
     CompletionRequest,
     Usage,
 )
+from sprig.server.models.errors import ModelConfigError
 from sprig.server.models.formats import json_format, parse_json_output
 from sprig.server.models.litellm_wire import (
     ToolCallAccumulator,
@@ -55,9 +56,18 @@ KEY_SOURCES = {
 UNKNOWN_MODEL_CAPABILITIES = Capabilities(tools=True, json_object=True, json_schema=False)
 
 
+LITELLM_MISSING = (
+    "Hosted and Ollama models go through LiteLLM, which is not installed: install Sprig with "
+    'its hosted extra (pip install -e ".[hosted]").'
+)
+
+
 def import_litellm() -> Any:
     os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
-    import litellm
+    try:
+        import litellm
+    except ImportError as exc:
+        raise ModelConfigError(LITELLM_MISSING) from exc
 
     litellm.suppress_debug_info = True
     # Token counts for non-OpenAI models use tiktoken (approximate) instead of fetching a
