@@ -133,6 +133,10 @@ class Settings(BaseSettings):
     )
     local_model_threads: int | None = Field(default=None, ge=1)
     local_model_context: int = Field(default=8192, ge=256)
+    local_model_loop_guard: bool = Field(
+        default=True,
+        description="Stop a local model's reply that repeats itself, keeping its first copy.",
+    )
 
     # -- embeddings and documents --------------------------------------------------------
     embedding_model: str = Field(

@@ -4,7 +4,8 @@ Plain dataclasses, no provider types: the chat service builds a `CompletionReque
 a `ChatModel` answers with a `Completion` or a stream of `CompletionChunk`s.
 
 Streaming contract: content arrives as deltas; tool calls arrive whole (providers gather
-the argument fragments) on the last chunk, which also carries `finish_reason` and `usage`.
+the argument fragments) on the last chunk, which also carries `finish_reason` and `usage`
+(and `stop_reason` when the provider stopped the reply itself: ``"repetition"``).
 Closing the stream early (``aclose()``, or cancelling the consuming task) stops generation.
 """
 
@@ -155,6 +156,7 @@ class Completion:
     tool_calls: list[ToolCall] = field(default_factory=list)
     finish_reason: FinishReason = "stop"
     usage: Usage = field(default_factory=Usage)
+    stop_reason: str | None = None  # why the model stopped the reply itself ("repetition")
 
 
 @dataclass(slots=True)
@@ -163,6 +165,7 @@ class CompletionChunk:
     tool_calls: list[ToolCall] = field(default_factory=list)
     finish_reason: FinishReason | None = None
     usage: Usage | None = None
+    stop_reason: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,5 +233,6 @@ async def collect(chunks: AsyncIterable[CompletionChunk]) -> Completion:
             done.finish_reason = chunk.finish_reason
         if chunk.usage is not None:
             done.usage = chunk.usage
+        done.stop_reason = chunk.stop_reason or done.stop_reason
     done.content = "".join(parts)
     return done

@@ -1,8 +1,8 @@
-"""Turning a stream of token bytes into text deltas, honouring stop sequences; and reading
-the text of a JSON string that generation cut short.
+"""Turning a stream of tokens into text deltas, honouring stop sequences and stopping a
+reply that repeats itself; and reading the text of a JSON string that generation cut short.
 
 Pure and model-free, so the tricky parts (split UTF-8 characters, stop sequences that
-arrive across tokens) are tested without loading a model.
+arrive across tokens, loops) are tested without loading a model.
 """
 
 from __future__ import annotations
@@ -10,7 +10,8 @@ from __future__ import annotations
 import codecs
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 
 class TextAssembler:
@@ -66,6 +67,127 @@ def _held_back(text: str, stops: Sequence[str]) -> int:
                 longest = size
                 break
     return longest
+
+
+# --- the loop guard ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Loop:
+    """A reply repeating itself: keep its first `cut` tokens (one copy of the block)."""
+
+    cut: int
+    period: int
+
+
+class LoopGuard:
+    """Watches a reply's token ids for a loop: one block of at most `max_period` tokens
+    repeated back to back, for at least `min_repeat` tokens (and one whole copy) past its
+    first copy.
+
+    ``runs[p]`` counts how many of the last tokens each equal the token `p` before them;
+    a loop of period `p` is a run of ``max(p, min_repeat)``. Only back-to-back copies
+    count, so a list whose items share words is not a loop. `held` is the longest
+    current run: the tokens a loop found later could cut. A streaming caller emits only
+    the tokens before them; in ordinary text runs are a few tokens long.
+    """
+
+    def __init__(self, max_period: int = 256, min_repeat: int = 16) -> None:
+        self.max_period = max_period
+        self.min_repeat = min_repeat
+        self.held = 0
+        self._tokens: list[int] = []
+        self._runs = [0] * (max_period + 1)
+
+    def feed(self, token: int) -> Loop | None:
+        tokens, runs = self._tokens, self._runs
+        tokens.append(token)
+        last = len(tokens) - 1
+        found: Loop | None = None
+        for period in range(1, min(self.max_period, last) + 1):
+            if tokens[last - period] != token:
+                runs[period] = 0
+                continue
+            runs[period] += 1
+            if found is None and runs[period] >= max(period, self.min_repeat):
+                found = Loop(len(tokens) - runs[period], period)
+        self.held = max(runs)
+        return found
+
+
+Detokenize = Callable[[Sequence[int]], bytes]
+_SENTENCE_END = re.compile(rb"[.!?\n]")
+_CLAUSE_END = re.compile(rb"[,;:]")
+_LOOSE_END = " \t\r\n,;:"
+
+
+class ReplyText:
+    """Token ids in, text deltas out: stop sequences (`TextAssembler`) and, with a
+    `LoopGuard`, a reply that repeats itself is cut after the first copy of the
+    repeated block (`looped` is then set). Tokens a loop could still cut are held back,
+    so the text emitted is exactly the reply kept.
+    """
+
+    def __init__(
+        self, detokenize: Detokenize, stop: Sequence[str] = (), guard: LoopGuard | None = None
+    ) -> None:
+        self._detokenize = detokenize
+        self._text = TextAssembler(stop)
+        self._guard = guard
+        self._tokens: list[int] = []
+        self._released = 0
+        self.looped = False
+
+    @property
+    def stopped(self) -> bool:
+        return self._text.stopped or self.looped
+
+    def feed(self, token: int) -> str:
+        if self.stopped:
+            return ""
+        self._tokens.append(token)
+        if self._guard is None:
+            return self._release(len(self._tokens))
+        loop = self._guard.feed(token)
+        if loop is not None:
+            return self._cut(loop)
+        return self._release(len(self._tokens) - self._guard.held)
+
+    def flush(self) -> str:
+        """The text still held back, at the end of generation."""
+        if self.stopped:
+            return ""
+        return self._release(len(self._tokens)) + self._text.flush()
+
+    def _release(self, upto: int) -> str:
+        if upto <= self._released:
+            return ""
+        data = self._detokenize(self._tokens[self._released : upto])
+        self._released = upto
+        return self._text.feed(data)
+
+    def _cut(self, loop: Loop) -> str:
+        """The reply up to the end of the block's first copy (see `_sentence_end`),
+        without trailing spaces and commas."""
+        text = self._release(self._sentence_end(loop))
+        if self._text.stopped:  # a stop sequence came first
+            return text
+        self.looped = True
+        return (text + self._text.flush()).rstrip(_LOOSE_END)
+
+    def _sentence_end(self, loop: Loop) -> int:
+        """Where the kept reply ends: after the first copy of the block, moved on (into
+        the next copy, which is held) to the end of its sentence, else of its clause."""
+        for mark in (_SENTENCE_END, _CLAUSE_END):
+            if loop.cut and mark.search(self._piece(loop.cut - 1)):
+                return loop.cut
+            for index in range(loop.cut, loop.cut + loop.period - 1):
+                if mark.search(self._piece(index)):
+                    return index + 1
+        return loop.cut
+
+    def _piece(self, index: int) -> bytes:
+        return self._detokenize(self._tokens[index : index + 1])
 
 
 # A trailing escape cut short: an odd backslash, or `\u` with fewer than four hex digits.

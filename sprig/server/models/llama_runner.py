@@ -29,7 +29,7 @@ from typing import Any
 
 from sprig.server.errors import BadRequestError
 from sprig.server.models.base import CompletionChunk, FinishReason, SamplingParams, Usage
-from sprig.server.models.decoding import TextAssembler
+from sprig.server.models.decoding import LoopGuard, ReplyText
 from sprig.server.models.formats import JsonFormat
 from sprig.server.models.threaded import Emit
 
@@ -54,6 +54,7 @@ class GenerationPlan:
     seed: int
     stop: list[str] = field(default_factory=list)
     sampler: dict[str, Any] = field(default_factory=dict)
+    loop_guard: bool = True
 
 
 def sampler_kwargs(params: SamplingParams, grammar: Any | None) -> dict[str, Any]:
@@ -128,7 +129,12 @@ def grammar_parses(llama: Any, gbnf: str) -> bool:
 
 
 def make_plan(
-    prompt: list[int], params: SamplingParams, n_ctx: int, grammar: Any | None
+    prompt: list[int],
+    params: SamplingParams,
+    n_ctx: int,
+    grammar: Any | None,
+    *,
+    loop_guard: bool = True,
 ) -> GenerationPlan:
     room = n_ctx - len(prompt)
     if room <= 0:
@@ -143,6 +149,7 @@ def make_plan(
         seed=seed,
         stop=list(params.stop or []),
         sampler=sampler_kwargs(params, grammar),
+        loop_guard=loop_guard,
     )
 
 
@@ -154,12 +161,14 @@ def run_generation(
 ) -> None:
     """Generate token by token, emitting text deltas then one final chunk with usage.
 
-    Returns at once (no final chunk) when `cancel` is set.
+    A reply that repeats itself is cut after the first copy (`ReplyText`): finish
+    reason ``stop``, stop reason ``repetition``. Returns at once (no final chunk) when
+    `cancel` is set.
     """
     import llama_cpp
 
     llama.set_seed(plan.seed)
-    text = TextAssembler(plan.stop)
+    text = ReplyText(llama.detokenize, plan.stop, LoopGuard() if plan.loop_guard else None)
     count, reason = 0, "length"
     tokens = llama.generate(plan.prompt, **plan.sampler)
     try:
@@ -170,10 +179,10 @@ def run_generation(
                 reason = "stop"
                 break
             count += 1
-            if delta := text.feed(llama.detokenize([token])):
+            if delta := text.feed(token):
                 emit(CompletionChunk(content=delta))
             if text.stopped:
-                reason = "stop"
+                reason = "repetition" if text.looped else "stop"
                 break
             if count >= plan.max_tokens:
                 break
@@ -182,8 +191,9 @@ def run_generation(
     _finish(emit, text, reason, Usage(len(plan.prompt), count))
 
 
-def _finish(emit: Emit[CompletionChunk], text: TextAssembler, reason: str, usage: Usage) -> None:
+def _finish(emit: Emit[CompletionChunk], text: ReplyText, reason: str, usage: Usage) -> None:
     if tail := text.flush():
         emit(CompletionChunk(content=tail))
-    finish: FinishReason = "stop" if reason == "stop" else "length"
-    emit(CompletionChunk(finish_reason=finish, usage=usage))
+    finish: FinishReason = "length" if reason == "length" else "stop"
+    stop_reason = "repetition" if reason == "repetition" else None
+    emit(CompletionChunk(finish_reason=finish, usage=usage, stop_reason=stop_reason))

@@ -126,8 +126,10 @@ class LocalLlamaModel(ChatModel):
         model_path: Path | None = None,
         n_ctx: int = 8192,
         n_threads: int | None = None,
+        loop_guard: bool = True,
     ) -> None:
         self.name = name
+        self.loop_guard = loop_guard
         self._model_path = model_path
         self._n_ctx = n_ctx
         self._n_threads = n_threads
@@ -236,7 +238,8 @@ class LocalLlamaModel(ChatModel):
         loaded = self.load()
         with loaded.lock:
             prompt = loaded.prompt_tokens(messages)
-        plan = make_plan(prompt, params, loaded.llama.n_ctx(), grammar())
+        n_ctx = loaded.llama.n_ctx()
+        plan = make_plan(prompt, params, n_ctx, grammar(), loop_guard=self.loop_guard)
         run_generation(loaded.llama, plan, emit, cancel)
 
     def close(self) -> None:

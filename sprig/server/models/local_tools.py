@@ -231,7 +231,8 @@ def read_answer(raw: Completion, model: str) -> Completion:
         raise _invalid(model, "did not answer with a JSON object", raw.content)
     if "tool" in answer:
         return Completion("", [_tool_call(answer)], "tool_calls", raw.usage)
-    return Completion(str(answer.get("content", "")), [], raw.finish_reason, raw.usage)
+    content = str(answer.get("content", ""))
+    return Completion(content, [], raw.finish_reason, raw.usage, raw.stop_reason)
 
 
 def _tool_call(answer: dict[str, Any]) -> ToolCall:
@@ -242,10 +243,15 @@ def _tool_call(answer: dict[str, Any]) -> ToolCall:
 def _cut_reply(raw: Completion, model: str) -> Completion:
     start = REPLY_START.match(raw.content)
     if start is None:
-        cause = "ran out of tokens (max_tokens)" if raw.finish_reason == "length" else "stopped"
-        raise _invalid(model, f"{cause} before closing its tool-call JSON", raw.content)
+        raise _invalid(model, f"{_cause(raw)} before closing its tool-call JSON", raw.content)
     content = json_string_prefix(raw.content[start.end() :])
-    return Completion(content, [], raw.finish_reason, raw.usage)
+    return Completion(content, [], raw.finish_reason, raw.usage, raw.stop_reason)
+
+
+def _cause(raw: Completion) -> str:
+    if raw.stop_reason == "repetition":
+        return "repeated itself (stopped by the loop guard)"
+    return "ran out of tokens (max_tokens)" if raw.finish_reason == "length" else "stopped"
 
 
 def _invalid(model: str, problem: str, text: str) -> InvalidModelOutputError:
@@ -256,6 +262,9 @@ def _invalid(model: str, problem: str, text: str) -> InvalidModelOutputError:
 def answer_chunks(done: Completion) -> list[CompletionChunk]:
     """A whole answer as a stream: the reply text, then the last chunk (with any call)."""
     last = CompletionChunk(
-        tool_calls=list(done.tool_calls), finish_reason=done.finish_reason, usage=done.usage
+        tool_calls=list(done.tool_calls),
+        finish_reason=done.finish_reason,
+        usage=done.usage,
+        stop_reason=done.stop_reason,
     )
     return [CompletionChunk(content=done.content), last] if done.content else [last]

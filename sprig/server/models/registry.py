@@ -40,6 +40,7 @@ class ModelRegistry:
                 model_path=settings.local_model_path,
                 n_ctx=settings.local_model_context,
                 n_threads=settings.local_model_threads,
+                loop_guard=settings.local_model_loop_guard,
             )
         )
         registry.register(EchoModel("echo"))  # repeats the last user message: smoke tests

@@ -152,7 +152,10 @@ async def _word_chunks(done: Completion, delay: float) -> AsyncGenerator[Complet
             await asyncio.sleep(delay)
         yield CompletionChunk(content=word)
     yield CompletionChunk(
-        tool_calls=list(done.tool_calls), finish_reason=done.finish_reason, usage=done.usage
+        tool_calls=list(done.tool_calls),
+        finish_reason=done.finish_reason,
+        usage=done.usage,
+        stop_reason=done.stop_reason,
     )
 
 

@@ -46,7 +46,8 @@ class ChatResult:
     jobs: list[UUID] = field(default_factory=list)
     saved: bool = True
     entry_ids: list[UUID] = field(default_factory=list)
-    stop_reason: str | None = None  # "max_tool_iterations" when the tool loop hit its cap
+    # "max_tool_iterations": the tool loop hit its cap; "repetition": the model's loop guard
+    stop_reason: str | None = None
 
 
 @dataclass
@@ -263,7 +264,7 @@ class ChatService:
             completion.finish_reason,
             usage,
             turn.docs,
-            stop_reason=turn.stop_reason,
+            stop_reason=turn.stop_reason or completion.stop_reason,
         )
         if not options.save:
             result.saved = False
@@ -354,6 +355,7 @@ def _fold(done: Completion, parts: list[str], chunk: CompletionChunk) -> None:
         done.finish_reason = chunk.finish_reason
     if chunk.usage is not None:
         done.usage = chunk.usage
+    done.stop_reason = chunk.stop_reason or done.stop_reason
 
 
 def _entry(model: ChatModel, message: ChatMessage) -> dict[str, Any]:
