@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+import json
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
 from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
-from sprig.cli.common import DataDir, load_settings
+from sprig.cli.common import DataDir, HelpGroup, load_settings
 from sprig.cli.startup import check_store, plain_problems
 
-app = typer.Typer(help="Manage tenants and API keys.", no_args_is_help=True)
+app = typer.Typer(help="Manage tenants and API keys.", no_args_is_help=True, cls=HelpGroup)
 console = Console(stderr=True, soft_wrap=True)
 T = TypeVar("T")
 
@@ -61,23 +62,54 @@ def create(
 
 
 @app.command("list")
-def list_(data_dir: DataDir = None) -> None:
-    """List keys (never the keys themselves: their prefix only)."""
+def list_(
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print a JSON array (one object per key).")
+    ] = False,
+    data_dir: DataDir = None,
+) -> None:
+    """List keys with their whole ids (for `keys revoke`), never the keys: their prefix only."""
     from sprig.server.services.keys import list_keys
 
-    rows = _with_db(data_dir, lambda db, _: list_keys(db))
-    table = Table("id", "tenant", "name", "prefix", "created", "revoked")
-    for r in rows:
-        revoked = r["revoked_at"].isoformat() if r["revoked_at"] else ""
-        table.add_row(
-            str(r["id"]),
-            r["tenant"],
-            r["name"],
-            r["prefix"] + "…",
-            r["created_at"].isoformat(),
-            revoked,
-        )
-    Console().print(table)
+    rows = [_key_view(r) for r in _with_db(data_dir, lambda db, _: list_keys(db))]
+    if as_json:
+        print(json.dumps(rows, indent=2), flush=True)
+    elif rows:
+        print(_columns(KEY_HEADER, [_key_line(r) for r in rows]), flush=True)
+    else:
+        console.print("No keys.")
+
+
+KEY_HEADER = ("ID", "TENANT", "NAME", "PREFIX", "CREATED", "REVOKED")
+
+
+def _key_line(key: dict[str, Any]) -> list[str]:
+    fields = (key["id"], key["tenant"], key["name"], key["prefix"] + "…", key["created_at"])
+    return [*fields, key["revoked_at"] or ""]
+
+
+def _key_view(row: dict[str, Any]) -> dict[str, Any]:
+    def when(value: datetime | None) -> str | None:
+        return value.isoformat(timespec="seconds") if value else None
+
+    return {
+        "id": str(row["id"]),
+        "tenant": row["tenant"],
+        "name": row["name"],
+        "prefix": row["prefix"],
+        "created_at": when(row["created_at"]),
+        "revoked_at": when(row["revoked_at"]),
+    }
+
+
+def _columns(header: Sequence[str], rows: list[list[str]]) -> str:
+    """Plain aligned columns, nothing cut or wrapped (ids are copied from here)."""
+    table = [list(header), *rows]
+    widths = [max(len(line[i]) for line in table) for i in range(len(header))]
+    lines = [
+        "  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)) for line in table
+    ]
+    return "\n".join(line.rstrip() for line in lines)
 
 
 @app.command("revoke")

@@ -5,12 +5,14 @@ from __future__ import annotations
 import typer
 
 from sprig.cli import chat, docs, keys, server, worker
+from sprig.cli.common import HelpGroup
 
 app = typer.Typer(
     name="sprig",
     help="Sprig: a self-hostable backend for stateful AI agents (Julep-compatible API).",
     no_args_is_help=True,
     add_completion=False,
+    cls=HelpGroup,
 )
 app.command("serve")(server.serve)
 app.command("migrate")(server.migrate)
