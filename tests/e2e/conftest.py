@@ -83,7 +83,7 @@ class ServerProcess:
             self._spawn()
             if self._wait_ready():
                 return self
-            if "address already in use" not in self.stderr_text.lower():
+            if "already in use" not in self.stderr_text.lower():
                 break
         self._fail("did not become ready")
         raise AssertionError("unreachable")

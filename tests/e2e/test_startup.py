@@ -22,10 +22,12 @@ import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
+from tests.api.conftest import postgres_url
 from tests.e2e.conftest import REPO_ROOT, _clean_env, _free_port, _sprig_command
 
 pytestmark = pytest.mark.e2e
@@ -35,13 +37,15 @@ NO_BYPASS = ["dac_override", "dac_read_search", "fowner"]
 FUTURE_REVISION = "9999_from_the_future"
 
 
-def sprig(*args: str, data_dir: Path, as_user: bool = False) -> subprocess.CompletedProcess[str]:
+def sprig(
+    *args: str, data_dir: Path, as_user: bool = False, **env: str
+) -> subprocess.CompletedProcess[str]:
     cmd = [*_sprig_command(*args), "--data-dir", str(data_dir)]
     if as_user and os.geteuid() == 0:
         drop = ",".join(f"-{cap}" for cap in NO_BYPASS)
         cmd = ["setpriv", f"--bounding-set={drop}", f"--inh-caps={drop}", "--", *cmd]
     return subprocess.run(
-        cmd, cwd=REPO_ROOT, env=_clean_env(), capture_output=True, text=True, timeout=120
+        cmd, cwd=REPO_ROOT, env=_clean_env(**env), capture_output=True, text=True, timeout=120
     )
 
 
@@ -182,6 +186,36 @@ def test_a_damaged_database_is_one_line(tmp_path: Path) -> None:
         fh.write(b"\xff" * 3000)
     done = sprig("migrate", data_dir=data_dir)
     assert_one_line_failure(done, "damaged", "malformed")
+
+
+@pytest.fixture(scope="module")
+def pg(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    pgserver = pytest.importorskip("pgserver")
+    server = pgserver.get_server(tmp_path_factory.mktemp("pg"), cleanup_mode="stop")
+    yield server
+    server.cleanup()
+
+
+@pytest.mark.parametrize("command", [["serve"], ["migrate"]], ids=["serve", "migrate"])
+def test_a_newer_schema_on_postgres_is_one_line(
+    pg: Any, tmp_path: Path, command: list[str]
+) -> None:
+    url = postgres_url(pg)
+    done = sprig("migrate", data_dir=tmp_path, SPRIG_DATABASE_URL=url)
+    assert done.returncode == 0, done.stderr
+    name = url.split("@/", 1)[1].split("?")[0]
+    stamp = f"UPDATE alembic_version SET version_num = '{FUTURE_REVISION}';"
+    pg.psql(f"\\c {name}\n{stamp}\n")
+    done = sprig(*on_a_free_port(command), data_dir=tmp_path, SPRIG_DATABASE_URL=url)
+    assert_one_line_failure(done, FUTURE_REVISION, "newer Sprig")
+    assert FUTURE_REVISION in pg.psql(f"\\c {name}\nSELECT version_num FROM alembic_version;\n")
+
+
+def test_an_unreachable_postgres_is_one_line(tmp_path: Path) -> None:
+    url = f"postgresql+asyncpg://sprig:secret@127.0.0.1:{_free_port()}/sprig"
+    done = sprig("migrate", data_dir=tmp_path, SPRIG_DATABASE_URL=url)
+    line = assert_one_line_failure(done, "Cannot reach the database", "SPRIG_DATABASE_URL")
+    assert "secret" not in line  # the password is not printed
 
 
 # ------------------------------------------------------------------------ permissions
