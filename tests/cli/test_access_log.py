@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 import threading
 import time
 from pathlib import Path
@@ -46,9 +47,17 @@ def test_serve_configures_the_filter(monkeypatch: pytest.MonkeyPatch, tmp_path: 
     import uvicorn
 
     seen: dict[str, Any] = {}
-    monkeypatch.setattr(uvicorn, "run", lambda *args, **kw: seen.update(kw))
-    server._serve_one(make_settings(tmp_path / "d"))
-    assert "redact_credentials" in seen["log_config"]["loggers"]["uvicorn.access"]["filters"]
+
+    def run(self: uvicorn.Server, sockets: list[socket.socket] | None = None) -> None:
+        seen.update(config=self.config, sockets=sockets)
+        self.started = True
+
+    monkeypatch.setattr(uvicorn.Server, "run", run)
+    with socket.socket() as sock:
+        server._serve_one(make_settings(tmp_path / "d"), sock)
+    assert seen["sockets"] == [sock]  # the port serve took before anything else
+    filters = seen["config"].log_config["loggers"]["uvicorn.access"]["filters"]
+    assert "redact_credentials" in filters
 
 
 def test_a_real_server_logs_no_query_key(tmp_path: Path) -> None:
