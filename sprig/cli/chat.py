@@ -118,7 +118,7 @@ def _new_session(state: Chat) -> None:
     state.session_id, state.last_docs = str(created.id), None
     console.print(
         f"Chatting with {state.name} in session {created.id} "
-        f"(resume with --session {created.id}). /help lists the commands."
+        f"(resume with --session {created.id}). /help lists the commands, /exit leaves."
     )
 
 
