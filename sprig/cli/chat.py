@@ -157,7 +157,7 @@ def _loop(state: Chat) -> None:
         if text.startswith("/") and not text.startswith("//"):
             _command(state, text)
         elif text:
-            _turn(state, line.removeprefix("/") if text.startswith("//") else line)
+            _turn(state, line.lstrip().removeprefix("/") if text.startswith("//") else line)
     console.print(f"Session {state.session_id} (resume with --session {state.session_id}).")
 
 
@@ -287,6 +287,8 @@ def _stopped(state: Chat, reply: Reply) -> None:
     saved = reply.id is not None and _wait_saved(state, reply.id, SAVE_WAIT if reply.text else 0.5)
     if saved:
         console.print("[yellow]Stopped. The partial reply is kept in the session.[/yellow]")
+    elif reply.text:
+        console.print("[yellow]Stopped. The partial reply is not saved yet (/history).[/yellow]")
     else:
         console.print("[yellow]Stopped before the reply began; nothing was kept.[/yellow]")
 

@@ -87,13 +87,13 @@ def test_reply_labels_ctrl_c_and_commands(
     child.sendline("hi there")
     assert "Sprig> Hello from Sprig." in prompt(child)  # the reply, after its label
 
-    model.stream_delay = 0.05  # slow replies: 20 words in 1 s, then 200 words in 10 s
-    model.push(" ".join(f"part{i}" for i in range(20)), STORY, "Still here.")
+    model.stream_delay = 0.05  # slow replies: 40 words in 2 s, then 200 words in 10 s
+    model.push(" ".join(f"part{i}" for i in range(40)), STORY, "Still here.")
     child.sendline("count")
     child.expect("part3 ")
     child.send("typed while streaming\r")  # neither echoed nor sent
     finished = prompt(child)
-    assert "part19" in finished and "typed while streaming" not in finished
+    assert "part39" in finished and "typed while streaming" not in finished
     assert "(what you typed during the reply was ignored)" in finished
 
     child.sendline("tell me a story")
@@ -195,6 +195,13 @@ def test_resume_shows_the_agent_and_last_turns(
     assert "Created the default agent" not in opening  # resuming creates nothing
     with httpx.Client(base_url=live_url, headers=auth(API_KEY)) as c:
         assert [a["name"] for a in c.get("/agents").json()["items"]] == ["Marvin"]
+        c.post("/agents", json={"name": "Eddie"})
+    outsider = spawn_chat(live_url, "--session", session["id"], "--agent", "Eddie")
+    terminal.append(outsider)
+    outsider.expect(pexpect.EOF)
+    outsider.close()
+    assert outsider.exitstatus == 1
+    assert f"Agent Eddie is not in session {session['id']}." in plain(outsider.before)
 
 
 def test_docs_shows_what_the_last_reply_recalled(
