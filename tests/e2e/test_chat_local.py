@@ -1,7 +1,8 @@
 """End to end with the real bundled local model (SmolLM2-135M via llama.cpp) behind `sprig serve`.
 
 The official julep 2.21.0 SDK chats (JSON, SSE, JSON mode) and the legacy 0.x SDK chats
-(JSON); history stays ordered and complete. Replies are short (max_tokens) to stay fast.
+(JSON); history stays ordered and complete. Replies are short (max_tokens) to stay fast,
+but for one at the default settings: a question that used to loop now gets a reply that ends.
 """
 
 from __future__ import annotations
@@ -11,12 +12,15 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from julep import Julep
 
+from sprig.server.models.local import LocalLlamaModel
 from tests.e2e.conftest import ServerProcess
 
 pytestmark = pytest.mark.e2e
+CAP = LocalLlamaModel.default_sampling.max_tokens
 
 
 @pytest.fixture(scope="module")
@@ -126,3 +130,26 @@ def test_a_fact_only_in_an_agent_doc_is_recalled(julep: Julep) -> None:
     assert "heron-42-blue" in str(rendered.messages[0].content)
     found = julep.agents.docs.search(agent.id, text="wifi password")
     assert found.docs[0].id == wifi.id
+
+
+def test_a_question_that_used_to_loop_gets_a_reply_that_ends(live_server: ServerProcess) -> None:
+    """With the old decoding (no penalty, no loop guard) the bundled model answered this
+    with the same sentences until the 512-token cap, and the next turn's prompt carried
+    them. With the defaults (only the seed is sent) the reply ends well before the cap,
+    and what is saved is what the client got."""
+    headers = {"Authorization": f"Bearer {live_server.api_key}"}
+    with httpx.Client(base_url=live_server.base_url, headers=headers, timeout=300) as client:
+        agent = client.post("/agents", json={"name": "Pip", "about": "A friendly assistant."})
+        session = client.post("/sessions", json={"agent": agent.json()["id"]}).json()["id"]
+        ask = {"messages": [{"role": "user", "content": "Tell me about France."}], "seed": 1}
+        first = client.post(f"/sessions/{session}/chat", json=ask).json()
+        assert first["choices"][0]["finish_reason"] == "stop"
+        assert first["stop_reason"] in (None, "repetition")
+        assert 0 < first["usage"]["completion_tokens"] < CAP
+        reply = first["choices"][0]["message"]["content"]
+        entries = client.get(f"/sessions/{session}/history").json()["entries"]
+        assert entries[-1]["content"] == reply
+        follow = {"messages": [{"role": "user", "content": "And its capital?"}], "seed": 1}
+        second = client.post(f"/sessions/{session}/chat", json=follow).json()
+        grown = second["usage"]["prompt_tokens"] - first["usage"]["prompt_tokens"]
+        assert grown <= first["usage"]["completion_tokens"] + 30  # the reply, not a loop

@@ -119,6 +119,19 @@ def test_one_repeated_token_is_a_loop() -> None:
     assert "".join(deltas) == "Wow!"
 
 
+def test_a_counting_loop_is_cut() -> None:
+    lines = "".join(f'{i}. "The Nightingale" by J.R.R. Tolkien\n' for i in range(1, 40))
+    deltas, reply, _ = guarded("My favourite books:\n" + lines)
+    assert reply.looped
+    assert "".join(deltas) == 'My favourite books:\n1. "The Nightingale" by J.R.R. Tolkien'
+
+
+def test_an_empty_bullet_loop_is_cut() -> None:
+    deltas, reply, _ = guarded("The password is:\n\n* heron-42-blue\n" + "* \n" * 60)
+    assert reply.looped
+    assert "".join(deltas) == "The password is:\n\n* heron-42-blue\n*"
+
+
 def test_the_guard_reports_the_block_and_where_the_copy_ends() -> None:
     guard = LoopGuard(max_period=8, min_repeat=6)
     found = [guard.feed(t) for t in [9, 1, 2, 3, 1, 2, 3, 1, 2, 3]]
@@ -139,6 +152,9 @@ ORDINARY = [
     "Monday: run 5 km. Tuesday: rest. Wednesday: run 5 km. Thursday: rest. Friday: run.",
     "The capital of France is Paris. The capital of Germany is Berlin. The capital of "
     "Italy is Rome. The capital of Spain is Madrid. The capital of Portugal is Lisbon.",
+    "| year | people |\n| --- | --- |\n"
+    + "".join(f"| {2000 + i} | {1200 + 37 * i} |\n" for i in range(12)),
+    "Count with me: " + ", ".join(str(i) for i in range(1, 40)) + ".",
 ]
 
 
@@ -153,11 +169,15 @@ def test_held_back_text_is_little_and_released_when_the_run_breaks() -> None:
     vocab = Vocab()
     guard = LoopGuard()
     reply = ReplyText(vocab.detokenize, (), guard)
-    held = []
-    for token in vocab.encode(" ".join(ORDINARY)):
-        reply.feed(token)
+    text = " ".join(ORDINARY)
+    held, streamed = [], []
+    for token in vocab.encode(text):
+        streamed.append(reply.feed(token))
         held.append(guard.held)
-    assert max(held) <= 12 and sum(held) / len(held) < 2
+    # rows of figures repeat their shape: held up to about min_repeat, then let go
+    assert max(held) <= 2 * guard.min_repeat and sum(held) / len(held) < 5
+    assert len("".join(streamed)) > len(text) - 60  # out before the end, not at the flush
+    assert "".join(streamed) + reply.flush() == text
 
 
 def test_a_stop_sequence_still_cuts_a_guarded_reply() -> None:

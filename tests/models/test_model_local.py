@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import json
 import time
+from typing import Any
 
 import pytest
 
@@ -17,6 +18,7 @@ from sprig.server.models.base import (
     collect,
 )
 from sprig.server.models.errors import InvalidModelOutputError
+from sprig.server.models.llama_runner import make_plan
 from sprig.server.models.local import LocalLlamaModel
 
 GREEDY = SamplingParams(temperature=0.0, max_tokens=12)
@@ -81,6 +83,39 @@ async def test_seeded_sampling_is_reproducible(local_model: LocalLlamaModel) -> 
     first = await local_model.complete(ask(sampling))
     second = await local_model.complete(ask(sampling))
     assert first.content == second.content
+
+
+# Greedy and without a penalty, SmolLM2 answers this with one line over and over.
+HAIKU = [CHAT[0], ChatMessage("user", "Write a haiku about autumn.")]
+NO_PENALTY = SamplingParams(temperature=0.0, repetition_penalty=1.0, max_tokens=120)
+
+
+async def test_the_loop_guard_cuts_a_reply_that_repeats_itself(
+    local_model: LocalLlamaModel,
+) -> None:
+    done = await local_model.complete(CompletionRequest(list(HAIKU), NO_PENALTY))
+    assert (done.finish_reason, done.stop_reason) == ("stop", "repetition")
+    assert done.usage.completion_tokens < 60
+    lines = [line.strip(" ,") for line in done.content.splitlines()]
+    assert 2 <= len(lines) <= 3 and len(set(lines)) == len(lines), done.content  # one copy
+    streamed = [c async for c in local_model.stream(CompletionRequest(list(HAIKU), NO_PENALTY))]
+    assert "".join(c.content for c in streamed) == done.content
+    assert streamed[-1].stop_reason == "repetition"
+
+
+async def test_without_the_guard_the_same_reply_runs_to_max_tokens(
+    local_model: LocalLlamaModel,
+) -> None:
+    local_model.loop_guard = False
+    try:
+        done = await local_model.complete(CompletionRequest(list(HAIKU), NO_PENALTY))
+    finally:
+        local_model.loop_guard = True
+    assert (done.finish_reason, done.stop_reason, done.usage.completion_tokens) == (
+        "length",
+        None,
+        120,
+    )
 
 
 async def test_json_object_mode_gives_parseable_json(local_model: LocalLlamaModel) -> None:
@@ -194,3 +229,26 @@ async def test_a_prompt_beyond_the_context_window_is_a_400() -> None:
             await small.complete(request)
     finally:
         small.close()
+
+
+async def test_free_text_gets_the_default_penalty_unless_a_layer_sets_one(
+    local_model: LocalLlamaModel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sprig.server.models import local
+
+    seen: list[SamplingParams] = []
+
+    def recording_plan(prompt: list[int], params: SamplingParams, *args: Any, **kw: Any) -> Any:
+        seen.append(params)
+        return make_plan(prompt, params, *args, **kw)
+
+    monkeypatch.setattr(local, "make_plan", recording_plan)
+    one = SamplingParams(temperature=0.0, max_tokens=1)
+    await local_model.complete(ask(one))
+    await local_model.complete(
+        ask(SamplingParams(temperature=0.0, max_tokens=1, repetition_penalty=1.0))
+    )
+    with pytest.raises(InvalidModelOutputError):  # one token is no JSON object; planned first
+        await local_model.complete(ask(one, response_format={"type": "json_object"}))
+    assert [p.repetition_penalty for p in seen] == [1.1, 1.0, None]
+    assert all(p.top_p == 0.9 for p in seen)  # the model's other defaults fill the rest

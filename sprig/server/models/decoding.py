@@ -114,10 +114,18 @@ class LoopGuard:
         self.held = max(runs)
         return found
 
+    def forget(self, loop: Loop) -> None:
+        """Not a loop after all (the caller says): its runs, and those of its multiples,
+        start again from nothing."""
+        for period in range(loop.period, self.max_period + 1, loop.period):
+            self._runs[period] = 0
+        self.held = max(self._runs)
+
 
 Detokenize = Callable[[Sequence[int]], bytes]
 _SENTENCE_END = re.compile(rb"[.!?\n]")
 _CLAUSE_END = re.compile(rb"[,;:]")
+NUMBER = -1  # what the guard sees in place of a number token
 _LOOSE_END = " \t\r\n,;:"
 
 
@@ -126,6 +134,10 @@ class ReplyText:
     `LoopGuard`, a reply that repeats itself is cut after the first copy of the
     repeated block (`looped` is then set). Tokens a loop could still cut are held back,
     so the text emitted is exactly the reply kept.
+
+    The guard sees every number as the same token, so that a counting loop ("14. The
+    Nightingale\n15. The Nightingale\n...") is one too; such a loop counts only if its
+    block has a word in it, so rows of figures in a table are not cut.
     """
 
     def __init__(
@@ -135,6 +147,7 @@ class ReplyText:
         self._text = TextAssembler(stop)
         self._guard = guard
         self._tokens: list[int] = []
+        self._pieces: dict[int, bytes] = {}
         self._released = 0
         self.looped = False
 
@@ -148,10 +161,21 @@ class ReplyText:
         self._tokens.append(token)
         if self._guard is None:
             return self._release(len(self._tokens))
-        loop = self._guard.feed(token)
+        loop = self._guard.feed(NUMBER if self._piece_of(token).strip().isdigit() else token)
         if loop is not None:
-            return self._cut(loop)
-        return self._release(len(self._tokens) - self._guard.held)
+            if self._real(loop):
+                return self._cut(loop)
+            self._guard.forget(loop)
+        return self._release(self._unheld())
+
+    def _unheld(self) -> int:
+        """Tokens that may go out: all but the held ones and trailing white space (so that
+        a cut reply can end without it)."""
+        assert self._guard is not None
+        upto = len(self._tokens) - self._guard.held
+        while upto > self._released and self._piece(upto - 1).isspace():
+            upto -= 1
+        return upto
 
     def flush(self) -> str:
         """The text still held back, at the end of generation."""
@@ -187,7 +211,25 @@ class ReplyText:
         return loop.cut
 
     def _piece(self, index: int) -> bytes:
-        return self._detokenize(self._tokens[index : index + 1])
+        return self._piece_of(self._tokens[index])
+
+    def _piece_of(self, token: int) -> bytes:
+        piece = self._pieces.get(token)
+        if piece is None:
+            piece = self._pieces[token] = self._detokenize([token])
+        return piece
+
+    def _real(self, loop: Loop) -> bool:
+        """The tokens repeat exactly, or (numbers aside) in a block with a word in it."""
+        tokens, period = self._tokens, loop.period
+        if all(tokens[i] == tokens[i - period] for i in range(loop.cut, len(tokens))):
+            return True
+        block = range(loop.cut - period, loop.cut)
+        return any(_has_letter(self._piece(i)) for i in block)
+
+
+def _has_letter(piece: bytes) -> bool:
+    return any(c.isalpha() for c in piece.decode("utf-8", errors="ignore"))
 
 
 # A trailing escape cut short: an odd backslash, or `\u` with fewer than four hex digits.

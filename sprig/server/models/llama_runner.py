@@ -11,11 +11,12 @@ Sampling settings map to llama.cpp as follows:
 | seed                 | sampler seed               | unset or negative = random             |
 | frequency_penalty    | frequency_penalty          |                                        |
 | presence_penalty     | presence_penalty           |                                        |
-| repetition_penalty   | repeat_penalty             |                                        |
+| repetition_penalty   | repeat_penalty             | penalties look back 256 tokens (local.py) |
 | logit_bias           | logits processor           | keys must be token ids                 |
 | length_penalty       | -                          | ignored: beam search only, llama.cpp samples |
 
-`top_k` stays at llama.cpp's 40.
+`top_k` stays at llama.cpp's 40. A reply that repeats itself is cut by the loop guard
+(`decoding.ReplyText`; `GenerationPlan.loop_guard`).
 """
 
 from __future__ import annotations
