@@ -119,7 +119,20 @@ def test_sentence_ends_need_white_space_after_latin_marks() -> None:
 
 
 def prose(n_paragraphs: int) -> str:
-    words = "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu".split()
+    words = [
+        "alpha",
+        "beta",
+        "gamma",
+        "delta",
+        "epsilon",
+        "zeta",
+        "eta",
+        "theta",
+        "iota",
+        "kappa",
+        "lambda",
+        "mu",
+    ]
     paragraphs = []
     for p in range(n_paragraphs):
         sentences = [
