@@ -187,3 +187,24 @@ async def test_malformed_messages_are_422_before_anything_else(
                 assert r.status_code == 422, (route, message, r.text)
                 _assert_error_shape(r, message)
     assert (await client.get(f"/sessions/{ids['session']}/history")).json()["entries"] == []
+
+
+async def test_json_schema_format_without_a_schema_is_422(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    ids = await _seed(client, runtime)
+    user = {"role": "user", "content": "hi"}
+    for fmt in ({"type": "json_schema"}, {"type": "json_schema", "json_schema": {}}):
+        for body in (
+            {"messages": [user], "response_format": fmt},
+            {"messages": [user], "settings": {"response_format": fmt}},
+        ):
+            r = await client.post(f"/sessions/{ids['session']}/chat", json=body)
+            assert r.status_code == 422, (body, r.text)
+            assert "json_schema" in r.json()["error"]["message"]
+    assert (await client.get(f"/sessions/{ids['session']}/history")).json()["entries"] == []
+    r = await client.post(
+        f"/sessions/{ids['session']}/chat",
+        json={"messages": [user], "response_format": {"type": "json_schema", "schema": {}}},
+    )
+    assert r.status_code == 422, r.text
