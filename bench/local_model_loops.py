@@ -35,23 +35,20 @@ import argparse
 import json
 import os
 import re
-import secrets
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from collections import Counter
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
+from _process import call, sprig_serve
 
-ROOT = Path(__file__).resolve().parents[1]
 OLD_DEFAULTS = {"temperature": 0.2, "top_p": 0.9, "max_tokens": 512, "repetition_penalty": 1.0}
 GOAL = 0.05  # share of replies that loop or hit the cap
 JUDGE_WORDS, JUDGE_TIMES = 10, 3
@@ -145,59 +142,6 @@ def repeats_itself(text: str) -> bool:
     words = re.findall(r"\w+|[^\w\s]", text.lower())
     runs = Counter(tuple(words[i : i + JUDGE_WORDS]) for i in range(len(words) - JUDGE_WORDS + 1))
     return bool(runs) and max(runs.values()) >= JUDGE_TIMES
-
-
-# -- a sprig serve process -----------------------------------------------------------------
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@contextmanager
-def sprig_serve(data_dir: Path, env: dict[str, str]) -> Iterator[httpx.Client]:
-    """A `sprig serve` on a free port; a client with its key, closed and stopped on exit."""
-    key, port = "sk-bench-" + secrets.token_hex(16), _free_port()
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("SPRIG_", "JULEP_"))}
-    cmd = [sys.executable, "-m", "sprig.cli.main", "serve", "--host", "127.0.0.1"]
-    cmd += ["--port", str(port), "--data-dir", str(data_dir)]
-    log = (data_dir.parent / f"{data_dir.name}.log").open("wb")
-    process = subprocess.Popen(
-        cmd, cwd=ROOT, env={**clean, "SPRIG_API_KEY": key, **env}, stdout=log, stderr=log
-    )
-    headers = {"Authorization": f"Bearer {key}"}
-    try:
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", headers=headers, timeout=600) as c:
-            _wait_ready(c, process, data_dir)
-            yield c
-    finally:
-        process.terminate()
-        process.wait(30)
-        log.close()
-
-
-def _wait_ready(client: httpx.Client, process: subprocess.Popen[bytes], data_dir: Path) -> None:
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            log = (data_dir.parent / f"{data_dir.name}.log").read_text(errors="replace")
-            raise RuntimeError(f"sprig serve exited ({process.returncode}):\n{log[-3000:]}")
-        try:
-            if client.get("/healthz", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError("sprig serve did not become ready")
-
-
-def call(client: httpx.Client, method: str, path: str, body: Any = None) -> Any:
-    response = client.request(method, path, json=body)
-    if response.status_code >= 300:
-        raise RuntimeError(f"{method} {path}: {response.status_code} {response.text[:500]}")
-    return response.json()
 
 
 # -- one phase: a server and the settings it is sent -----------------------------------------
