@@ -38,7 +38,7 @@ faster than inserting into a live HNSW index), then VACUUM ANALYZE. The insert r
 server's own write path (insert_doc -> write_chunks, blob + pgvector + tsvector, indexes
 live) is measured on a second agent's 200 docs (2,000 chunks), which are also the "small
 scope" case: 0.2-2% of the tenant, where HNSW alone cannot fill 50 results and the exact
-pass does. Timed cases: ``services.search_pg``'s functions called directly (text, vector at
+pass does. Timed cases: ``search.postgres``'s functions called directly (text, vector at
 several ``hnsw.ef_search``, hybrid = both in one transaction; pool 50), and the HTTP cases
 above. Recall: of the 50 HNSW returns, the share of
 the exact top 10 in its top 10 and of the exact top 50 in it; exact = numpy over the loaded
@@ -80,14 +80,14 @@ from _common import (
     sprig_app,
 )
 
+from sprig.server.docs.indexing import PreparedDoc, bump_version
+from sprig.server.docs.service import insert_doc
 from sprig.server.embeddings.base import Vectors, l2_normalise
 from sprig.server.ids import new_id, utcnow
+from sprig.server.search import postgres as search_pg
 from sprig.server.search.chunking import Chunk
 from sprig.server.search.ranking import RankOptions
-from sprig.server.services import search_pg
-from sprig.server.services.docs import insert_doc
-from sprig.server.services.indexing import PreparedDoc, bump_version
-from sprig.server.services.search_types import Scope
+from sprig.server.search.types import Scope
 from sprig.server.store import tables
 
 CHUNKS_PER_DOC = 10

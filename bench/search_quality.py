@@ -64,9 +64,9 @@ from _common import (
     sprig_app,
 )
 
+from sprig.server.docs.indexing import PreparedDoc
+from sprig.server.docs.service import insert_doc
 from sprig.server.search.chunking import Chunk
-from sprig.server.services.docs import insert_doc
-from sprig.server.services.indexing import PreparedDoc
 from sprig.server.store import tables
 
 Qrels = dict[str, dict[str, int]]
@@ -76,8 +76,8 @@ CACHE_FORMAT = 1
 # Server code whose changes invalidate a cached store (what is chunked, stored, indexed).
 STORE_CODE = [
     "sprig/server/search/chunking.py",
-    "sprig/server/services/indexing.py",
-    "sprig/server/services/docs.py",
+    "sprig/server/docs/indexing.py",
+    "sprig/server/docs/service.py",
     "sprig/server/store/tables.py",
     "sprig/server/embeddings/local.py",
 ]

@@ -21,9 +21,9 @@ import pytest
 from fastapi import FastAPI
 
 from sprig.server.app import create_app
+from sprig.server.auth.keys import create_tenant
 from sprig.server.models.scripted import ScriptedModel
 from sprig.server.runtime import Runtime
-from sprig.server.services.keys import create_tenant
 from sprig.server.settings import Settings
 
 API_KEY = "sk-test-" + "k" * 32

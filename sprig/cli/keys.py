@@ -22,8 +22,8 @@ T = TypeVar("T")
 def _with_db(data_dir: Any, action: Callable[[Any, Any], Awaitable[T]]) -> T:
     """Run ``action(db, secret)`` on the migrated database, with the server secret checked
     against it (the secret keys the stored key hashes)."""
+    from sprig.server.auth.secret import ServerSecret, bind_secret
     from sprig.server.errors import SprigError
-    from sprig.server.server_secret import ServerSecret, bind_secret
     from sprig.server.store.db import Database
 
     settings = load_settings(data_dir=data_dir)
@@ -54,7 +54,7 @@ def create(
     data_dir: DataDir = None,
 ) -> None:
     """Add a tenant with its own key; the key is printed alone on the last line."""
-    from sprig.server.services.keys import create_tenant
+    from sprig.server.auth.keys import create_tenant
 
     dev_id, key = _with_db(data_dir, lambda db, secret: create_tenant(db, name, secret))
     console.print(f"Tenant {name!r} ({dev_id}) created. Its key is shown once:")
@@ -69,7 +69,7 @@ def list_(
     data_dir: DataDir = None,
 ) -> None:
     """List keys with their whole ids (for `keys revoke`), never the keys: their prefix only."""
-    from sprig.server.services.keys import list_keys
+    from sprig.server.auth.keys import list_keys
 
     rows = [_key_view(r) for r in _with_db(data_dir, lambda db, _: list_keys(db))]
     if as_json:
@@ -118,7 +118,7 @@ def revoke(
     data_dir: DataDir = None,
 ) -> None:
     """Revoke keys: they stop working at once."""
-    from sprig.server.services.keys import revoke as do_revoke
+    from sprig.server.auth.keys import revoke as do_revoke
 
     count = _with_db(data_dir, lambda db, _: do_revoke(db, target))
     console.print(f"Revoked {count} key(s).")

@@ -17,13 +17,20 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sprig import __version__
-from sprig.server.api import chat, docs, memories, resources, search, tools
 from sprig.server.api.deps import RuntimeDep
+from sprig.server.chat import routes as chat
+from sprig.server.docs import routes as docs
 from sprig.server.docs_pages import add_docs_pages
 from sprig.server.errors import PayloadTooLargeError, SprigError
+from sprig.server.history import routes as history
+from sprig.server.jobs import routes as jobs
+from sprig.server.memory import routes as memory
 from sprig.server.openapi import build_openapi
+from sprig.server.resources import routes as resources
+from sprig.server.resources import tool_routes as tools
 from sprig.server.routing import MethodTable
 from sprig.server.runtime import Runtime
+from sprig.server.search import routes as search
 from sprig.server.settings import Settings
 
 log = logging.getLogger("sprig.server")
@@ -226,10 +233,11 @@ def api_routers() -> list[APIRouter]:
         resources.router,
         tools.router,
         docs.router,
-        docs.history_router,
+        history.router,
+        jobs.router,
         chat.router,
         search.router,
-        memories.router,
+        memory.router,
         health,
     ]
 

@@ -7,25 +7,25 @@ import contextlib
 import logging
 from dataclasses import dataclass, field
 
+from sprig.server.auth.keys import KeyCache, StartupKey, ensure_default_tenant
+from sprig.server.auth.secret import ServerSecret, bind_secret
+from sprig.server.chat.service import ChatService
+from sprig.server.chat.system_services import RuntimeServices
+from sprig.server.chat.templates import TemplateRenderer
+from sprig.server.docs.indexing import DocIndexer
+from sprig.server.docs.service import DocService
+from sprig.server.history.service import HistoryService
 from sprig.server.jobs.handlers import handlers
+from sprig.server.jobs.service import JobService
 from sprig.server.jobs.worker import Worker
+from sprig.server.memory.service import MemoryService
 from sprig.server.models.errors import ModelConfigError
 from sprig.server.models.litellm_provider import import_litellm
 from sprig.server.models.registry import ModelRegistry
-from sprig.server.server_secret import ServerSecret, bind_secret
-from sprig.server.services.agents import AgentService, UserService
-from sprig.server.services.chat import ChatService
-from sprig.server.services.docs import DocService
-from sprig.server.services.history import HistoryService
-from sprig.server.services.indexing import DocIndexer
-from sprig.server.services.jobs import JobService
-from sprig.server.services.keys import KeyCache, StartupKey, ensure_default_tenant
-from sprig.server.services.memory import MemoryService
-from sprig.server.services.search import SearchService
-from sprig.server.services.sessions import SessionService
-from sprig.server.services.templates import TemplateRenderer
-from sprig.server.services.tool_services import RuntimeServices
-from sprig.server.services.tools import ToolService
+from sprig.server.resources.agents import AgentService, UserService
+from sprig.server.resources.sessions import SessionService
+from sprig.server.resources.tools import ToolService
+from sprig.server.search.service import SearchService
 from sprig.server.settings import Settings
 from sprig.server.store.db import Database
 from sprig.server.tools.http import HttpPolicy, SafeHttpClient
@@ -130,7 +130,7 @@ class Runtime:
 
     @property
     def secret(self) -> ServerSecret:
-        """The server secret (server_secret.py): keyed API-key hashes, tool-secret cipher."""
+        """The server secret (auth/secret.py): keyed API-key hashes, tool-secret cipher."""
         return self.key_cache.secret
 
     async def _warm_up(self) -> None:

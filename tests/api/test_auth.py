@@ -8,8 +8,8 @@ import httpx
 import sqlalchemy as sa
 from fastapi import FastAPI
 
+from sprig.server.auth.keys import create_tenant, legacy_hash, revoke
 from sprig.server.runtime import Runtime
-from sprig.server.services.keys import create_tenant, legacy_hash, revoke
 from sprig.server.store import tables
 
 

@@ -7,8 +7,8 @@ import uuid
 
 import httpx
 
+from sprig.server.jobs.service import enqueue
 from sprig.server.runtime import Runtime
-from sprig.server.services.jobs import enqueue
 from tests.api.test_resources import make_agent
 
 

@@ -8,8 +8,8 @@ from collections.abc import Awaitable, Callable
 import httpx
 from fastapi import FastAPI
 
+from sprig.server.jobs.service import enqueue
 from sprig.server.runtime import Runtime
-from sprig.server.services.jobs import enqueue
 from tests.api.routes import BODIES, body_for, fill, has_body, routes
 from tests.conftest import auth
 

@@ -11,9 +11,9 @@ import pytest
 import sqlalchemy as sa
 from pydantic import SecretStr
 
+from sprig.server.auth.keys import HMAC_SCHEME, display_prefix
+from sprig.server.auth.secret import SecretKeyError
 from sprig.server.ids import new_id, utcnow
-from sprig.server.server_secret import SecretKeyError
-from sprig.server.services.keys import HMAC_SCHEME, display_prefix
 from sprig.server.settings import Settings
 from sprig.server.store import tables
 from sprig.server.store.db import Database

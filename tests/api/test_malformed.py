@@ -189,7 +189,7 @@ async def test_malformed_messages_are_422_before_anything_else(
     assert (await client.get(f"/sessions/{ids['session']}/history")).json()["entries"] == []
 
 
-async def test_json_schema_format_without_a_schema_is_422(
+async def test_json_schema_format_without_a_schema_is_400(
     client: httpx.AsyncClient, runtime: Runtime
 ) -> None:
     ids = await _seed(client, runtime)
@@ -200,11 +200,11 @@ async def test_json_schema_format_without_a_schema_is_422(
             {"messages": [user], "settings": {"response_format": fmt}},
         ):
             r = await client.post(f"/sessions/{ids['session']}/chat", json=body)
-            assert r.status_code == 422, (body, r.text)
-            assert "json_schema" in r.json()["error"]["message"]
+            assert r.status_code == 400, (body, r.text)  # schema-valid, but asks for nothing
+            assert "json_schema.schema" in r.json()["error"]["message"]
     assert (await client.get(f"/sessions/{ids['session']}/history")).json()["entries"] == []
     r = await client.post(
         f"/sessions/{ids['session']}/chat",
         json={"messages": [user], "response_format": {"type": "json_schema", "schema": {}}},
     )
-    assert r.status_code == 422, r.text
+    assert r.status_code == 400, r.text

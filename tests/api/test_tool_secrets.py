@@ -18,8 +18,8 @@ import sqlalchemy as sa
 from sprig.server.ids import new_id, utcnow
 from sprig.server.models.base import ToolCall
 from sprig.server.models.scripted import ScriptedModel
+from sprig.server.resources.tools import SEALED_MARK, tool_values
 from sprig.server.runtime import Runtime
-from sprig.server.services.tools import SEALED_MARK, tool_values
 from sprig.server.settings import Settings
 from sprig.server.store import crud, tables
 from tests.api.conftest import _backends, backend_settings

@@ -8,9 +8,9 @@ import uuid
 import httpx
 import pytest
 
+from sprig.server.chat import window
 from sprig.server.models.scripted import ScriptedModel
 from sprig.server.runtime import Runtime
-from sprig.server.services import context
 from tests.chat.conftest import user_msg
 
 LONG = " ".join(["word"] * 30)
@@ -139,17 +139,17 @@ async def test_a_turn_reads_only_the_window(
     entries = [{"role": "user", "content": f"m{i}", "token_count": 3} for i in range(2000)]
     await runtime.history.append(dev, uuid.UUID(sid), entries)
     pages: list[int] = []
-    real = context._page
+    real = window._page
 
     async def counting(*args: object, **kwargs: object) -> list:
         rows = await real(*args, **kwargs)  # type: ignore[arg-type]
         pages.append(len(rows))
         return rows
 
-    monkeypatch.setattr(context, "_page", counting)
+    monkeypatch.setattr(window, "_page", counting)
     model.push("ok")
     assert (await client.post(f"/sessions/{sid}/chat", json=user_msg("hi"))).status_code == 201
-    assert sum(pages) <= 2 * context.PAGE  # not the 2000 entries
+    assert sum(pages) <= 2 * window.PAGE  # not the 2000 entries
 
 
 async def test_adaptive_summary_job_runs_in_the_in_process_worker(

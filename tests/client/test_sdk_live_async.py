@@ -25,10 +25,10 @@ from sprig import (
     UnprocessableEntityError,
 )
 from sprig.client.params import FunctionDefParam
+from sprig.server.auth.keys import authenticate
+from sprig.server.jobs.service import enqueue
 from sprig.server.models.scripted import ScriptedModel
 from sprig.server.runtime import Runtime
-from sprig.server.services.jobs import enqueue
-from sprig.server.services.keys import authenticate
 
 FN: FunctionDefParam = {
     "name": "get_weather",

@@ -21,7 +21,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from sprig.server.services.jobs import enqueue
+from sprig.server.jobs.service import enqueue
 from sprig.server.store import tables
 from tests.api.conftest import postgres_url
 from tests.conftest import free_port

@@ -70,9 +70,9 @@ def busy_port() -> Iterator[int]:
 
 def seed_pending_job(data_dir: Path) -> None:
     """A migrated data dir with one tenant and one pending job (as a stopped server left it)."""
-    from sprig.server.server_secret import ServerSecret, bind_secret
-    from sprig.server.services.jobs import enqueue
-    from sprig.server.services.keys import create_tenant
+    from sprig.server.auth.keys import create_tenant
+    from sprig.server.auth.secret import ServerSecret, bind_secret
+    from sprig.server.jobs.service import enqueue
     from sprig.server.settings import Settings
     from sprig.server.store.db import Database
 

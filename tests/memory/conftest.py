@@ -16,8 +16,8 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
+from sprig.server.memory.service import enqueue_after_turn
 from sprig.server.runtime import Runtime
-from sprig.server.services.memory import enqueue_after_turn
 from sprig.server.settings import Settings
 from sprig.server.store import tables
 from tests.api.conftest import _backends, backend_settings, pg_server

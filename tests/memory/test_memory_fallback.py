@@ -11,16 +11,16 @@ from pathlib import Path
 
 import pytest
 
-from sprig.server.models.local import LocalLlamaModel
-from sprig.server.models.scripted import ScriptedModel
-from sprig.server.runtime import Runtime
-from sprig.server.services.memory_fallback import statements
-from sprig.server.services.memory_prompts import (
+from sprig.server.memory.fallback import statements
+from sprig.server.memory.prompts import (
     MEMORY_EXAMPLE,
     is_degenerate,
     is_placeholder,
     parse_memory_ops,
 )
+from sprig.server.models.local import LocalLlamaModel
+from sprig.server.models.scripted import ScriptedModel
+from sprig.server.runtime import Runtime
 from tests.memory.conftest import World, memories_reply, memory_rows, run_form_job, say
 
 MAY_1 = datetime(2024, 5, 1, 9, 30, tzinfo=UTC)

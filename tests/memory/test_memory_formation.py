@@ -182,7 +182,7 @@ async def test_a_job_run_again_after_its_commit_adds_nothing(
 
 
 def test_a_copied_prompt_example_is_never_a_memory() -> None:
-    from sprig.server.services.memory_prompts import MEMORY_EXAMPLE, parse_memory_ops
+    from sprig.server.memory.prompts import MEMORY_EXAMPLE, parse_memory_ops
 
     copied = json.dumps(MEMORY_EXAMPLE)
     assert parse_memory_ops(copied, {}) == []

@@ -10,9 +10,9 @@ from datetime import UTC, datetime
 
 import httpx
 
+from sprig.server.memory.service import enqueue_after_turn
 from sprig.server.models.scripted import ScriptedModel
 from sprig.server.runtime import Runtime
-from sprig.server.services.memory import enqueue_after_turn
 from tests.conftest import auth
 from tests.memory.conftest import World, say
 

@@ -12,8 +12,8 @@ import pytest
 import sqlalchemy as sa
 
 from sprig.server.runtime import Runtime
+from sprig.server.search import cache as search_index
 from sprig.server.search.corpus import ChunkRow, Corpus
-from sprig.server.services import search_index
 from sprig.server.store import tables
 
 

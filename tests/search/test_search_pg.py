@@ -1,4 +1,4 @@
-"""Search on PostgreSQL (services/search_pg.py, migration 0005) against pgserver's bundled
+"""Search on PostgreSQL (search/postgres.py, migration 0005) against pgserver's bundled
 PostgreSQL 16 + pgvector. Skipped when SPRIG_TEST_BACKENDS leaves postgres out or pgserver
 is not installed."""
 
@@ -15,19 +15,19 @@ import numpy as np
 import pytest
 import sqlalchemy as sa
 
-from sprig.server.embeddings.base import l2_normalise
-from sprig.server.embeddings.hashing import HashingEmbedder
-from sprig.server.ids import new_id, utcnow
-from sprig.server.search.chunking import Chunk
-from sprig.server.services import search_pg
-from sprig.server.services.docs import insert_doc
-from sprig.server.services.indexing import (
+from sprig.server.docs.indexing import (
     DocIndexer,
     PreparedDoc,
     embed_pending_doc,
     write_chunks,
 )
-from sprig.server.services.search_types import Scope
+from sprig.server.docs.service import insert_doc
+from sprig.server.embeddings.base import l2_normalise
+from sprig.server.embeddings.hashing import HashingEmbedder
+from sprig.server.ids import new_id, utcnow
+from sprig.server.search import postgres as search_pg
+from sprig.server.search.chunking import Chunk
+from sprig.server.search.types import Scope
 from sprig.server.store import tables
 from sprig.server.store.db import Database
 from tests.api.conftest import pg_server, postgres_url

@@ -14,7 +14,7 @@ import pytest
 from pydantic import SecretStr
 
 from sprig.server.app import create_app
-from sprig.server.server_secret import SECRET_FILE, SecretKeyError, ServerSecret
+from sprig.server.auth.secret import SECRET_FILE, SecretKeyError, ServerSecret
 from sprig.server.settings import Settings
 from tests.conftest import API_KEY, auth, build_app, make_settings
 

@@ -14,9 +14,9 @@ import sqlalchemy as sa
 
 from sprig.server.ids import utcnow
 from sprig.server.jobs import queue
+from sprig.server.jobs.service import enqueue
 from sprig.server.jobs.worker import Worker, report_progress
 from sprig.server.runtime import Runtime
-from sprig.server.services.jobs import enqueue
 from sprig.server.settings import Settings
 from sprig.server.store import tables
 from tests.conftest import make_settings

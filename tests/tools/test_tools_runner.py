@@ -10,7 +10,7 @@ from uuid import uuid4
 import pytest
 
 from sprig.server.models.base import ToolCall
-from sprig.server.services.tools import tool_values
+from sprig.server.resources.tools import tool_values
 from sprig.server.tools import HttpPolicy, SafeHttpClient, ToolContext, ToolRunner
 from sprig.server.tools.integrations import (
     IntegrationMethod,

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from sprig.server.server_secret import SecretDecryptError, ServerSecret
+from sprig.server.auth.secret import SecretDecryptError, ServerSecret
 from sprig.server.tools import sealing
 
 TENANT = uuid.uuid4()

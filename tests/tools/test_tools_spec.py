@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from sprig.server.errors import BadRequestError
-from sprig.server.services.tools import tool_values
+from sprig.server.resources.tools import tool_values
 from sprig.server.tools.spec import merge_tools, normalise_tool_choice, tool_spec, tool_specs
 
 WEATHER = {

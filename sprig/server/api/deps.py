@@ -9,9 +9,9 @@ from uuid import UUID
 from fastapi import Depends, Query, Request
 
 from sprig.server.api.schemas import comparable
+from sprig.server.auth.keys import authenticate
 from sprig.server.errors import AuthenticationError, PermissionDeniedError, ValidationError
 from sprig.server.runtime import Runtime
-from sprig.server.services.keys import authenticate
 from sprig.server.store.crud import ListQuery
 
 

@@ -20,7 +20,7 @@ from pydantic import (
 )
 
 from sprig.server.errors import BadRequestError
-from sprig.server.services.tools import TOOL_TYPES
+from sprig.server.resources.tools import TOOL_TYPES
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
 Identifier = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=255)]

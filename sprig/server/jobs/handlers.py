@@ -12,8 +12,8 @@ if TYPE_CHECKING:
 
 
 def handlers(runtime: Runtime) -> dict[str, Handler]:
-    from sprig.server.services.chat import summarize_session
-    from sprig.server.services.memory import FORM_JOB, SUGGEST_JOB
+    from sprig.server.chat.service import summarize_session
+    from sprig.server.memory.service import FORM_JOB, SUGGEST_JOB
 
     async def summarize(developer_id: UUID, payload: dict[str, Any]) -> None:
         await summarize_session(
@@ -25,7 +25,7 @@ def handlers(runtime: Runtime) -> dict[str, Handler]:
         )
 
     async def embed_doc(developer_id: UUID, payload: dict[str, Any]) -> None:
-        from sprig.server.services.indexing import embed_pending_doc
+        from sprig.server.docs.indexing import embed_pending_doc
 
         await embed_pending_doc(
             runtime.db,

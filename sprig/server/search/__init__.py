@@ -1,6 +1,9 @@
-"""Retrieval: chunking, BM25 and exact vector search over an in-memory corpus, fusion, MMR.
+"""Retrieval: chunking, BM25 and exact vector search over an in-memory corpus, fusion, MMR;
+the search service, its corpus cache, the PostgreSQL path and ``POST .../search``.
 
-Pure pieces the services call; nothing here knows about HTTP or SQLAlchemy. A search is:
+``service`` (``SearchService``), ``cache`` (a tenant's corpus, kept in step with the store),
+``postgres`` (the same search in SQL) and ``routes`` do I/O; the rest are pure pieces that
+know nothing of HTTP or SQLAlchemy. A search is:
 
 1. ``options = ranking.RankOptions(mode, limit, alpha, confidence, mmr_strength, ...)``
 2. ``mask = corpus.mask(owners, docs)``: the scope, over a tenant's ``corpus.Corpus``

@@ -1,5 +1,5 @@
 """One tenant's searchable chunks in memory: ids, doc and owner of each, unit vectors and
-an inverted index, addressed by position. No I/O: ``services.search_index`` fills it from
+an inverted index, addressed by position. No I/O: ``search.cache`` fills it from
 the store and keeps it in step.
 
 Scoping is a boolean mask over positions (owners, docs passing a metadata filter, live),

@@ -60,7 +60,7 @@ api_keys = sa.Table(
     _developer(),
     sa.Column("name", sa.String(200), nullable=False),
     # HMAC-SHA256 under the server secret ("hmac-sha256"), or a key stored before that
-    # ("sha256", unsalted), rehashed on its first use (services/keys.py)
+    # ("sha256", unsalted), rehashed on its first use (auth/keys.py)
     sa.Column("key_hash", sa.String(64), nullable=False, unique=True),
     sa.Column("hash_scheme", sa.String(16), nullable=False),
     sa.Column("prefix", sa.String(16), nullable=False),  # a few characters, for display

@@ -2,7 +2,7 @@
 
 A tool reaches this package in one of two shapes, and `tool_def` reads both:
 
-- a stored row: ``{name, type, description, spec: {<type>: {...}}}`` (services/tools.py);
+- a stored row: ``{name, type, description, spec: {<type>: {...}}}`` (resources/tools.py);
 - a request tool, already normalised: ``{name, type, description, <type>: {...}}``.
 """
 

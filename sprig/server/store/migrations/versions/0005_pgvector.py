@@ -8,7 +8,7 @@ migrating role may; otherwise have an administrator run ``CREATE EXTENSION vecto
 Existing chunks are backfilled in one pass: ``tsv`` from their doc's title, text and
 language, ``embedding_vector`` from the ``embedding`` blob; the indexes are built after the
 backfill (faster than filling indexed columns). A big store: VACUUM doc_chunks afterwards.
-See services/search_pg.py for the design.
+See sprig/server/search/postgres.py for the design.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import numpy as np
 import sqlalchemy as sa
 from alembic import op
 
-from sprig.server.services import search_pg
+from sprig.server.search import postgres
 
 revision = "0005"
 down_revision = "0004"
@@ -60,7 +60,7 @@ def _backfill(bind: Any) -> None:
             {
                 "id": int(i),
                 "vector": None if b is None else np.frombuffer(bytes(b), np.float32).tolist(),
-                "config": search_pg.ts_config(lang),
+                "config": postgres.ts_config(lang),
             }
             for i, b, lang in rows
         ]
@@ -73,17 +73,17 @@ def upgrade() -> None:
     if bind.dialect.name != "postgresql":
         return
     _create_extension(bind)
-    for statement in search_pg.schema_sql():
+    for statement in postgres.schema_sql():
         op.execute(statement)
     _backfill(bind)
-    op.execute(search_pg.TEXT_INDEX_SQL)
+    op.execute(postgres.TEXT_INDEX_SQL)
     dims = sa.text(
         "SELECT DISTINCT vector_dims(embedding_vector) FROM doc_chunks "
         "WHERE embedding_vector IS NOT NULL"
     )
     for (d,) in bind.execute(dims).all():
-        if 0 < int(d) <= search_pg.HNSW_MAX_DIMS:
-            op.execute(search_pg.vector_index_sql(int(d)))
+        if 0 < int(d) <= postgres.HNSW_MAX_DIMS:
+            op.execute(postgres.vector_index_sql(int(d)))
 
 
 def downgrade() -> None:

@@ -11,9 +11,9 @@ import numpy as np
 import numpy.typing as npt
 
 from sprig.server.embeddings.base import Vectors
+from sprig.server.memory.text import bm25, term_counts
 from sprig.server.search.ranking import RankOptions, rank
 from sprig.server.search.vector import normalise_query, top_k
-from sprig.server.services.memory_text import bm25, term_counts
 from sprig.server.store.crud import Row
 
 Mask = npt.NDArray[np.bool_]

@@ -1,7 +1,7 @@
 """Tenants (developers) and their API keys.
 
 Keys are random 256-bit tokens. Only a keyed hash is stored: HMAC-SHA256 under a key derived
-from the server secret (server_secret.py), so a copy of the database alone cannot test
+from the server secret (auth/secret.py), so a copy of the database alone cannot test
 guesses of a weak ``SPRIG_API_KEY``. Keys are looked up by hash and compared in constant time.
 A key stored before (unsalted SHA-256, ``hash_scheme = 'sha256'``) still verifies, and is
 rehashed with HMAC on that first use; start-up rehashes the keys it is given (SPRIG_API_KEY,
@@ -22,9 +22,9 @@ from uuid import UUID
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from sprig.server.auth.secret import ServerSecret
 from sprig.server.errors import ConflictError, NotFoundError
 from sprig.server.ids import new_id, utcnow
-from sprig.server.server_secret import ServerSecret
 from sprig.server.store import tables
 from sprig.server.store.crud import Row
 from sprig.server.store.db import Database

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated, Any
+from typing import Any
 from uuid import UUID
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, status
 
 from sprig.server.api import views
-from sprig.server.api.deps import Developer, Legacy, ListQueryDep, Offset, RuntimeDep
+from sprig.server.api.deps import Developer, Legacy, ListQueryDep, RuntimeDep
 from sprig.server.api.schemas import BulkDeleteIn, DocIn
-from sprig.server.services.docs import OwnerKind
+from sprig.server.docs.service import OwnerKind
 
 router = APIRouter(tags=["docs"])
 
@@ -77,31 +76,3 @@ def _owner_routes(kind: OwnerKind) -> None:
 _KINDS: tuple[OwnerKind, ...] = ("agent", "user", "session")
 for _kind in _KINDS:
     _owner_routes(_kind)
-
-
-history_router = APIRouter(tags=["sessions"])
-
-
-@history_router.get("/sessions/{session_id}/history")
-async def get_history(
-    session_id: UUID,
-    runtime: RuntimeDep,
-    dev: Developer,
-    limit: Annotated[int | None, Query(ge=1, le=100_000)] = None,
-    offset: Offset = 0,
-    before: datetime | None = None,
-) -> dict[str, Any]:
-    session, entries, relations = await runtime.history.get(
-        dev, session_id, limit=limit, offset=offset, before=before
-    )
-    return views.history(session, entries, relations)
-
-
-@history_router.delete("/sessions/{session_id}/history", status_code=status.HTTP_202_ACCEPTED)
-async def delete_history(session_id: UUID, runtime: RuntimeDep, dev: Developer) -> dict[str, Any]:
-    return views.deleted(await runtime.history.clear(dev, session_id))
-
-
-@history_router.get("/jobs/{job_id}", tags=["jobs"])
-async def get_job(job_id: UUID, runtime: RuntimeDep, dev: Developer) -> dict[str, Any]:
-    return views.job(await runtime.jobs.get(dev, job_id))

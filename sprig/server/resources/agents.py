@@ -9,10 +9,10 @@ from uuid import UUID
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from sprig.server.services.docs import delete_owned_docs, insert_doc
-from sprig.server.services.indexing import DocIndexer
-from sprig.server.services.resources import ResourceService
-from sprig.server.services.tools import insert_tool
+from sprig.server.docs.indexing import DocIndexer
+from sprig.server.docs.service import delete_owned_docs, insert_doc
+from sprig.server.resources.crud import ResourceService
+from sprig.server.resources.tools import insert_tool
 from sprig.server.store import tables
 from sprig.server.store.crud import Row
 from sprig.server.store.db import Database
@@ -34,7 +34,7 @@ class AgentService(ResourceService):
         super().__init__(db)
         self.default_model = default_model
         self.indexer = indexer
-        self.cipher = cipher  # seals inline tools' secrets (services/tools.py)
+        self.cipher = cipher  # seals inline tools' secrets (resources/tools.py)
         self.check_model = check_model  # raises when no provider serves the name
 
     def defaults(self) -> Row:

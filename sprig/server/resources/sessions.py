@@ -8,9 +8,9 @@ from uuid import UUID
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from sprig.server.docs.service import delete_owned_docs
 from sprig.server.errors import BadRequestError
-from sprig.server.services.docs import delete_owned_docs
-from sprig.server.services.resources import ResourceService
+from sprig.server.resources.crud import ResourceService
 from sprig.server.store import tables
 from sprig.server.store.crud import Row
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
+from sprig.server.chat.turn import ChatOptions, Turn
 from sprig.server.search.ranking import RankOptions
-from sprig.server.services.search import Owner, SearchQuery, SearchService
-from sprig.server.services.turn import ChatOptions, Turn
+from sprig.server.search.service import Owner, SearchQuery, SearchService
 from sprig.server.store.crud import Row
 
 

@@ -10,16 +10,16 @@ from uuid import UUID
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from sprig.server.errors import ConflictError, NotFoundError
-from sprig.server.ids import new_id, utcnow
-from sprig.server.services.indexing import (
+from sprig.server.docs.indexing import (
     DocIndexer,
     PreparedDoc,
     bump_version,
     content_hash,
     write_chunks,
 )
-from sprig.server.services.jobs import enqueue
+from sprig.server.errors import ConflictError, NotFoundError
+from sprig.server.ids import new_id, utcnow
+from sprig.server.jobs.service import enqueue
 from sprig.server.store import crud, tables
 from sprig.server.store.crud import ListQuery, Row, Rows
 from sprig.server.store.db import Database

@@ -40,33 +40,33 @@ from uuid import UUID
 import numpy as np
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from sprig.server.chat.turn import ModelResolver
+from sprig.server.chat.window import entry_message
+from sprig.server.docs.indexing import DocIndexer
+from sprig.server.docs.service import require_owner
 from sprig.server.embeddings.base import Vectors
 from sprig.server.errors import NotFoundError
 from sprig.server.ids import new_id, utcnow
-from sprig.server.models.base import ChatMessage, ChatModel, CompletionRequest, SamplingParams
-from sprig.server.search.ranking import RankOptions
-from sprig.server.services import memory_store as store
-from sprig.server.services.context import entry_message
-from sprig.server.services.docs import require_owner
-from sprig.server.services.indexing import DocIndexer
-from sprig.server.services.jobs import enqueue
-from sprig.server.services.memory_fallback import (
+from sprig.server.jobs.service import enqueue
+from sprig.server.memory import store
+from sprig.server.memory.fallback import (
     FallbackMode,
     combine,
     same_statement,
     statement_ops,
     unsaid,
 )
-from sprig.server.services.memory_prompts import (
+from sprig.server.memory.prompts import (
     MemoryOp,
     extraction_messages,
     parse_memory_ops,
     parse_suggestions,
     suggestion_messages,
 )
-from sprig.server.services.memory_rank import rank_memories, similarities
-from sprig.server.services.memory_store import MemoryScope, SessionPeople
-from sprig.server.services.turn import ModelResolver
+from sprig.server.memory.ranking import rank_memories, similarities
+from sprig.server.memory.store import MemoryScope, SessionPeople
+from sprig.server.models.base import ChatMessage, ChatModel, CompletionRequest, SamplingParams
+from sprig.server.search.ranking import RankOptions
 from sprig.server.store.crud import Row
 from sprig.server.store.db import Database
 

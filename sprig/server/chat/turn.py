@@ -14,17 +14,9 @@ from uuid import UUID
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from sprig.server.errors import BadRequestError, NotFoundError
-from sprig.server.models.base import (
-    ChatMessage,
-    ChatModel,
-    CompletionRequest,
-    SamplingParams,
-    ToolCall,
-)
-from sprig.server.models.presets import effective_sampling
-from sprig.server.services import templates
-from sprig.server.services.context import (
+from sprig.server.chat import templates
+from sprig.server.chat.tool_links import link_tool_results
+from sprig.server.chat.window import (
     ContextOverflowError,
     Window,
     WindowCache,
@@ -32,8 +24,17 @@ from sprig.server.services.context import (
     load_window,
     load_window_cached,
 )
-from sprig.server.services.memory_store import scope_has_memories
-from sprig.server.services.tool_links import link_tool_results
+from sprig.server.errors import BadRequestError, NotFoundError
+from sprig.server.memory.store import scope_has_memories
+from sprig.server.models.base import (
+    ChatMessage,
+    ChatModel,
+    CompletionRequest,
+    SamplingParams,
+    ToolCall,
+)
+from sprig.server.models.formats import json_format
+from sprig.server.models.presets import effective_sampling
 from sprig.server.store import tables
 from sprig.server.store.crud import Row
 from sprig.server.tools.spec import merge_tools, normalise_tool_choice, tool_specs
@@ -48,7 +49,7 @@ class ModelResolver(Protocol):
 
 @dataclass
 class ChatOptions:
-    """A chat request after normalisation (see api/chat_schemas.py)."""
+    """A chat request after normalisation (see chat/schemas.py)."""
 
     messages: list[dict[str, Any]]
     sampling: dict[str, Any] = field(default_factory=dict)
@@ -63,6 +64,9 @@ class ChatOptions:
     tools: list[dict[str, Any]] = field(default_factory=list)
     tool_choice: str | dict[str, Any] | None = None
     auto_run_tools: bool | None = None
+
+    def __post_init__(self) -> None:
+        json_format(self.response_format)  # a format that asks for nothing: 400, nothing read
 
 
 _DEV: sa.BindParameter[Any] = sa.bindparam("developer_id")

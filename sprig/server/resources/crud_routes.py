@@ -14,8 +14,8 @@ from fastapi import APIRouter, status
 from sprig.server.api import views
 from sprig.server.api.deps import Developer, Legacy, RuntimeDep
 from sprig.server.api.schemas import Body
+from sprig.server.resources.crud import ResourceService
 from sprig.server.runtime import Runtime
-from sprig.server.services.resources import ResourceService
 
 View = Callable[..., dict[str, Any]]
 Split = Callable[[Any], tuple[dict[str, Any], dict[str, Any]]]

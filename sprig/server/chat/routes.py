@@ -12,12 +12,9 @@ from fastapi import APIRouter, Request, status
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from sprig.server.api import views
-from sprig.server.api.chat_schemas import ChatIn
 from sprig.server.api.deps import Developer, RuntimeDep, is_legacy
-from sprig.server.errors import SprigError
-from sprig.server.ids import rfc3339
-from sprig.server.models.base import ChatMessage
-from sprig.server.services.chat import (
+from sprig.server.chat.schemas import ChatIn
+from sprig.server.chat.service import (
     ChatResult,
     StreamDelta,
     StreamEnd,
@@ -25,7 +22,10 @@ from sprig.server.services.chat import (
     StreamStart,
     StreamToolStep,
 )
-from sprig.server.services.turn import ChatOptions
+from sprig.server.chat.turn import ChatOptions
+from sprig.server.errors import SprigError
+from sprig.server.ids import rfc3339
+from sprig.server.models.base import ChatMessage
 
 router = APIRouter(tags=["chat"])
 log = logging.getLogger("sprig.server")

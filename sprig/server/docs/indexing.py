@@ -26,8 +26,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sprig.server.embeddings import Embedder, make_embedder
 from sprig.server.embeddings.base import Vectors
 from sprig.server.errors import ConflictError
+from sprig.server.search import postgres
 from sprig.server.search.chunking import Chunk, chunk_document
-from sprig.server.services import search_pg
 from sprig.server.settings import Settings
 from sprig.server.store import tables
 
@@ -102,7 +102,7 @@ class DocIndexer:
             )
         dims = self.embedder.dimensions
         if conn.dialect.name == "postgresql" and dims:
-            await search_pg.ensure_vector_index(conn, dims)
+            await postgres.ensure_vector_index(conn, dims)
 
 
 async def write_chunks(
@@ -156,13 +156,13 @@ async def _write_pg_chunks(
         found = await conn.execute(sa.select(d.c.title, d.c.language).where(d.c.id == doc_id))
         title, language = found.one()
         doc = (str(title), str(language))
-    title, config = doc[0], search_pg.ts_config(doc[1])
+    title, config = doc[0], postgres.ts_config(doc[1])
     for i, row in enumerate(rows):
         vector = vectors[i] if vectors is not None else None
-        row |= {"vector": search_pg.vector_param(vector), "config": config, "title": title}
+        row |= {"vector": postgres.vector_param(vector), "config": config, "title": title}
     await _insert_batched(conn, _PG_INSERT, rows)
     if vectors is not None and len(vectors):
-        await search_pg.ensure_vector_index(conn, int(vectors.shape[1]))
+        await postgres.ensure_vector_index(conn, int(vectors.shape[1]))
 
 
 # Rows per statement: the driver prepares each statement's rows on the event loop, so a big
@@ -202,9 +202,9 @@ async def _store_vectors(conn: AsyncConnection, chunk_ids: list[int], vectors: V
     rows: list[dict[str, Any]] = [{"chunk_id": i, "blob": _blob(v)} for i, v in pairs]
     if conn.dialect.name == "postgresql":
         for row, vector in zip(rows, vectors, strict=True):
-            row["vector"] = search_pg.vector_param(vector)
+            row["vector"] = postgres.vector_param(vector)
         await conn.execute(_PG_SET_VECTOR, rows)
-        await search_pg.ensure_vector_index(conn, int(vectors.shape[1]))
+        await postgres.ensure_vector_index(conn, int(vectors.shape[1]))
         return
     c = tables.doc_chunks
     stmt = sa.update(c).where(c.c.id == sa.bindparam("chunk_id"))

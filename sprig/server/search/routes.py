@@ -16,10 +16,10 @@ from pydantic import ConfigDict, Field, StringConstraints, model_validator
 from sprig.server.api import views
 from sprig.server.api.deps import Developer, RuntimeDep
 from sprig.server.api.schemas import Body, MetadataFilter
+from sprig.server.docs.service import OwnerKind
 from sprig.server.search import ranking
 from sprig.server.search.ranking import RankOptions
-from sprig.server.services.docs import OwnerKind
-from sprig.server.services.search import SearchQuery
+from sprig.server.search.service import SearchQuery
 
 router = APIRouter(tags=["docs"])
 Mode = Literal["text", "vector", "hybrid"]

@@ -27,8 +27,8 @@ from sprig.server.api.schemas import Body
 from sprig.server.api.views import NIL_UUID
 from sprig.server.errors import ValidationError
 from sprig.server.ids import rfc3339
-from sprig.server.services.memory_prompts import TYPES
-from sprig.server.services.memory_store import MEMORY_TYPES
+from sprig.server.memory.prompts import TYPES
+from sprig.server.memory.store import MEMORY_TYPES
 from sprig.server.store.crud import Row
 
 router = APIRouter(tags=["memories"])

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sprig.server.errors import NotFoundError
 from sprig.server.ids import new_id, utcnow
-from sprig.server.services.resources import writing
+from sprig.server.resources.crud import writing
 from sprig.server.store import crud, tables
 from sprig.server.store.crud import ListQuery, Row, Rows
 from sprig.server.store.db import Database
@@ -37,7 +37,7 @@ TOOL_TYPES = (
 
 
 def tool_values(tool: dict[str, Any]) -> Row:
-    """Columns of a validated tool definition (see api/tools.py for the wire shapes)."""
+    """Columns of a validated tool definition (see resources/tool_routes.py for the wire shapes)."""
     kind = tool["type"]
     spec = {kind: tool.get(kind) or {}}
     if kind == "function":

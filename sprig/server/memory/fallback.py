@@ -41,9 +41,9 @@ from collections.abc import Sequence
 from typing import Literal
 from uuid import UUID
 
+from sprig.server.chat.window import entry_message
+from sprig.server.memory.prompts import MemoryOp, is_degenerate, is_placeholder
 from sprig.server.search.fts import ENGLISH_STOPWORDS
-from sprig.server.services.context import entry_message
-from sprig.server.services.memory_prompts import MemoryOp, is_degenerate, is_placeholder
 from sprig.server.store.crud import Row
 
 FallbackMode = Literal["auto", "always", "only", "never"]

@@ -2,7 +2,7 @@
 ``search.ranking``.
 
 On SQLite both retrievals run over the tenant's in-memory corpus
-(``services.search_index``: kept in step with the store by ``docs_version``); the scope
+(``search.cache``: kept in step with the store by ``docs_version``); the scope
 (owners, metadata filter) is a mask over it, so results never leave it.
 """
 
@@ -20,16 +20,16 @@ import numpy as np
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from sprig.server.docs.indexing import DocIndexer
+from sprig.server.docs.service import OwnerKind, owner_docs_version
 from sprig.server.embeddings.base import Vectors
 from sprig.server.errors import BadRequestError
+from sprig.server.search import postgres
+from sprig.server.search.cache import CorpusCache
 from sprig.server.search.corpus import Corpus, Hit, Mask
 from sprig.server.search.ranking import Ranked, RankOptions, rank
+from sprig.server.search.types import Owner, Scope
 from sprig.server.search.vector import normalise_query
-from sprig.server.services import search_pg
-from sprig.server.services.docs import OwnerKind, owner_docs_version
-from sprig.server.services.indexing import DocIndexer
-from sprig.server.services.search_index import CorpusCache
-from sprig.server.services.search_types import Owner, Scope
 from sprig.server.store import tables
 from sprig.server.store.crud import Row
 from sprig.server.store.db import Database
@@ -64,7 +64,7 @@ class SearchService:
         db: Database,
         indexer: DocIndexer,
         max_chunks: int = 2_000_000,
-        pg_ef_search: int = search_pg.EF_SEARCH,
+        pg_ef_search: int = postgres.EF_SEARCH,
     ) -> None:
         self.db = db
         self.indexer = indexer
@@ -174,17 +174,17 @@ class SearchService:
         pool = q.options.pool
         found = _Retrieved([], [], None)
         if q.text and q.options.mode != "vector":
-            found.text = await search_pg.text_hits(conn, scope, q.text, q.lang, pool)
+            found.text = await postgres.text_hits(conn, scope, q.text, q.lang, pool)
         if vector is not None:
             dims = self.indexer.embedder.dimensions or len(vector)
             unit = normalise_query(vector, dims)
-            found.vector = await search_pg.vector_hits(
+            found.vector = await postgres.vector_hits(
                 conn, scope, unit, pool, ef_search=self.pg_ef_search
             )
         wants_mmr = q.options.mode != "text" and q.options.mmr_strength > 0
         if wants_mmr or q.include_embeddings:
             ids = list(dict.fromkeys(c for c, _, _ in [*found.text, *found.vector]))
-            found.vectors_of = _lookup(await search_pg.chunk_vectors(conn, ids), dims_of(vector))
+            found.vectors_of = _lookup(await postgres.chunk_vectors(conn, ids), dims_of(vector))
         return found
 
     async def _docs_passing(

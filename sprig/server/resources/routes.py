@@ -8,7 +8,6 @@ from uuid import UUID
 from fastapi import APIRouter
 
 from sprig.server.api import views
-from sprig.server.api.crud import CrudSpec, register_crud
 from sprig.server.api.deps import Developer, Legacy, ListQueryDep, RuntimeDep
 from sprig.server.api.schemas import (
     AgentIn,
@@ -17,6 +16,7 @@ from sprig.server.api.schemas import (
     UserIn,
     default_recall_options,
 )
+from sprig.server.resources.crud_routes import CrudSpec, register_crud
 
 router = APIRouter()
 

@@ -16,17 +16,17 @@ from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from sprig.server.chat import window
+from sprig.server.chat.recall import recall_docs, recall_query, wants_recall
+from sprig.server.chat.templates import TemplateRenderer
+from sprig.server.chat.turn import ChatOptions, ModelResolver, Turn, build_turn
+from sprig.server.chat.window import WindowCache
+from sprig.server.history.service import add_relations, append_entries
 from sprig.server.ids import new_id, utcnow
+from sprig.server.jobs.service import enqueue
+from sprig.server.memory.service import enqueue_after_turn
 from sprig.server.models.base import ChatMessage, ChatModel, Completion, CompletionChunk, Usage
-from sprig.server.services import context
-from sprig.server.services.context import WindowCache
-from sprig.server.services.history import add_relations, append_entries
-from sprig.server.services.jobs import enqueue
-from sprig.server.services.memory import enqueue_after_turn
-from sprig.server.services.recall import recall_docs, recall_query, wants_recall
-from sprig.server.services.search import SearchService
-from sprig.server.services.templates import TemplateRenderer
-from sprig.server.services.turn import ChatOptions, ModelResolver, Turn, build_turn
+from sprig.server.search.service import SearchService
 from sprig.server.store import tables
 from sprig.server.store.crud import Row
 from sprig.server.store.db import Database
@@ -340,7 +340,7 @@ class ChatService:
     async def _summarize(self, developer_id: UUID, turn: Turn) -> None:
         """Summarise down to half the history budget, so the next turns need no new summary."""
         async with self.db.read() as conn:
-            half = await context.load_window(
+            half = await window.load_window(
                 conn, turn.model, turn.session, turn.window.available // 2
             )
         before = half.dropped_before_seq
@@ -388,12 +388,12 @@ async def summarize_session(
         session = await crud.get(conn, tables.sessions, developer_id, session_id)
         if session is None or before_seq <= session["summary_until"] + 1:
             return None
-        span = await context.span_to_summarize(conn, session, before_seq)
+        span = await window.span_to_summarize(conn, session, before_seq)
         agent_model = await _session_model(conn, developer_id, session_id)
     if not span:
         return None
     model = models.resolve(agent_model)
-    messages = context.summary_request_messages(session["summary"], span)
+    messages = window.summary_request_messages(session["summary"], span)
     summary = (await model.complete(_summary_request(messages))).content.strip()
     async with db.write() as conn:
         current = await crud.get(conn, tables.sessions, developer_id, session_id)

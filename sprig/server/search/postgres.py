@@ -10,7 +10,7 @@ Schema (migration 0005; nothing here exists on SQLite):
   (``ensure_vector_index``). Queries repeat that expression and predicate with D inlined.
 - ``doc_chunks.tsv tsvector`` (GIN index): the doc's title, a newline, the chunk text, with
   the text search configuration of the doc's language (``ts_config``), written with the
-  chunk (services/indexing.py).
+  chunk (docs/indexing.py).
 
 Text relevance is BM25-like: each query term's ``ts_rank(tsv, term, 1)`` (a saturating term
 frequency over 1 + log(length)) weighted by the term's BM25 idf, whose document frequency
@@ -48,7 +48,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import UserDefinedType
 
 from sprig.server.search import fts
-from sprig.server.services.search_types import Hit, Scope
+from sprig.server.search.types import Hit, Scope
 from sprig.server.store import tables
 from sprig.server.store.filters import metadata_contains
 

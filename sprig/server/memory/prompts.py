@@ -21,9 +21,9 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from sprig.server.chat.window import entry_message
 from sprig.server.errors import UpstreamError
 from sprig.server.models.base import ChatMessage
-from sprig.server.services.context import entry_message
 from sprig.server.store.crud import Row
 
 MAX_MESSAGE_CHARS = 2000

@@ -1,0 +1,34 @@
+"""A session's history: ``/sessions/{id}/history``."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Query, status
+
+from sprig.server.api import views
+from sprig.server.api.deps import Developer, Offset, RuntimeDep
+
+router = APIRouter(tags=["sessions"])
+
+
+@router.get("/sessions/{session_id}/history")
+async def get_history(
+    session_id: UUID,
+    runtime: RuntimeDep,
+    dev: Developer,
+    limit: Annotated[int | None, Query(ge=1, le=100_000)] = None,
+    offset: Offset = 0,
+    before: datetime | None = None,
+) -> dict[str, Any]:
+    session, entries, relations = await runtime.history.get(
+        dev, session_id, limit=limit, offset=offset, before=before
+    )
+    return views.history(session, entries, relations)
+
+
+@router.delete("/sessions/{session_id}/history", status_code=status.HTTP_202_ACCEPTED)
+async def delete_history(session_id: UUID, runtime: RuntimeDep, dev: Developer) -> dict[str, Any]:
+    return views.deleted(await runtime.history.clear(dev, session_id))

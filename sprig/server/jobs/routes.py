@@ -1,0 +1,18 @@
+"""Background jobs, as their creators follow them: ``/jobs/{id}``."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from fastapi import APIRouter
+
+from sprig.server.api import views
+from sprig.server.api.deps import Developer, RuntimeDep
+
+router = APIRouter(tags=["jobs"])
+
+
+@router.get("/jobs/{job_id}")
+async def get_job(job_id: UUID, runtime: RuntimeDep, dev: Developer) -> dict[str, Any]:
+    return views.job(await runtime.jobs.get(dev, job_id))
