@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING, Annotated, Any, cast
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 
 from sprig.cli.common import DEFAULT_URL, ApiKey, KeyDir, Url, api_key_from, resolve_agent
 
@@ -191,6 +190,8 @@ def _docs(state: Chat) -> None:
     elif not state.last_docs:
         console.print("No documents were recalled for the last reply.")
     else:
+        from rich.table import Table
+
         table = Table("#", "score", "title", "document id", "source")
         for rank, doc in enumerate(state.last_docs, 1):
             score = "" if doc.score is None else f"{doc.score:.3f}"

@@ -12,8 +12,6 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import Progress
-from rich.table import Table
 
 from sprig.cli.common import (
     DEFAULT_URL,
@@ -26,6 +24,8 @@ from sprig.cli.common import (
 )
 
 if TYPE_CHECKING:
+    from rich.progress import Progress
+
     from sprig.client import Client
     from sprig.client.types import Doc
 
@@ -92,6 +92,8 @@ def _load_one(client: Client, file: Path, agent_id: str | None, user: str | None
 def _load(client: Client, files: list[Path], agent_id: str | None, user: str | None) -> int:
     """Load ``files``, one ``id<TAB>path`` line each; the number that failed. A refused
     file is named and skipped; an unreachable server stops the load."""
+    from rich.progress import Progress
+
     from sprig.client.errors import APIStatusError
 
     failed = 0
@@ -164,6 +166,8 @@ def search(
         except JulepError as err:
             console.print(f"[red]{err}[/red]")
             raise typer.Exit(1) from err
+    from rich.table import Table
+
     table = Table("#", "score", "title", "passage")
     for rank, doc in enumerate(found.docs, 1):
         passage = " ".join(str(doc.snippet.content if doc.snippet else "").split())[:160]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
@@ -42,6 +41,8 @@ def _with_db(data_dir: Any, action: Callable[[Any, Any], Awaitable[T]]) -> T:
             await db.dispose()
 
     try:
+        import asyncio  # here, not at import: `sprig --help` stays fast
+
         return asyncio.run(run())
     except SprigError as err:
         console.print(f"[red]{err.message}[/red]")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import socket
 from typing import TYPE_CHECKING, Annotated
@@ -116,6 +115,8 @@ def _serve_many(settings: Settings, workers: int, sock: socket.socket) -> None:
         await runtime.close()
         return runtime
 
+    import asyncio
+
     runtime = asyncio.run(prepare())
     _print_key(runtime, f"http://{settings.host}:{settings.port} ({workers} processes)")
     os.environ["SPRIG_DATA_DIR"] = str(settings.data_dir)
@@ -161,5 +162,7 @@ def migrate(data_dir: DataDir = None) -> None:
             return await db.current_revision()
         finally:
             await db.dispose()
+
+    import asyncio
 
     console.print(f"Database at revision {asyncio.run(run())}")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 
@@ -34,4 +33,6 @@ def worker(data_dir: DataDir = None) -> None:
             await runtime.close()
 
     with contextlib.suppress(KeyboardInterrupt):
+        import asyncio
+
         asyncio.run(run())

@@ -1,5 +1,6 @@
-"""What is left of FTS5: language helpers, and the schema migration 0003 creates (and 0004's
-downgrade recreates) kept exact by its triggers."""
+"""What is left of FTS5: language helpers, and the schema migration 0003 created (and
+0004's downgrade recreates), frozen in store/migrations/frozen_fts5.py, kept exact by its
+triggers."""
 
 from __future__ import annotations
 
@@ -8,14 +9,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from sprig.server.search.fts import (
-    FtsSchema,
-    is_english,
-    query_terms,
-    reindex_sql,
-    schema_sql,
-    tokenizer_for,
-)
+from sprig.server.search.fts import is_english, query_terms
+from sprig.server.store.migrations.frozen_fts5 import REINDEX, SCHEMA
 
 
 @pytest.fixture
@@ -27,7 +22,7 @@ def db() -> Iterator[sqlite3.Connection]:
         "CREATE TABLE doc_chunks (id INTEGER PRIMARY KEY, "
         "doc_id TEXT REFERENCES docs(id) ON DELETE CASCADE, content TEXT NOT NULL)"
     )
-    for statement in schema_sql():
+    for statement in SCHEMA:
         conn.execute(statement)
     yield conn
     conn.close()
@@ -46,11 +41,21 @@ def indexed(conn: sqlite3.Connection, table: str) -> list[int]:
     return [r[0] for r in conn.execute(f"SELECT id FROM {table}_docsize ORDER BY id")]
 
 
-def test_language_picks_tokenizer() -> None:
+def test_language_is_english() -> None:
     assert all(is_english(x) for x in ("english", "en", "en-US", "EN_gb", None))
     assert not any(is_english(x) for x in ("german", "de-DE", "fr", "eng", "enx"))
-    assert tokenizer_for("en-US").startswith("porter ")
-    assert tokenizer_for("french") == "unicode61 remove_diacritics 2"
+
+
+def test_the_frozen_schema_stems_english_only(db: sqlite3.Connection) -> None:
+    add(db, "en", "en-US", (1, "mutations"))
+    add(db, "fr", "french", (2, "mutations"))
+    hits = db.execute(
+        "SELECT rowid FROM doc_chunks_fts_en WHERE doc_chunks_fts_en MATCH 'mutation'"
+    )
+    assert [r[0] for r in hits] == [1]  # Porter: "mutation" finds "mutations"
+    generic = "SELECT rowid FROM doc_chunks_fts WHERE doc_chunks_fts MATCH ?"
+    assert [r[0] for r in db.execute(generic, ("mutation",))] == []
+    assert [r[0] for r in db.execute(generic, ("mutations",))] == [2]
 
 
 def test_query_terms_drop_stopwords_and_duplicates() -> None:
@@ -77,7 +82,7 @@ def postings(conn: sqlite3.Connection) -> dict[str, list[tuple[object, ...]]]:
 def integrity_check(conn: sqlite3.Connection) -> None:
     """The trigger-maintained indexes equal indexes rebuilt from scratch (no ghosts)."""
     maintained = postings(conn)
-    for statement in reindex_sql():
+    for statement in REINDEX:
         conn.execute(statement)
     assert maintained == postings(conn)
 
@@ -106,8 +111,3 @@ def test_triggers_follow_deletes_and_title_changes(db: sqlite3.Connection) -> No
     db.execute("UPDATE docs SET title = 'Letters', language = 'en' WHERE id = 'd2'")
     assert indexed(db, "doc_chunks_fts_en") == [3] and indexed(db, "doc_chunks_fts") == []
     integrity_check(db)
-
-
-def test_schema_names_are_checked() -> None:
-    with pytest.raises(ValueError, match="identifier"):
-        FtsSchema(chunks="chunks; DROP TABLE x")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 from pathlib import Path
 from typing import Any
 
@@ -9,6 +10,7 @@ import httpx
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
+import sprig.server.store
 from sprig.server.app import create_app
 from sprig.server.store.db import Database
 from sprig.server.store.schema_filters import include_object
@@ -71,3 +73,23 @@ async def test_generated_key_written_once_with_mode_0600(tmp_path: Path) -> None
             transport=httpx.ASGITransport(app=app), base_url="http://t", headers=auth(key)
         ) as c:
             assert (await c.get("/agents")).status_code == 200
+
+
+def test_migrations_import_no_live_code() -> None:
+    """A migration must run the same when the code around it changes: it imports only the
+    standard library, SQLAlchemy, Alembic, numpy, the frozen DDL beside it and the column
+    types (which are the stored format itself: changing one needs a migration of its own)."""
+    versions = Path(sprig.server.store.__file__).parent / "migrations" / "versions"
+    allowed = ("__future__", "typing", "re", "json", "sqlalchemy", "alembic", "numpy")
+    frozen = ("sprig.server.store.migrations", "sprig.server.store.types")
+    for script in sorted(versions.glob("*.py")):
+        for node in ast.walk(ast.parse(script.read_text())):
+            if isinstance(node, ast.ImportFrom):
+                names = [node.module or ""]
+            elif isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            else:
+                continue
+            for name in names:
+                ok = name in frozen or name.split(".")[0] in allowed
+                assert ok, f"{script.name} imports {name}"

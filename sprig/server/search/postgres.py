@@ -143,20 +143,6 @@ def ts_config(language: str | None) -> str:
     return _CONFIGS.get(re.split(r"[-_]", lang)[0], "simple")
 
 
-def schema_sql() -> list[str]:
-    """DDL of the search columns (idempotent; the ``vector`` extension must exist)."""
-    return [
-        "ALTER TABLE doc_chunks ADD COLUMN IF NOT EXISTS embedding_vector vector",
-        "ALTER TABLE doc_chunks ADD COLUMN IF NOT EXISTS tsv tsvector",
-        # Keep the tsvector in the row: ranking reads it once per query term, and each read
-        # of an out-of-line value goes through the TOAST table (measured ~10x slower).
-        "ALTER TABLE doc_chunks ALTER COLUMN tsv SET STORAGE MAIN",
-        # float32 bytes do not compress: do not try on every write
-        "ALTER TABLE doc_chunks ALTER COLUMN embedding SET STORAGE EXTERNAL",
-        "ALTER TABLE doc_chunks ALTER COLUMN embedding_vector SET STORAGE EXTERNAL",
-    ]
-
-
 TEXT_INDEX_SQL = "CREATE INDEX IF NOT EXISTS ix_doc_chunks_tsv ON doc_chunks USING gin (tsv)"
 
 

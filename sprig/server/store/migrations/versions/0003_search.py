@@ -9,7 +9,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from sprig.server.search import fts
+from sprig.server.store.migrations import frozen_fts5
 
 revision = "0003"
 down_revision = "0002"
@@ -23,16 +23,13 @@ def upgrade() -> None:
             sa.Column("docs_version", sa.BigInteger(), nullable=False, server_default="0")
         )
     if op.get_bind().dialect.name == "sqlite":
-        for statement in fts.schema_sql():
-            op.execute(statement)
-        for statement in fts.reindex_sql():
+        for statement in [*frozen_fts5.SCHEMA, *frozen_fts5.REINDEX]:
             op.execute(statement)
 
 
 def downgrade() -> None:
     if op.get_bind().dialect.name == "sqlite":
-        schema = fts.FtsSchema()
-        op.execute(f"DROP TABLE IF EXISTS {schema.english}")
-        op.execute(f"DROP TABLE IF EXISTS {schema.generic}")
+        for table in frozen_fts5.TABLES:
+            op.execute(f"DROP TABLE IF EXISTS {table}")
     with op.batch_alter_table("developers") as batch:
         batch.drop_column("docs_version")

@@ -12,26 +12,19 @@ from __future__ import annotations
 
 from alembic import op
 
-from sprig.server.search import fts
+from sprig.server.store.migrations import frozen_fts5
 
 revision = "0004"
 down_revision = "0003"
 branch_labels = None
 depends_on = None
 
-_TRIGGER_SUFFIXES = ("ai", "ad", "au", "dd", "du")
-
-
-def _tables() -> tuple[str, str]:
-    schema = fts.FtsSchema()
-    return schema.english, schema.generic
-
 
 def upgrade() -> None:
     if op.get_bind().dialect.name != "sqlite":
         return
-    for table in _tables():
-        for suffix in _TRIGGER_SUFFIXES:
+    for table in frozen_fts5.TABLES:
+        for suffix in frozen_fts5.TRIGGER_SUFFIXES:
             op.execute(f"DROP TRIGGER IF EXISTS {table}_{suffix}")
         op.execute(f"DROP TABLE IF EXISTS {table}")
 
@@ -39,7 +32,5 @@ def upgrade() -> None:
 def downgrade() -> None:
     if op.get_bind().dialect.name != "sqlite":
         return
-    for statement in fts.schema_sql():
-        op.execute(statement)
-    for statement in fts.reindex_sql():
+    for statement in [*frozen_fts5.SCHEMA, *frozen_fts5.REINDEX]:
         op.execute(statement)

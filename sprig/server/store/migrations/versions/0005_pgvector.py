@@ -8,18 +8,18 @@ migrating role may; otherwise have an administrator run ``CREATE EXTENSION vecto
 Existing chunks are backfilled in one pass: ``tsv`` from their doc's title, text and
 language, ``embedding_vector`` from the ``embedding`` blob; the indexes are built after the
 backfill (faster than filling indexed columns). A big store: VACUUM doc_chunks afterwards.
-See sprig/server/search/postgres.py for the design.
+See sprig/server/search/postgres.py for the design. The DDL and the language table below
+are this revision's, frozen: the live code may change, this migration must not.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import numpy as np
 import sqlalchemy as sa
 from alembic import op
-
-from sprig.server.search import postgres
 
 revision = "0005"
 down_revision = "0004"
@@ -27,6 +27,30 @@ branch_labels = None
 depends_on = None
 
 BATCH = 2000
+HNSW_MAX_DIMS = 2000  # pgvector's limit for an HNSW index on `vector`
+
+_SCHEMA = [
+    "ALTER TABLE doc_chunks ADD COLUMN IF NOT EXISTS embedding_vector vector",
+    "ALTER TABLE doc_chunks ADD COLUMN IF NOT EXISTS tsv tsvector",
+    "ALTER TABLE doc_chunks ALTER COLUMN tsv SET STORAGE MAIN",
+    "ALTER TABLE doc_chunks ALTER COLUMN embedding SET STORAGE EXTERNAL",
+    "ALTER TABLE doc_chunks ALTER COLUMN embedding_vector SET STORAGE EXTERNAL",
+]
+_TEXT_INDEX = "CREATE INDEX IF NOT EXISTS ix_doc_chunks_tsv ON doc_chunks USING gin (tsv)"
+_VECTOR_INDEX = (
+    "CREATE INDEX IF NOT EXISTS ix_doc_chunks_embedding_hnsw_{d} ON doc_chunks USING hnsw "
+    "((embedding_vector::vector({d})) vector_cosine_ops) WITH (m = 16, ef_construction = 64) "
+    "WHERE vector_dims(embedding_vector) = {d}"
+)
+# ISO 639-1 code -> PostgreSQL text search configuration
+_CONFIGS = {
+    "ar": "arabic", "hy": "armenian", "eu": "basque", "ca": "catalan", "da": "danish",
+    "nl": "dutch", "en": "english", "fi": "finnish", "fr": "french", "de": "german",
+    "el": "greek", "hi": "hindi", "hu": "hungarian", "id": "indonesian", "ga": "irish",
+    "it": "italian", "lt": "lithuanian", "ne": "nepali", "no": "norwegian", "nb": "norwegian",
+    "nn": "norwegian", "pt": "portuguese", "ro": "romanian", "ru": "russian", "sr": "serbian",
+    "es": "spanish", "sv": "swedish", "ta": "tamil", "tr": "turkish", "yi": "yiddish",
+}  # fmt: skip
 
 _SELECT = sa.text(
     "SELECT c.id, c.embedding, d.language FROM doc_chunks c JOIN docs d ON d.id = c.doc_id "
@@ -37,6 +61,15 @@ _FILL = sa.text(
     "tsv = to_tsvector(CAST(:config AS regconfig), d.title || chr(10) || c.content) "
     "FROM docs d WHERE c.id = :id AND d.id = c.doc_id"
 )
+
+
+def _ts_config(language: str | None) -> str:
+    lang = (language or "english").strip().lower()
+    if lang in ("english", "en") or lang.startswith(("en-", "en_")):
+        return "english"
+    if lang in _CONFIGS.values():
+        return lang
+    return _CONFIGS.get(re.split(r"[-_]", lang)[0], "simple")
 
 
 def _create_extension(bind: Any) -> None:
@@ -60,7 +93,7 @@ def _backfill(bind: Any) -> None:
             {
                 "id": int(i),
                 "vector": None if b is None else np.frombuffer(bytes(b), np.float32).tolist(),
-                "config": postgres.ts_config(lang),
+                "config": _ts_config(lang),
             }
             for i, b, lang in rows
         ]
@@ -73,17 +106,17 @@ def upgrade() -> None:
     if bind.dialect.name != "postgresql":
         return
     _create_extension(bind)
-    for statement in postgres.schema_sql():
+    for statement in _SCHEMA:
         op.execute(statement)
     _backfill(bind)
-    op.execute(postgres.TEXT_INDEX_SQL)
+    op.execute(_TEXT_INDEX)
     dims = sa.text(
         "SELECT DISTINCT vector_dims(embedding_vector) FROM doc_chunks "
         "WHERE embedding_vector IS NOT NULL"
     )
     for (d,) in bind.execute(dims).all():
-        if 0 < int(d) <= postgres.HNSW_MAX_DIMS:
-            op.execute(postgres.vector_index_sql(int(d)))
+        if 0 < int(d) <= HNSW_MAX_DIMS:
+            op.execute(_VECTOR_INDEX.format(d=int(d)))
 
 
 def downgrade() -> None:
