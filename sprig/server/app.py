@@ -18,6 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sprig import __version__
 from sprig.server.api.deps import RuntimeDep
+from sprig.server.api.responses import Health, documented
 from sprig.server.chat import routes as chat
 from sprig.server.docs import routes as docs
 from sprig.server.docs_pages import add_docs_pages
@@ -224,7 +225,7 @@ def api_routers() -> list[APIRouter]:
     at every level of included routers: one level is the least matching)."""
     health = APIRouter()
 
-    @health.get("/healthz", tags=["health"])
+    @health.get("/healthz", tags=["health"], response_model=documented(Health))
     async def healthz(runtime: RuntimeDep) -> dict[str, Any]:
         revision = await runtime.db.current_revision()
         return {"status": "ok", "version": __version__, "schema": revision}
@@ -265,7 +266,7 @@ def create_app(
         title="Sprig", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None
     )
     add_docs_pages(app, app.title)  # offline: assets installed with Sprig, not a CDN
-    app.openapi = functools.partial(build_openapi, app)  # type: ignore[method-assign]
+    app.openapi = functools.partial(build_openapi, app, chat.DOCUMENTED_MODELS)  # type: ignore[method-assign]
     app.state.runtime = runtime
     routers = api_routers()
     app.state.methods = MethodTable(routers)

@@ -7,6 +7,7 @@ the statuses it can really answer, each with that shape, plus ``default`` for th
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from http import HTTPStatus
 from typing import Any
 
@@ -137,8 +138,18 @@ def _refs(schema: dict[str, Any]) -> None:
                     media["schema"] = {"$ref": ERROR_REF}
 
 
-def build_openapi(app: FastAPI) -> dict[str, Any]:
-    """``app.openapi``: FastAPI's document with the real errors, built once."""
+def _add_models(components: dict[str, Any], models: Iterable[type[BaseModel]]) -> None:
+    for model in models:
+        schema = model.model_json_schema(
+            ref_template="#/components/schemas/{model}", mode="serialization"
+        )
+        components.update(schema.pop("$defs", {}))
+        components[model.__name__] = schema
+
+
+def build_openapi(app: FastAPI, models: Iterable[type[BaseModel]] = ()) -> dict[str, Any]:
+    """``app.openapi``: FastAPI's document with the real errors, built once; `models` are
+    the schemas it names that no route's JSON body does (a stream's events)."""
     if app.openapi_schema:
         return app.openapi_schema
     schema = get_openapi(
@@ -152,9 +163,7 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
     components = schema.setdefault("components", {}).setdefault("schemas", {})
     for unused in ("HTTPValidationError", "ValidationError"):
         components.pop(unused, None)
-    models = ErrorResponse.model_json_schema(ref_template="#/components/schemas/{model}")
-    components.update(models.pop("$defs", {}))
-    components["ErrorResponse"] = models
+    _add_models(components, [ErrorResponse, *models])
     _filter_fields(components)
     app.openapi_schema = schema
     return schema

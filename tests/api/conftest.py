@@ -1,7 +1,8 @@
 """The API suite runs against SQLite and PostgreSQL (pgserver's bundled server) alike.
 
 PostgreSQL is skipped only when pgserver cannot be imported; set SPRIG_TEST_BACKENDS=sqlite
-to run one backend while iterating locally.
+to run one backend while iterating locally. Every JSON 2xx body a test here receives is
+checked against ``/openapi.json`` (`check_responses`).
 """
 
 from __future__ import annotations
@@ -12,9 +13,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from sprig.server.settings import Settings
+from tests.api.conformance import check_response
 from tests.conftest import make_settings
 
 
@@ -49,3 +52,27 @@ def backend_settings(request: pytest.FixtureRequest, tmp_path: Path, **extra: An
 @pytest.fixture(params=_backends())
 def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
     return backend_settings(request, tmp_path)
+
+
+@pytest.fixture(autouse=True)
+def check_responses(monkeypatch: pytest.MonkeyPatch) -> list[httpx.Response]:
+    """Hold every JSON 2xx response an httpx client (in process or live) reads to its
+    operation's documented schema; a mismatch fails the test that made the call. Yields the
+    responses checked. Streamed responses (``client.stream``) are not read here: skipped."""
+    checked: list[httpx.Response] = []
+    async_send, sync_send = httpx.AsyncClient.send, httpx.Client.send
+
+    def note(response: httpx.Response, streamed: bool) -> httpx.Response:
+        if not streamed and check_response(response):
+            checked.append(response)
+        return response
+
+    async def send_async(self: httpx.AsyncClient, request: httpx.Request, **kw: Any) -> Any:
+        return note(await async_send(self, request, **kw), kw.get("stream", False))
+
+    def send_sync(self: httpx.Client, request: httpx.Request, **kw: Any) -> Any:
+        return note(sync_send(self, request, **kw), kw.get("stream", False))
+
+    monkeypatch.setattr(httpx.AsyncClient, "send", send_async)
+    monkeypatch.setattr(httpx.Client, "send", send_sync)
+    return checked

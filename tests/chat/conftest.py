@@ -1,9 +1,14 @@
+"""Chat tests: an agent, a user and a session; every JSON 2xx body is checked against
+``/openapi.json`` as in tests/api."""
+
 from __future__ import annotations
 
 from typing import Any
 
 import httpx
 import pytest
+
+from tests.api.conftest import check_responses  # noqa: F401  (autouse: bodies match the document)
 
 
 @pytest.fixture

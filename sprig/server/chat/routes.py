@@ -13,6 +13,8 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from sprig.server.api import views
 from sprig.server.api.deps import Developer, RuntimeDep, is_legacy
+from sprig.server.api.responses import documented
+from sprig.server.chat.responses import ChatChunk, ChatResponse, Rendered
 from sprig.server.chat.schemas import ChatIn
 from sprig.server.chat.service import (
     ChatResult,
@@ -69,13 +71,33 @@ SSE_RESPONSE: dict[int | str, dict[str, Any]] = {
         "`data: <chunk JSON>` events, the last with `finish_reason` and `usage`, then "
         "`data: [DONE]`; a failure after the stream started is one `data:` event in the "
         "error shape",
-        "content": {"text/event-stream": {"schema": {"type": "string"}}},
+        "content": {
+            "text/event-stream": {
+                "schema": {"type": "string"},
+                "itemSchema": {  # as FastAPI documents an SSE route's events
+                    "type": "object",
+                    "required": ["data"],
+                    "properties": {
+                        "data": {
+                            "type": "string",
+                            "contentMediaType": "application/json",
+                            "contentSchema": {"$ref": "#/components/schemas/ChatChunk"},
+                        }
+                    },
+                },
+            }
+        },
     }
 }
+# Models the document names that no route's JSON body does (the streamed events).
+DOCUMENTED_MODELS = (ChatChunk,)
 
 
 @router.post(
-    "/sessions/{session_id}/chat", status_code=status.HTTP_201_CREATED, responses=SSE_RESPONSE
+    "/sessions/{session_id}/chat",
+    status_code=status.HTTP_201_CREATED,
+    response_model=documented(ChatResponse),
+    responses=SSE_RESPONSE,
 )
 async def chat(
     session_id: UUID, body: ChatIn, request: Request, runtime: RuntimeDep, dev: Developer
@@ -93,7 +115,7 @@ async def chat(
     return JSONResponse(chat_response(result), status_code=status.HTTP_201_CREATED)
 
 
-@router.post("/sessions/{session_id}/render")
+@router.post("/sessions/{session_id}/render", response_model=documented(Rendered))
 async def render(
     session_id: UUID, body: ChatIn, runtime: RuntimeDep, dev: Developer
 ) -> dict[str, Any]:

@@ -7,15 +7,18 @@ from uuid import UUID
 
 from fastapi import APIRouter, status
 
+from sprig.server.api import responses as out
 from sprig.server.api import views
 from sprig.server.api.deps import Developer, Legacy, ListQueryDep, RuntimeDep
+from sprig.server.api.responses import documented
 from sprig.server.api.schemas import BulkDeleteIn, DocIn
 from sprig.server.docs.service import OwnerKind
 
 router = APIRouter(tags=["docs"])
+DELETED, DELETED_LIST = documented(out.Deleted), documented(out.DeletedList)
 
 
-@router.get("/docs/{doc_id}")
+@router.get("/docs/{doc_id}", response_model=documented(out.Doc, out.LegacyDoc))
 async def get_doc(
     doc_id: UUID,
     runtime: RuntimeDep,
@@ -63,14 +66,15 @@ def _owner_routes(kind: OwnerKind) -> None:
 
     for fn in (create, list_docs, delete, bulk_delete):
         fn.__name__ = f"{fn.__name__}_{kind}_docs"
-    router.add_api_route(base, create, methods=["POST"], status_code=status.HTTP_201_CREATED)
-    router.add_api_route(base, list_docs, methods=["GET"])
-    router.add_api_route(
-        base, bulk_delete, methods=["DELETE"], status_code=status.HTTP_202_ACCEPTED
-    )
-    router.add_api_route(
-        base + "/{doc_id}", delete, methods=["DELETE"], status_code=status.HTTP_202_ACCEPTED
-    )
+    created = documented(out.CreatedDoc, out.LegacyCreatedDoc)
+    listed = documented(out.DocList, out.LegacyDocList)
+    accepted = status.HTTP_202_ACCEPTED
+    add = router.add_api_route
+    add(base, create, methods=["POST"], status_code=status.HTTP_201_CREATED, response_model=created)
+    add(base, list_docs, methods=["GET"], response_model=listed)
+    add(base, bulk_delete, methods=["DELETE"], status_code=accepted, response_model=DELETED_LIST)
+    one = base + "/{doc_id}"
+    add(one, delete, methods=["DELETE"], status_code=accepted, response_model=DELETED)
 
 
 _KINDS: tuple[OwnerKind, ...] = ("agent", "user", "session")

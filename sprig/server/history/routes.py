@@ -10,11 +10,12 @@ from fastapi import APIRouter, Query, status
 
 from sprig.server.api import views
 from sprig.server.api.deps import Developer, Offset, RuntimeDep
+from sprig.server.api.responses import Deleted, History, documented
 
 router = APIRouter(tags=["sessions"])
 
 
-@router.get("/sessions/{session_id}/history")
+@router.get("/sessions/{session_id}/history", response_model=documented(History))
 async def get_history(
     session_id: UUID,
     runtime: RuntimeDep,
@@ -29,6 +30,10 @@ async def get_history(
     return views.history(session, entries, relations)
 
 
-@router.delete("/sessions/{session_id}/history", status_code=status.HTTP_202_ACCEPTED)
+@router.delete(
+    "/sessions/{session_id}/history",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=documented(Deleted),
+)
 async def delete_history(session_id: UUID, runtime: RuntimeDep, dev: Developer) -> dict[str, Any]:
     return views.deleted(await runtime.history.clear(dev, session_id))

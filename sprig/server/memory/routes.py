@@ -23,10 +23,12 @@ from fastapi import APIRouter, Query, status
 from pydantic import Field, StringConstraints, field_validator
 
 from sprig.server.api.deps import Developer, RuntimeDep
+from sprig.server.api.responses import Deleted, documented
 from sprig.server.api.schemas import Body
 from sprig.server.api.views import NIL_UUID
 from sprig.server.errors import ValidationError
 from sprig.server.ids import rfc3339
+from sprig.server.memory import responses as out
 from sprig.server.memory.prompts import TYPES
 from sprig.server.memory.store import MEMORY_TYPES
 from sprig.server.store.crud import Row
@@ -117,7 +119,7 @@ class MemorySearchIn(Body):
     include_invalidated: bool = False
 
 
-@router.get("/agents/{agent_id}/memories")
+@router.get("/agents/{agent_id}/memories", response_model=documented(out.MemoryList))
 async def list_memories(
     agent_id: UUID,
     runtime: RuntimeDep,
@@ -141,7 +143,9 @@ async def list_memories(
     return {"items": [memory_view(r) for r in rows]}
 
 
-@router.post("/agents/{agent_id}/memories/search")
+@router.post(
+    "/agents/{agent_id}/memories/search", response_model=documented(out.MemorySearchResult)
+)
 async def search_memories(
     agent_id: UUID, body: MemorySearchIn, runtime: RuntimeDep, dev: Developer
 ) -> dict[str, Any]:
@@ -160,7 +164,11 @@ async def search_memories(
     return {"items": [memory_view(r) for r in rows], "time": took}
 
 
-@router.post("/agents/{agent_id}/memories", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/agents/{agent_id}/memories",
+    status_code=status.HTTP_201_CREATED,
+    response_model=documented(out.CreatedMemory, out.CreatedMemories),
+)
 async def create_memories(
     agent_id: UUID,
     body: MemoryIn | Annotated[list[MemoryIn], Field(min_length=1, max_length=256)],
@@ -173,7 +181,11 @@ async def create_memories(
     return {"items": views} if isinstance(body, list) else {**views[0], "jobs": []}
 
 
-@router.delete("/agents/{agent_id}/memories/{memory_id}", status_code=status.HTTP_202_ACCEPTED)
+@router.delete(
+    "/agents/{agent_id}/memories/{memory_id}",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=documented(Deleted),
+)
 async def delete_memory(
     agent_id: UUID, memory_id: UUID, runtime: RuntimeDep, dev: Developer
 ) -> dict[str, Any]:
@@ -181,7 +193,11 @@ async def delete_memory(
     return {"id": str(row["id"]), "deleted_at": rfc3339(row["deleted_at"]), "jobs": []}
 
 
-@router.get("/sessions/{session_id}/suggestions", tags=["sessions"])
+@router.get(
+    "/sessions/{session_id}/suggestions",
+    tags=["sessions"],
+    response_model=documented(out.SuggestionList),
+)
 async def list_suggestions(
     session_id: UUID,
     runtime: RuntimeDep,

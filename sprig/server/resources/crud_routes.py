@@ -13,6 +13,7 @@ from fastapi import APIRouter, status
 
 from sprig.server.api import views
 from sprig.server.api.deps import Developer, Legacy, RuntimeDep
+from sprig.server.api.responses import Deleted, documented
 from sprig.server.api.schemas import Body
 from sprig.server.resources.crud import ResourceService
 from sprig.server.runtime import Runtime
@@ -29,6 +30,11 @@ class CrudSpec:
     view: View
     create_model: type[Body]
     patch_model: type[Body]
+    # The documented bodies (api/responses.py): one item, a list; each 0.x view, if any.
+    model: Any = None
+    list_model: Any = None
+    legacy_model: Any = None
+    legacy_list_model: Any = None
     fill_defaults: Callable[[dict[str, Any]], dict[str, Any]] = lambda values: values
 
 
@@ -44,7 +50,11 @@ def register_crud(router: APIRouter, spec: CrudSpec, list_route: Callable[..., A
     """Add create, create-or-update, get, replace, patch and delete; list is per resource."""
     create_model, patch_model, view = spec.create_model, spec.patch_model, spec.view
     item = spec.path + "/{id}"
-    router.add_api_route(spec.path, list_route, methods=["GET"], tags=[spec.tag])
+    one = documented(spec.model, spec.legacy_model)
+    listed = documented(spec.list_model, spec.legacy_list_model)
+    router.add_api_route(
+        spec.path, list_route, methods=["GET"], tags=[spec.tag], response_model=listed
+    )
 
     async def create(
         body: create_model,  # type: ignore[valid-type]
@@ -98,15 +108,17 @@ def register_crud(router: APIRouter, spec: CrudSpec, list_route: Callable[..., A
         return views.deleted(await spec.service(runtime).delete(dev, id))
 
     tags: list[str | Any] = [spec.tag]
+    created = {"status_code": status.HTTP_201_CREATED, "tags": tags, "response_model": one}
+    router.add_api_route(spec.path, create, methods=["POST"], **created)
+    router.add_api_route(item, create_or_update, methods=["POST"], **created)
+    router.add_api_route(item, get, methods=["GET"], tags=tags, response_model=one)
+    router.add_api_route(item, replace, methods=["PUT"], tags=tags, response_model=one)
+    router.add_api_route(item, patch, methods=["PATCH"], tags=tags, response_model=one)
     router.add_api_route(
-        spec.path, create, methods=["POST"], status_code=status.HTTP_201_CREATED, tags=tags
-    )
-    router.add_api_route(
-        item, create_or_update, methods=["POST"], status_code=status.HTTP_201_CREATED, tags=tags
-    )
-    router.add_api_route(item, get, methods=["GET"], tags=tags)
-    router.add_api_route(item, replace, methods=["PUT"], tags=tags)
-    router.add_api_route(item, patch, methods=["PATCH"], tags=tags)
-    router.add_api_route(
-        item, delete, methods=["DELETE"], status_code=status.HTTP_202_ACCEPTED, tags=tags
+        item,
+        delete,
+        methods=["DELETE"],
+        status_code=status.HTTP_202_ACCEPTED,
+        tags=tags,
+        response_model=documented(Deleted),
     )

@@ -7,8 +7,10 @@ from uuid import UUID
 
 from fastapi import APIRouter
 
+from sprig.server.api import responses as out
 from sprig.server.api import views
 from sprig.server.api.deps import Developer, Legacy, ListQueryDep, RuntimeDep
+from sprig.server.api.responses import documented
 from sprig.server.api.schemas import (
     AgentIn,
     AgentPatch,
@@ -21,7 +23,7 @@ from sprig.server.resources.crud_routes import CrudSpec, register_crud
 router = APIRouter()
 
 
-@router.get("/agents/models", tags=["agents"])
+@router.get("/agents/models", tags=["agents"], response_model=documented(out.ModelList))
 async def list_models(runtime: RuntimeDep, dev: Developer) -> dict[str, Any]:
     """The models chat can use: the configured default first, then the others by name."""
     return {"models": [{"id": name} for name in runtime.models.names()]}
@@ -63,12 +65,32 @@ def _session_defaults(values: dict[str, Any]) -> dict[str, Any]:
 
 register_crud(
     router,
-    CrudSpec("/agents", "agents", lambda rt: rt.agents, views.agent, AgentIn, AgentPatch),
+    CrudSpec(
+        "/agents",
+        "agents",
+        lambda rt: rt.agents,
+        views.agent,
+        AgentIn,
+        AgentPatch,
+        model=out.Agent,
+        list_model=out.AgentList,
+        legacy_model=out.LegacyAgent,
+        legacy_list_model=out.LegacyAgentList,
+    ),
     list_agents,
 )
 register_crud(
     router,
-    CrudSpec("/users", "users", lambda rt: rt.users, views.user, UserIn, UserIn),
+    CrudSpec(
+        "/users",
+        "users",
+        lambda rt: rt.users,
+        views.user,
+        UserIn,
+        UserIn,
+        model=out.User,
+        list_model=out.UserList,
+    ),
     list_users,
 )
 register_crud(
@@ -80,6 +102,10 @@ register_crud(
         views.session,
         SessionIn,
         SessionIn,
+        model=out.Session,
+        list_model=out.SessionList,
+        legacy_model=out.LegacySession,
+        legacy_list_model=out.LegacySessionList,
         fill_defaults=_session_defaults,
     ),
     list_sessions,

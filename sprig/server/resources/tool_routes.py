@@ -7,14 +7,17 @@ from uuid import UUID
 
 from fastapi import APIRouter, status
 
+from sprig.server.api import responses as out
 from sprig.server.api import views
 from sprig.server.api.deps import Developer, Legacy, ListQueryDep, RuntimeDep
+from sprig.server.api.responses import documented
 from sprig.server.api.schemas import ToolIn
 
 router = APIRouter(tags=["tools"])
+ONE = documented(out.Tool, out.LegacyTool)
 
 
-@router.get("/agents/{agent_id}/tools")
+@router.get("/agents/{agent_id}/tools", response_model=documented(out.ToolList, out.LegacyToolList))
 async def list_tools(
     agent_id: UUID, runtime: RuntimeDep, dev: Developer, query: ListQueryDep, legacy: Legacy
 ) -> dict[str, Any]:
@@ -24,7 +27,7 @@ async def list_tools(
     return {"items": [views.tool(r, legacy) for r in rows]}
 
 
-@router.post("/agents/{agent_id}/tools", status_code=status.HTTP_201_CREATED)
+@router.post("/agents/{agent_id}/tools", status_code=status.HTTP_201_CREATED, response_model=ONE)
 async def create_tool(
     agent_id: UUID, body: ToolIn, runtime: RuntimeDep, dev: Developer, legacy: Legacy
 ) -> dict[str, Any]:
@@ -32,7 +35,7 @@ async def create_tool(
     return views.tool(row, legacy)
 
 
-@router.put("/agents/{agent_id}/tools/{tool_id}")
+@router.put("/agents/{agent_id}/tools/{tool_id}", response_model=ONE)
 async def replace_tool(
     agent_id: UUID,
     tool_id: UUID,
@@ -49,7 +52,7 @@ async def replace_tool(
     return views.tool(row, legacy)
 
 
-@router.patch("/agents/{agent_id}/tools/{tool_id}")
+@router.patch("/agents/{agent_id}/tools/{tool_id}", response_model=ONE)
 async def patch_tool(
     agent_id: UUID,
     tool_id: UUID,
@@ -64,7 +67,7 @@ async def patch_tool(
     return views.tool(row, legacy)
 
 
-@router.delete("/agents/{agent_id}/tools/{tool_id}")
+@router.delete("/agents/{agent_id}/tools/{tool_id}", response_model=documented(out.Deleted))
 async def delete_tool(
     agent_id: UUID, tool_id: UUID, runtime: RuntimeDep, dev: Developer
 ) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from pydantic import ConfigDict, Field, StringConstraints, model_validator
 
 from sprig.server.api import views
 from sprig.server.api.deps import Developer, RuntimeDep
+from sprig.server.api.responses import Embeddings, SearchResult, documented
 from sprig.server.api.schemas import Body, MetadataFilter
 from sprig.server.docs.service import OwnerKind
 from sprig.server.search import ranking
@@ -93,7 +94,12 @@ def _search_route(kind: OwnerKind) -> None:
         return {"docs": [views.doc_reference(d) for d in docs], "time": max(took, 0.0001)}
 
     search.__name__ = f"search_{kind}_docs"
-    router.add_api_route(f"/{kind}s/{{owner_id}}/search", search, methods=["POST"])
+    router.add_api_route(
+        f"/{kind}s/{{owner_id}}/search",
+        search,
+        methods=["POST"],
+        response_model=documented(SearchResult),
+    )
 
 
 _KINDS: tuple[OwnerKind, ...] = ("agent", "user", "session")
@@ -112,7 +118,7 @@ class EmbedIn(Body):
     embed_instruction: str | None = None
 
 
-@router.post("/embed")
+@router.post("/embed", response_model=documented(Embeddings))
 async def embed(body: EmbedIn, runtime: RuntimeDep, dev: Developer) -> dict[str, Any]:
     """Vectors of the store's embedding model (L2-normalised), one per text."""
     texts = [body.text] if isinstance(body.text, str) else body.text
