@@ -68,7 +68,7 @@ class Runtime:
         cipher = secret.cipher()
         indexer = DocIndexer(settings)
         memory = MemoryService(db, models, indexer)
-        jobs = handlers(db, models, indexer, memory, settings.memory_fallback)
+        jobs = handlers(db, models, indexer, memory, settings)
         worker = _worker(settings, db, jobs)
         docs = DocService(db, indexer, on_jobs=worker.wake)
         search = SearchService(

@@ -9,8 +9,8 @@ from sprig.server.chat.summary import summarize_session
 from sprig.server.chat.turn import ModelResolver
 from sprig.server.docs.indexing import DocIndexer, embed_pending_doc
 from sprig.server.jobs.worker import Handler, report_progress
-from sprig.server.memory.fallback import FallbackMode
 from sprig.server.memory.service import FORM_JOB, SUGGEST_JOB, MemoryService
+from sprig.server.settings import Settings
 from sprig.server.store.db import Database
 
 
@@ -19,7 +19,7 @@ def handlers(
     models: ModelResolver,
     indexer: DocIndexer,
     memory: MemoryService,
-    memory_fallback: FallbackMode,
+    settings: Settings,
 ) -> dict[str, Handler]:
     async def summarize(developer_id: UUID, payload: dict[str, Any]) -> None:
         session_id, before = UUID(payload["session_id"]), int(payload["before_seq"])
@@ -31,8 +31,8 @@ def handlers(
 
     async def form_memories(developer_id: UUID, payload: dict[str, Any]) -> None:
         entry_ids = [UUID(i) for i in payload["entry_ids"]]
-        session_id = UUID(payload["session_id"])
-        await memory.form(developer_id, session_id, entry_ids, memory_fallback)
+        session_id, fallback = UUID(payload["session_id"]), settings.memory_fallback  # now
+        await memory.form(developer_id, session_id, entry_ids, fallback)
 
     async def suggest(developer_id: UUID, payload: dict[str, Any]) -> None:
         session_id, entry_id = UUID(payload["session_id"]), UUID(payload["entry_id"])
