@@ -8,7 +8,7 @@ import logging
 from dataclasses import dataclass, field
 
 from sprig.server.auth.keys import KeyCache, StartupKey, ensure_default_tenant
-from sprig.server.auth.secret import ServerSecret, bind_secret
+from sprig.server.auth.secret import SecretCipher, ServerSecret, bind_secret
 from sprig.server.chat.service import ChatService
 from sprig.server.chat.system_services import RuntimeServices
 from sprig.server.chat.templates import TemplateRenderer
@@ -17,7 +17,7 @@ from sprig.server.docs.service import DocService
 from sprig.server.history.service import HistoryService
 from sprig.server.jobs.handlers import handlers
 from sprig.server.jobs.service import JobService
-from sprig.server.jobs.worker import Worker
+from sprig.server.jobs.worker import Handler, Worker
 from sprig.server.memory.service import MemoryService
 from sprig.server.models.errors import ModelConfigError
 from sprig.server.models.litellm_provider import import_litellm
@@ -51,8 +51,8 @@ class Runtime:
     search: SearchService
     memory: MemoryService
     key_cache: KeyCache
+    worker: Worker  # runs jobs in process when started so (``start``), or for ``sprig worker``
     startup_key: StartupKey | None = None
-    worker: Worker | None = None
     _worker_task: asyncio.Task[None] | None = field(default=None, repr=False)
     _warm_task: asyncio.Task[None] | None = field(default=None, repr=False)
     _provider_task: asyncio.Task[None] | None = field(default=None, repr=False)
@@ -61,51 +61,47 @@ class Runtime:
     def build(
         cls, settings: Settings, db: Database | None = None, models: ModelRegistry | None = None
     ) -> Runtime:
+        """Every service gets its collaborators here, in its constructor."""
         db = db or Database.from_settings(settings)
         models = models or ModelRegistry.from_settings(settings)
         secret = ServerSecret.from_settings(settings)
         cipher = secret.cipher()
-        http = SafeHttpClient(HttpPolicy.from_settings(settings))
-        tools = ToolRunner(http=http, cipher=cipher)
         indexer = DocIndexer(settings)
+        memory = MemoryService(db, models, indexer)
+        jobs = handlers(db, models, indexer, memory, settings)
+        worker = _worker(settings, db, jobs)
+        docs = DocService(db, indexer, on_jobs=worker.wake)
         search = SearchService(
             db, indexer, settings.search_memory_chunks, settings.pg_hnsw_ef_search
         )
-        chat = ChatService(
+        agents = AgentService(
             db,
-            models,
-            tools,
-            max_tool_iterations=settings.max_tool_iterations,
-            search=search,
-            templates=TemplateRenderer.from_settings(settings),
+            settings.default_model,
+            indexer,
+            cipher,
+            check_model=models.resolve if settings.check_agent_models else None,
         )
-        runtime = cls(
+        users, sessions, history = UserService(db, indexer), SessionService(db), HistoryService(db)
+        services = RuntimeServices(agents, users, sessions, history, docs, search)
+        chat = _chat(settings, db, models, cipher, services, search, memory, worker)
+        return cls(
             settings=settings,
             db=db,
-            agents=AgentService(
-                db,
-                settings.default_model,
-                indexer,
-                cipher,
-                check_model=models.resolve if settings.check_agent_models else None,
-            ),
-            users=UserService(db, indexer),
-            sessions=SessionService(db),
+            agents=agents,
+            users=users,
+            sessions=sessions,
             tools=ToolService(db, cipher),
-            docs=DocService(db, indexer),
+            docs=docs,
             indexer=indexer,
             search=search,
-            memory=MemoryService(db, models, indexer),
-            history=HistoryService(db),
+            memory=memory,
+            history=history,
             jobs=JobService(db),
             models=models,
             chat=chat,
             key_cache=KeyCache(settings.auth_cache_seconds, secret),
+            worker=worker,
         )
-        chat.services = RuntimeServices(runtime)
-        chat.memory = runtime.memory
-        chat.suggest_after_turns = settings.suggestions
-        return runtime
 
     async def start(self, *, worker: bool | None = None) -> None:
         """Migrate the database, make sure the default tenant has a key, start the worker."""
@@ -123,8 +119,6 @@ class Runtime:
         self._provider_task = asyncio.create_task(self._warm_providers(), name="sprig-providers")
         if self.settings.search_warm_up and self.db.dialect == "sqlite":
             self._warm_task = asyncio.create_task(self.search.warm_up(), name="sprig-search-warm")
-        self.worker = self.make_worker()
-        self.chat.on_jobs = self.docs.on_jobs = self.worker.wake
         if self.settings.in_process_worker if worker is None else worker:
             self._worker_task = asyncio.create_task(self.worker.run_forever(), name="sprig-jobs")
 
@@ -149,14 +143,6 @@ class Runtime:
             except ModelConfigError as exc:  # LiteLLM is not installed
                 log.warning("%s", exc)
 
-    def make_worker(self) -> Worker:
-        return Worker(
-            self.db,
-            handlers(self),
-            poll_seconds=self.settings.job_poll_seconds,
-            lease_seconds=self.settings.job_lease_seconds,
-        )
-
     async def close(self) -> None:
         for task in (self._worker_task, self._warm_task, self._provider_task):
             if task is not None:
@@ -166,3 +152,33 @@ class Runtime:
         self.models.close()
         self.chat.templates.close()
         await self.db.dispose()
+
+
+def _worker(settings: Settings, db: Database, handlers: dict[str, Handler]) -> Worker:
+    poll, lease = settings.job_poll_seconds, settings.job_lease_seconds
+    return Worker(db, handlers, poll_seconds=poll, lease_seconds=lease)
+
+
+def _chat(
+    settings: Settings,
+    db: Database,
+    models: ModelRegistry,
+    cipher: SecretCipher,
+    services: RuntimeServices,
+    search: SearchService,
+    memory: MemoryService,
+    worker: Worker,
+) -> ChatService:
+    http = SafeHttpClient(HttpPolicy.from_settings(settings))
+    return ChatService(
+        db,
+        models,
+        tools=ToolRunner(http=http, cipher=cipher),
+        services=services,
+        search=search,
+        memory=memory,
+        templates=TemplateRenderer.from_settings(settings),
+        max_tool_iterations=settings.max_tool_iterations,
+        suggest_after_turns=settings.suggestions,
+        on_jobs=worker.wake,
+    )

@@ -163,6 +163,55 @@ async def test_docs_are_searched_only_when_a_party_has_some(
     assert "4711" in model.requests[-1].messages[0].text()
 
 
+@contextmanager
+def full_statements(runtime: Runtime) -> Iterator[list[str]]:
+    """Every SQL statement SQLAlchemy sends meanwhile, whole (BEGIN aside)."""
+    seen: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if not statement.startswith("BEGIN"):
+            seen.append(" ".join(statement.split()))
+
+    engines = {e.sync_engine for e in runtime.db.engines}
+    for engine in engines:
+        sa.event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        for engine in engines:
+            sa.event.remove(engine, "before_cursor_execute", record)
+
+
+async def test_a_turn_with_recall_reads_its_parties_and_tools_once(
+    client: httpx.AsyncClient,
+    runtime: Runtime,
+    model: ScriptedModel,
+    session: dict,
+    agent: dict,
+    user: dict,
+) -> None:
+    """Recall finds docs and memories, and the turn still reads the session, its parties
+    and the agent's tools one time each (the prompt is rendered from what was read)."""
+    tool = {"name": "lookup", "type": "function", "function": {"parameters": {}}}
+    assert (await client.post(f"/agents/{agent['id']}/tools", json=tool)).status_code == 201
+    doc = {"title": "Door", "content": "The door code is 4711."}
+    assert (await client.post(f"/sessions/{session['id']}/docs", json=doc)).status_code == 201
+    memory = {"content": "Grace opens the door", "user_id": user["id"]}
+    memories = f"/agents/{agent['id']}/memories"
+    assert (await client.post(memories, json=memory)).status_code == 201
+    model.push("a", "b")
+    await _chat(client, session["id"], "first")  # fills the window cache
+    with full_statements(runtime) as seen:
+        r = await _chat(client, session["id"], "What is the door code?")
+    system = model.requests[-1].messages[0].text()
+    assert [d["title"] for d in r["docs"]] == ["Door"] and "4711" in system
+    assert "Grace opens the door" in system
+    assert [t.name for t in model.requests[-1].tools] == ["lookup"]
+    parties = [s for s in seen if "session_participants" in s and "first_user" in s]
+    tools = [s for s in seen if s.startswith("SELECT tools.") and "first_user" not in s]
+    assert (len(parties), len(tools)) == (1, 1), seen
+
+
 async def test_another_tenant_cannot_chat_in_the_session(
     client: httpx.AsyncClient, session: dict, tenant_key: Any
 ) -> None:

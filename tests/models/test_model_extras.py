@@ -8,7 +8,8 @@ import pytest
 
 from sprig.server.models.base import ChatMessage, CompletionRequest
 from sprig.server.models.errors import ModelConfigError
-from sprig.server.models.litellm_provider import LiteLLMConfig, LiteLLMModel, import_litellm
+from sprig.server.models.litellm_config import LiteLLMConfig
+from sprig.server.models.litellm_provider import LiteLLMModel, import_litellm
 
 
 async def test_hosted_model_without_litellm_names_the_hosted_extra(

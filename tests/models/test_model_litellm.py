@@ -26,11 +26,8 @@ from sprig.server.models.errors import (
     ProviderRateLimitError,
     ProviderRequestError,
 )
-from sprig.server.models.litellm_provider import (
-    FALLBACK_CONTEXT_WINDOW,
-    LiteLLMConfig,
-    LiteLLMModel,
-)
+from sprig.server.models.litellm_config import LiteLLMConfig
+from sprig.server.models.litellm_provider import FALLBACK_CONTEXT_WINDOW, LiteLLMModel
 from sprig.server.models.provider_errors import provider_detail
 
 KEY = "sk-fake-" + "q" * 32

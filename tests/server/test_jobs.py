@@ -124,8 +124,6 @@ async def test_embedding_a_pending_doc_reports_progress(
     runtime: Runtime, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The embed_doc job reports each batch's share of the chunks."""
-    from sprig.server.jobs.handlers import handlers
-
     reported: list[float] = []
 
     async def record(fraction: float) -> None:
@@ -140,5 +138,5 @@ async def test_embedding_a_pending_doc_reports_progress(
         _dev(runtime), "agent", agent["id"], {"title": "t", "content": text}
     )
     assert doc["status"] == "pending"
-    await handlers(runtime)["embed_doc"](_dev(runtime), {"doc_id": str(doc["id"])})
+    await runtime.worker.handlers["embed_doc"](_dev(runtime), {"doc_id": str(doc["id"])})
     assert len(reported) >= 2 and reported == sorted(reported) and reported[-1] == 1.0

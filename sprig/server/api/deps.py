@@ -1,4 +1,5 @@
-"""Dependencies shared by the routes: runtime, caller's tenant, list queries, client family."""
+"""Dependencies shared by the routes: the runtime and its services, caller's tenant, list
+queries, client family."""
 
 from __future__ import annotations
 
@@ -10,7 +11,12 @@ from fastapi import Depends, Query, Request
 
 from sprig.server.api.schemas import comparable
 from sprig.server.auth.keys import authenticate
+from sprig.server.chat.service import ChatService
+from sprig.server.docs.service import DocService
 from sprig.server.errors import AuthenticationError, PermissionDeniedError, ValidationError
+from sprig.server.history.service import HistoryService
+from sprig.server.jobs.service import JobService
+from sprig.server.memory.service import MemoryService
 from sprig.server.runtime import Runtime
 from sprig.server.store.crud import ListQuery
 
@@ -23,6 +29,35 @@ async def get_runtime(request: Request) -> Runtime:
 
 
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+
+
+# One service per route module where that is all it needs (FastAPI caches the runtime
+# dependency per request: these are attribute reads).
+async def _chat(runtime: RuntimeDep) -> ChatService:
+    return runtime.chat
+
+
+async def _docs(runtime: RuntimeDep) -> DocService:
+    return runtime.docs
+
+
+async def _history(runtime: RuntimeDep) -> HistoryService:
+    return runtime.history
+
+
+async def _jobs(runtime: RuntimeDep) -> JobService:
+    return runtime.jobs
+
+
+async def _memory(runtime: RuntimeDep) -> MemoryService:
+    return runtime.memory
+
+
+ChatDep = Annotated[ChatService, Depends(_chat)]
+DocsDep = Annotated[DocService, Depends(_docs)]
+HistoryDep = Annotated[HistoryService, Depends(_history)]
+JobsDep = Annotated[JobService, Depends(_jobs)]
+MemoryDep = Annotated[MemoryService, Depends(_memory)]
 
 
 def _presented_key(request: Request) -> str | None:

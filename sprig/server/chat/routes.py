@@ -12,7 +12,7 @@ from fastapi import APIRouter, Request, status
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from sprig.server.api import views
-from sprig.server.api.deps import Developer, RuntimeDep, is_legacy
+from sprig.server.api.deps import ChatDep, Developer, is_legacy
 from sprig.server.api.responses import documented
 from sprig.server.chat.responses import ChatChunk, ChatResponse, Rendered
 from sprig.server.chat.schemas import ChatIn
@@ -100,27 +100,25 @@ DOCUMENTED_MODELS = (ChatChunk,)
     responses=SSE_RESPONSE,
 )
 async def chat(
-    session_id: UUID, body: ChatIn, request: Request, runtime: RuntimeDep, dev: Developer
+    session_id: UUID, body: ChatIn, request: Request, chat: ChatDep, dev: Developer
 ) -> Response:
     options = options_from(body)
     if wants_sse(request, body):
-        events = await runtime.chat.stream(dev, session_id, options)
+        events = await chat.stream(dev, session_id, options)
         return StreamingResponse(
             _sse(events, sends_done(request)),
             status_code=status.HTTP_201_CREATED,
             media_type="text/event-stream",
             headers={"cache-control": "no-cache", "x-accel-buffering": "no"},
         )
-    result = await runtime.chat.complete(dev, session_id, options)
+    result = await chat.complete(dev, session_id, options)
     return JSONResponse(chat_response(result), status_code=status.HTTP_201_CREATED)
 
 
 @router.post("/sessions/{session_id}/render", response_model=documented(Rendered))
-async def render(
-    session_id: UUID, body: ChatIn, runtime: RuntimeDep, dev: Developer
-) -> dict[str, Any]:
+async def render(session_id: UUID, body: ChatIn, chat: ChatDep, dev: Developer) -> dict[str, Any]:
     """The exact messages the model would get for this request, without calling it."""
-    turn = await runtime.chat.render(dev, session_id, options_from(body))
+    turn = await chat.render(dev, session_id, options_from(body))
     return {
         "messages": [m.to_openai() for m in turn.request.messages],
         "docs": [views.doc_reference(d) for d in turn.docs],

@@ -11,7 +11,7 @@ import functools
 import json
 from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 from uuid import UUID
 
@@ -101,7 +101,7 @@ async def _page(
 ) -> list[Row]:
     params = {"sid": session_id, "floor": floor, "below": below, "size": size}
     stmt = _page_stmt(below is not None, with_tools)
-    return [dict(zip(WINDOW_COLUMNS, r, strict=True)) for r in await conn.execute(stmt, params)]
+    return [dict(r) for r in (await conn.execute(stmt, params)).mappings()]
 
 
 @functools.cache
@@ -210,9 +210,7 @@ class _Cached:
 
 async def _after(conn: AsyncConnection, session_id: UUID, seq: int) -> list[Row]:
     params = {"sid": session_id, "seq": seq}
-    return [
-        dict(zip(WINDOW_COLUMNS, r, strict=True)) for r in await conn.execute(_after_stmt(), params)
-    ]
+    return [dict(r) for r in (await conn.execute(_after_stmt(), params)).mappings()]
 
 
 @functools.cache
@@ -277,6 +275,18 @@ async def load_window(
         _take(window, newest_first, [carry], model, available)
     window.entries = [row for group in reversed(newest_first) for row in group]
     return window
+
+
+def trim_window(window: Window, model: ChatModel, available: int) -> Window:
+    """The newest part of ``window`` that fits in ``available`` tokens: what loading with
+    that budget would have given, without reading again (whole tool groups only)."""
+    if window.tokens <= available:
+        return replace(window, available=available)
+    cut = Window(available=available)
+    taken: list[list[Row]] = []
+    _take(cut, taken, _groups(list(reversed(window.entries))), model, available)
+    cut.entries = [row for group in reversed(taken) for row in group]
+    return cut
 
 
 def _take(

@@ -9,7 +9,7 @@ from fastapi import APIRouter, status
 
 from sprig.server.api import responses as out
 from sprig.server.api import views
-from sprig.server.api.deps import Developer, Legacy, ListQueryDep, RuntimeDep
+from sprig.server.api.deps import Developer, DocsDep, Legacy, ListQueryDep
 from sprig.server.api.responses import documented
 from sprig.server.api.schemas import BulkDeleteIn, DocIn
 from sprig.server.docs.service import OwnerKind
@@ -21,12 +21,12 @@ DELETED, DELETED_LIST = documented(out.Deleted), documented(out.DeletedList)
 @router.get("/docs/{doc_id}", response_model=documented(out.Doc, out.LegacyDoc))
 async def get_doc(
     doc_id: UUID,
-    runtime: RuntimeDep,
+    docs: DocsDep,
     dev: Developer,
     legacy: Legacy,
     include_embeddings: bool = False,
 ) -> dict[str, Any]:
-    row = await runtime.docs.get(dev, doc_id)
+    row = await docs.get(dev, doc_id)
     return views.doc(row, legacy, include_embeddings)
 
 
@@ -34,34 +34,30 @@ def _owner_routes(kind: OwnerKind) -> None:
     base = f"/{kind}s/{{owner_id}}/docs"
 
     async def create(
-        owner_id: UUID, body: DocIn, runtime: RuntimeDep, dev: Developer, legacy: Legacy
+        owner_id: UUID, body: DocIn, docs: DocsDep, dev: Developer, legacy: Legacy
     ) -> dict[str, Any]:
-        row = await runtime.docs.create(dev, kind, owner_id, body.values())
+        row = await docs.create(dev, kind, owner_id, body.values())
         return views.created_doc(row, legacy)
 
     async def list_docs(
         owner_id: UUID,
-        runtime: RuntimeDep,
+        docs: DocsDep,
         dev: Developer,
         query: ListQueryDep,
         legacy: Legacy,
         include_embeddings: bool = False,
     ) -> dict[str, Any]:
-        rows = await runtime.docs.list(dev, kind, owner_id, query)
+        rows = await docs.list(dev, kind, owner_id, query)
         return {"items": [views.doc(r, legacy, include_embeddings) for r in rows]}
 
-    async def delete(
-        owner_id: UUID, doc_id: UUID, runtime: RuntimeDep, dev: Developer
-    ) -> dict[str, Any]:
-        return views.deleted(await runtime.docs.delete(dev, kind, owner_id, doc_id))
+    async def delete(owner_id: UUID, doc_id: UUID, docs: DocsDep, dev: Developer) -> dict[str, Any]:
+        return views.deleted(await docs.delete(dev, kind, owner_id, doc_id))
 
     async def bulk_delete(
-        owner_id: UUID, runtime: RuntimeDep, dev: Developer, body: BulkDeleteIn | None = None
+        owner_id: UUID, docs: DocsDep, dev: Developer, body: BulkDeleteIn | None = None
     ) -> dict[str, Any]:
         body = body or BulkDeleteIn()
-        rows = await runtime.docs.bulk_delete(
-            dev, kind, owner_id, body.metadata_filter, body.delete_all
-        )
+        rows = await docs.bulk_delete(dev, kind, owner_id, body.metadata_filter, body.delete_all)
         return {"items": [views.deleted(r) for r in rows]}
 
     for fn in (create, list_docs, delete, bulk_delete):

@@ -119,10 +119,12 @@ async def insert_doc(
 
 
 class DocService:
-    def __init__(self, db: Database, indexer: DocIndexer) -> None:
+    def __init__(
+        self, db: Database, indexer: DocIndexer, on_jobs: Callable[[], None] = lambda: None
+    ) -> None:
         self.db = db
         self.indexer = indexer
-        self.on_jobs: Callable[[], None] = lambda: None
+        self.on_jobs = on_jobs  # wakes the in-process worker
 
     async def create(self, developer_id: UUID, kind: OwnerKind, owner_id: UUID, doc: Row) -> Row:
         """Chunked and (for normal sizes) embedded before the write: searchable on return."""

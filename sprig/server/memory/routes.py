@@ -22,7 +22,7 @@ from uuid import UUID
 from fastapi import APIRouter, Query, status
 from pydantic import Field, StringConstraints, field_validator
 
-from sprig.server.api.deps import Developer, RuntimeDep
+from sprig.server.api.deps import Developer, MemoryDep
 from sprig.server.api.responses import Deleted, documented
 from sprig.server.api.schemas import Body
 from sprig.server.api.views import NIL_UUID
@@ -122,7 +122,7 @@ class MemorySearchIn(Body):
 @router.get("/agents/{agent_id}/memories", response_model=documented(out.MemoryList))
 async def list_memories(
     agent_id: UUID,
-    runtime: RuntimeDep,
+    memory: MemoryDep,
     dev: Developer,
     query: Annotated[str | None, Query(max_length=10_000)] = None,
     types: Annotated[
@@ -137,7 +137,7 @@ async def list_memories(
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
     include_invalidated: bool = False,
 ) -> dict[str, Any]:
-    rows = await runtime.memory.search(
+    rows = await memory.search(
         dev, agent_id, user_id, query, parse_types(types), limit, offset, include_invalidated
     )
     return {"items": [memory_view(r) for r in rows]}
@@ -147,10 +147,10 @@ async def list_memories(
     "/agents/{agent_id}/memories/search", response_model=documented(out.MemorySearchResult)
 )
 async def search_memories(
-    agent_id: UUID, body: MemorySearchIn, runtime: RuntimeDep, dev: Developer
+    agent_id: UUID, body: MemorySearchIn, memory: MemoryDep, dev: Developer
 ) -> dict[str, Any]:
     started = time.perf_counter()
-    rows = await runtime.memory.search(
+    rows = await memory.search(
         dev,
         agent_id,
         body.user_id,
@@ -172,11 +172,11 @@ async def search_memories(
 async def create_memories(
     agent_id: UUID,
     body: MemoryIn | Annotated[list[MemoryIn], Field(min_length=1, max_length=256)],
-    runtime: RuntimeDep,
+    memory: MemoryDep,
     dev: Developer,
 ) -> dict[str, Any]:
     items = body if isinstance(body, list) else [body]
-    rows = await runtime.memory.create(dev, agent_id, [i.values() for i in items])
+    rows = await memory.create(dev, agent_id, [i.values() for i in items])
     views = [memory_view(r) for r in rows]
     return {"items": views} if isinstance(body, list) else {**views[0], "jobs": []}
 
@@ -187,9 +187,9 @@ async def create_memories(
     response_model=documented(Deleted),
 )
 async def delete_memory(
-    agent_id: UUID, memory_id: UUID, runtime: RuntimeDep, dev: Developer
+    agent_id: UUID, memory_id: UUID, memory: MemoryDep, dev: Developer
 ) -> dict[str, Any]:
-    row = await runtime.memory.delete(dev, agent_id, memory_id)
+    row = await memory.delete(dev, agent_id, memory_id)
     return {"id": str(row["id"]), "deleted_at": rfc3339(row["deleted_at"]), "jobs": []}
 
 
@@ -200,10 +200,10 @@ async def delete_memory(
 )
 async def list_suggestions(
     session_id: UUID,
-    runtime: RuntimeDep,
+    memory: MemoryDep,
     dev: Developer,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> dict[str, Any]:
-    rows = await runtime.memory.list_suggestions(dev, session_id, limit, offset)
+    rows = await memory.list_suggestions(dev, session_id, limit, offset)
     return {"items": [suggestion_view(r) for r in rows]}

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import httpx
 
-from sprig.server.models.litellm_provider import LiteLLMConfig
+from sprig.server.models.litellm_config import LiteLLMConfig
 
 log = logging.getLogger("sprig.models")
 OLLAMA_DEFAULT_BASE = "http://127.0.0.1:11434"

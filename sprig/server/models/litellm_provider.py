@@ -14,9 +14,7 @@ from __future__ import annotations
 import os
 from collections.abc import AsyncGenerator, Sequence
 from functools import cached_property
-from typing import Any, Literal
-
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from typing import Any
 
 from sprig.server.models.base import (
     Capabilities,
@@ -29,6 +27,7 @@ from sprig.server.models.base import (
 )
 from sprig.server.models.errors import ModelConfigError
 from sprig.server.models.formats import json_format, parse_json_output
+from sprig.server.models.litellm_config import LiteLLMConfig
 from sprig.server.models.litellm_wire import (
     ToolCallAccumulator,
     completion_from_response,
@@ -74,32 +73,6 @@ def import_litellm() -> Any:
     # Hugging Face tokenizer from the internet, in the middle of a request.
     litellm.disable_hf_tokenizer_download = True
     return litellm
-
-
-class LiteLLMConfig(BaseModel):
-    """One entry of `Settings.models`."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    kind: Literal["chat"] = "chat"
-    name: str = Field(min_length=1, description="Name clients use (agent `model`).")
-    model: str | None = Field(default=None, description="LiteLLM model id; default: name.")
-    api_key: SecretStr | None = None
-    api_base: str | None = None
-    api_version: str | None = None
-    context_window: int | None = Field(default=None, ge=256)
-    max_retries: int = Field(default=2, ge=0)
-    timeout: float = Field(default=600.0, gt=0)
-    capabilities: Capabilities | None = None
-    extra_sampling: bool = Field(
-        default=False, description="Also send min_p and repetition_penalty (vLLM-style hosts)."
-    )
-    aliases: list[str] = Field(default_factory=list)
-    params: dict[str, Any] = Field(default_factory=dict, repr=False)
-
-    @property
-    def litellm_model(self) -> str:
-        return self.model or self.name
 
 
 class LiteLLMModel(ChatModel):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sprig.server.models.base import (
     Completion,
@@ -14,9 +14,7 @@ from sprig.server.models.base import (
     ToolChoice,
     Usage,
 )
-
-if TYPE_CHECKING:
-    from sprig.server.models.litellm_provider import LiteLLMConfig
+from sprig.server.models.litellm_config import LiteLLMConfig
 
 # OpenAI's sampling parameters: LiteLLM maps them per provider and drops what a provider
 # does not take (`drop_params`).

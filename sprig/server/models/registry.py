@@ -11,7 +11,8 @@ from pydantic import ValidationError as PydanticValidationError
 from sprig.server.models import hosted
 from sprig.server.models.base import ChatModel
 from sprig.server.models.errors import ModelConfigError, UnknownModelError
-from sprig.server.models.litellm_provider import LiteLLMConfig, LiteLLMModel
+from sprig.server.models.litellm_config import LiteLLMConfig
+from sprig.server.models.litellm_provider import LiteLLMModel
 from sprig.server.models.local import LOCAL_MODEL_NAME, LocalLlamaModel
 from sprig.server.models.scripted import EchoModel
 from sprig.server.settings import Settings

@@ -1,0 +1,39 @@
+"""One hosted (LiteLLM) model's configuration: an entry of ``Settings.models``.
+
+Its own module: the provider (litellm_provider.py) and the wire translation
+(litellm_wire.py) both read it, and neither needs the other for it.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+
+from sprig.server.models.base import Capabilities
+
+
+class LiteLLMConfig(BaseModel):
+    """One entry of `Settings.models`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["chat"] = "chat"
+    name: str = Field(min_length=1, description="Name clients use (agent `model`).")
+    model: str | None = Field(default=None, description="LiteLLM model id; default: name.")
+    api_key: SecretStr | None = None
+    api_base: str | None = None
+    api_version: str | None = None
+    context_window: int | None = Field(default=None, ge=256)
+    max_retries: int = Field(default=2, ge=0)
+    timeout: float = Field(default=600.0, gt=0)
+    capabilities: Capabilities | None = None
+    extra_sampling: bool = Field(
+        default=False, description="Also send min_p and repetition_penalty (vLLM-style hosts)."
+    )
+    aliases: list[str] = Field(default_factory=list)
+    params: dict[str, Any] = Field(default_factory=dict, repr=False)
+
+    @property
+    def litellm_model(self) -> str:
+        return self.model or self.name
