@@ -144,6 +144,7 @@ class Runtime:
                 log.warning("%s", exc)
 
     async def close(self) -> None:
+        self.worker.stop()  # even if a driver turns the cancellation into an error
         for task in (self._worker_task, self._warm_task, self._provider_task):
             if task is not None:
                 task.cancel()

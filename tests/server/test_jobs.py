@@ -140,3 +140,26 @@ async def test_embedding_a_pending_doc_reports_progress(
     assert doc["status"] == "pending"
     await runtime.worker.handlers["embed_doc"](_dev(runtime), {"doc_id": str(doc["id"])})
     assert len(reported) >= 2 and reported == sorted(reported) and reported[-1] == 1.0
+
+
+async def test_a_stopped_worker_ends_even_when_its_job_turns_the_cancel_into_an_error(
+    runtime: Runtime,
+) -> None:
+    """A database driver may answer a cancelled call with an error of its own; the worker
+    must still end at shutdown, not go on claiming jobs against a closing database."""
+    started = asyncio.Event()
+
+    async def stubborn(_: uuid.UUID, payload: dict[str, Any]) -> None:
+        started.set()
+        try:
+            await asyncio.sleep(60)
+        except asyncio.CancelledError:
+            raise RuntimeError("connection was closed in the middle of operation") from None
+
+    worker = Worker(runtime.db, {"stubborn": stubborn}, poll_seconds=0.05)
+    await _job(runtime, "stubborn")
+    task = asyncio.create_task(worker.run_forever())
+    await asyncio.wait_for(started.wait(), 10)
+    worker.stop()
+    task.cancel()
+    await asyncio.wait_for(task, 5)

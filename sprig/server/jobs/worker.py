@@ -53,6 +53,13 @@ class Worker:
         default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}:{new_id().hex[:8]}"
     )
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
+    _stopping: bool = False
+
+    def stop(self) -> None:
+        """Claim nothing more: ``run_forever`` returns after the job in hand (cancel its task
+        to interrupt that one; its lease lapses and another worker takes it again)."""
+        self._stopping = True
+        self._wake.set()
 
     def wake(self) -> None:
         """Look for work now (called after a request enqueues a job in this process)."""
@@ -99,7 +106,7 @@ class Worker:
                 log.warning("could not renew the lease of job %s", job_id, exc_info=True)
 
     async def run_forever(self) -> None:
-        while True:
+        while not self._stopping:
             try:
                 busy = await self.run_once()
             except Exception:  # the database may be briefly unavailable
