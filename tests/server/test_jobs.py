@@ -4,18 +4,24 @@ a job whose worker died (run exactly once)."""
 from __future__ import annotations
 
 import asyncio
+import os
+import sys
+import threading
 import uuid
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 import sqlalchemy as sa
 
+from sprig.server.embeddings.base import ThreadedEmbedder, Vectors
 from sprig.server.ids import utcnow
 from sprig.server.jobs import queue
 from sprig.server.jobs.service import enqueue
 from sprig.server.jobs.worker import Worker, report_progress
+from sprig.server.priority import BACKGROUND_NICE
 from sprig.server.runtime import Runtime
 from sprig.server.settings import Settings
 from sprig.server.store import tables
@@ -163,3 +169,38 @@ async def test_a_stopped_worker_ends_even_when_its_job_turns_the_cancel_into_an_
     worker.stop()
     task.cancel()
     await asyncio.wait_for(task, 5)
+
+
+class _NiceProbe(ThreadedEmbedder):
+    """Records the scheduling priority of the thread each batch runs on."""
+
+    def __init__(self) -> None:
+        super().__init__("probe")
+        self.seen: list[int] = []
+
+    @property
+    def dimensions(self) -> int:
+        return 2
+
+    def _embed_batch_sync(self, texts: list[str]) -> Vectors:
+        self.seen.append(os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
+        return np.ones((len(texts), 2), dtype=np.float32)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread nice is Linux's")
+async def test_a_jobs_embeddings_run_at_low_priority_and_a_requests_do_not(
+    runtime: Runtime,
+) -> None:
+    """A big document's embedding job must not starve a chat answering meanwhile: its
+    blocking work runs niced; a request's (a search's query) does not."""
+    probe = _NiceProbe()
+    own = os.getpriority(os.PRIO_PROCESS, 0)
+
+    async def embed(_: uuid.UUID, payload: dict[str, Any]) -> None:
+        await probe.embed(["a", "b"])
+
+    worker = Worker(runtime.db, {"embed": embed})
+    await _job(runtime, "embed")
+    assert await worker.run_once()
+    await probe.embed(["query"])  # outside a job
+    assert probe.seen == [min(own + BACKGROUND_NICE, 19), own]

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 
 import numpy as np
 import numpy.typing as npt
+
+from sprig.server.priority import run_blocking
 
 Vectors = npt.NDArray[np.float32]
 
@@ -98,4 +99,4 @@ class ThreadedEmbedder(Embedder):
         """Embed one batch, blocking."""
 
     async def _embed_batch(self, texts: list[str]) -> Vectors:
-        return await asyncio.to_thread(self._embed_batch_sync, texts)
+        return await run_blocking(self._embed_batch_sync, texts)  # low priority in a job

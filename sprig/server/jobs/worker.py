@@ -17,6 +17,7 @@ from uuid import UUID
 from sprig.server.errors import SprigError
 from sprig.server.ids import new_id
 from sprig.server.jobs import queue
+from sprig.server.priority import background_work
 from sprig.server.store.crud import Row
 from sprig.server.store.db import Database
 
@@ -84,7 +85,8 @@ class Worker:
         token = _running.set(RunningJob(self.db, job["id"]))
         heartbeat = asyncio.create_task(self._keep_lease(job["id"]), name="sprig-job-lease")
         try:
-            await handler(job["developer_id"], job["payload"])
+            with background_work():  # its blocking work yields the CPU to requests
+                await handler(job["developer_id"], job["payload"])
         except SprigError as err:
             return err.message
         except Exception as err:  # a job fault must never kill the worker
