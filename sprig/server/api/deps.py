@@ -8,7 +8,7 @@ from uuid import UUID
 
 from fastapi import Depends, Query, Request
 
-from sprig.server.api.schemas import comparable
+from sprig.server.api.body import comparable
 from sprig.server.auth.keys import authenticate
 from sprig.server.errors import AuthenticationError, PermissionDeniedError, ValidationError
 from sprig.server.runtime import Runtime

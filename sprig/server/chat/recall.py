@@ -1,32 +1,33 @@
 """Recall: documents relevant to the conversation, for the system template and ``docs``.
 
-The query is the text of the last ``num_search_messages`` messages (history window plus
-the new ones), cut to its last ``max_query_length`` characters; that text itself is
-embedded (no instruction prefix). It searches the docs of the session, its users and the
-answering agent with the session's ``recall_options``.
+The session's ``recall_options`` are parsed once per turn (``turn_recall``: a
+``search.options.RecallOptions``, None when the turn does not recall). The query is the
+text of the last ``num_search_messages`` messages (history window plus the new ones), cut
+to its last ``max_query_length`` characters; that text itself is embedded (no instruction
+prefix). It searches the docs of the session, its users and the answering agent with
+those options; the memories of the session's first user are searched with the same text.
 """
 
 from __future__ import annotations
 
-from typing import Any
 from uuid import UUID
 
 from sprig.server.chat.turn import ChatOptions, Turn
-from sprig.server.search.ranking import RankOptions
-from sprig.server.search.service import Owner, SearchQuery, SearchService
+from sprig.server.search.options import RecallOptions
+from sprig.server.search.service import Owner, SearchService
 from sprig.server.store.crud import Row
 
 
-def wants_recall(turn: Turn, options: ChatOptions) -> bool:
+def turn_recall(turn: Turn, options: ChatOptions) -> RecallOptions | None:
+    """The session's recall options, when this turn recalls (the request's ``recall``,
+    else the session's, and options stored)."""
     enabled = options.recall if options.recall is not None else turn.session["recall"]
-    return bool(enabled) and bool(turn.session["recall_options"])
+    return RecallOptions.of_session(turn.session["recall_options"]) if enabled else None
 
 
-def recall_query(turn: Turn, recall_options: dict[str, Any]) -> str:
-    messages = [m for m in turn.request.messages if m.role in ("user", "assistant")]
-    recent = messages[-int(recall_options.get("num_search_messages", 4)) :]
-    text = "\n".join(m.text() for m in recent if m.text().strip())
-    return text[-int(recall_options.get("max_query_length", 1000)) :]
+def recall_query(turn: Turn, recall: RecallOptions) -> str:
+    messages = [m.text() for m in turn.request.messages if m.role in ("user", "assistant")]
+    return recall.query_text(messages)
 
 
 def recall_owners(turn: Turn) -> list[Owner]:
@@ -35,29 +36,12 @@ def recall_owners(turn: Turn) -> list[Owner]:
     return owners
 
 
-def _options(o: dict[str, Any]) -> RankOptions:
-    confidence = o.get("confidence")
-    return RankOptions(
-        mode=o.get("mode", "hybrid"),
-        limit=int(o.get("limit", 10)),
-        alpha=float(o.get("alpha", 0.5)),
-        confidence=None if confidence is None or confidence <= -1 else float(confidence),
-        mmr_strength=float(o.get("mmr_strength", 0.0)),
-        k_multiplier=int(o.get("k_multiplier", 5)),
-    )
-
-
-async def recall_docs(search: SearchService, developer_id: UUID, turn: Turn) -> list[Row]:
+async def recall_docs(
+    search: SearchService, developer_id: UUID, turn: Turn, recall: RecallOptions, text: str
+) -> list[Row]:
     """Nothing, without a search, when no owner has a doc (the turn's read says so)."""
-    o = turn.session["recall_options"]
-    text = recall_query(turn, o)
     if not text.strip() or not turn.may_recall_docs():
         return []
-    query = SearchQuery(
-        text=text,
-        options=_options(o),
-        metadata_filter=o.get("metadata_filter") or {},
-        lang=o.get("lang", "en-US"),
-    )
+    query = recall.query(text)
     docs, _ = await search.search(developer_id, recall_owners(turn), query, turn.docs_version)
     return docs

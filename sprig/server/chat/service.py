@@ -17,7 +17,7 @@ from uuid import UUID
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sprig.server.chat import window
-from sprig.server.chat.recall import recall_docs, recall_query, wants_recall
+from sprig.server.chat.recall import recall_docs, recall_query, turn_recall
 from sprig.server.chat.templates import TemplateRenderer
 from sprig.server.chat.turn import ChatOptions, ModelResolver, Turn, build_turn
 from sprig.server.chat.window import WindowCache
@@ -26,6 +26,7 @@ from sprig.server.ids import new_id, utcnow
 from sprig.server.jobs.service import enqueue
 from sprig.server.memory.service import enqueue_after_turn
 from sprig.server.models.base import ChatMessage, ChatModel, Completion, CompletionChunk, Usage
+from sprig.server.search.options import RecallOptions
 from sprig.server.search.service import SearchService
 from sprig.server.store import tables
 from sprig.server.store.crud import Row
@@ -76,7 +77,13 @@ class StreamEnd:
 
 class MemoryRecaller(Protocol):
     async def recall(
-        self, developer_id: UUID, agent_id: UUID, user_id: UUID | None, query_text: str, limit: int
+        self,
+        developer_id: UUID,
+        agent_id: UUID,
+        user_id: UUID | None,
+        query_text: str,
+        limit: int,
+        lang: str | None = None,
     ) -> list[Row]: ...
 
 
@@ -127,10 +134,12 @@ class ChatService:
                 self.windows,
                 renderer=self.templates,
             )
-        if self.search is None or not wants_recall(turn, options):
+        recall = turn_recall(turn, options)
+        if self.search is None or recall is None:
             return turn
-        docs = await recall_docs(self.search, developer_id, turn)
-        memories = await self._recall_memories(developer_id, turn)
+        text = recall_query(turn, recall)
+        docs = await recall_docs(self.search, developer_id, turn, recall, text)
+        memories = await self._recall_memories(developer_id, turn, recall, text)
         if not docs and not memories:
             return turn
         async with self.db.read() as conn:
@@ -146,14 +155,16 @@ class ChatService:
                 renderer=self.templates,
             )
 
-    async def _recall_memories(self, developer_id: UUID, turn: Turn) -> list[Row]:
+    async def _recall_memories(
+        self, developer_id: UUID, turn: Turn, recall: RecallOptions, text: str
+    ) -> list[Row]:
         if self.memory is None or not turn.may_recall_memories():
             return []
-        options = turn.session["recall_options"]
         user_id = turn.users[0]["id"] if turn.users else None
-        query = recall_query(turn, options)
-        limit = int(options.get("limit", 10))
-        return await self.memory.recall(developer_id, turn.agent["id"], user_id, query, limit)
+        agent_id = turn.agent["id"]
+        return await self.memory.recall(
+            developer_id, agent_id, user_id, text, recall.limit, lang=recall.lang
+        )
 
     async def complete(
         self, developer_id: UUID, session_id: UUID, options: ChatOptions

@@ -32,6 +32,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from sprig.server.search.language import is_english
+
 ENGLISH_TOKENIZER = "porter unicode61 remove_diacritics 2"
 GENERIC_TOKENIZER = "unicode61 remove_diacritics 2"
 MAX_QUERY_TERMS = 64
@@ -50,12 +52,6 @@ ourselves out over own same she should so some such than that the their theirs t
 then there these they this those through to too under until up very was we were what when where
 which while who whom why will with would you your yours yourself yourselves"""
 ENGLISH_STOPWORDS = frozenset(_STOPWORDS_TEXT.split())
-
-
-def is_english(language: str | None) -> bool:
-    """``english``, ``en``, ``en-US``, ``en_GB``... (None counts as English, the default)."""
-    lang = (language or "english").strip().lower()
-    return lang in ("english", "en") or lang.startswith(("en-", "en_"))
 
 
 def tokenizer_for(language: str | None) -> str:

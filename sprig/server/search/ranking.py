@@ -28,16 +28,19 @@ Mode = Literal["text", "vector", "hybrid"]
 Fusion = Literal["weighted", "rrf"]
 Hits = Sequence[tuple[int, float]]
 
-# Defaults measured on SciFact (bench/search_quality.py; nDCG@10 on test). Weighted
-# min-max fusion beat RRF and DBSF on train; alpha 0.4 and 0.5 tied on train (0.7309 vs
-# 0.7300), 0.5 is kept (Julep's documented default). Julep's confidence 0.5 and
-# mmr_strength 0.5 cost 0.055 nDCG (0.731 -> 0.676): MiniLM similarities of relevant
-# docs are often under 0.5, and MMR demotes relevant near-duplicates. Sprig's defaults
-# when a request omits them: no similarity floor beyond 0, no MMR.
+# The one set of defaults of doc search, recall and memory search (``search.options`` reads
+# them). Measured on SciFact (bench/search_quality.py; nDCG@10 on test). Weighted min-max
+# fusion beat RRF and DBSF on train; alpha 0.4 and 0.5 tied on train (0.7309 vs 0.7300),
+# 0.5 is kept (Julep's documented default). Julep's confidence 0.5 and mmr_strength 0.5
+# cost 0.055 nDCG (0.731 -> 0.676): MiniLM similarities of relevant docs are often under
+# 0.5, and MMR demotes relevant near-duplicates; so no similarity floor beyond 0, no MMR.
+# k_multiplier 7 is Julep's default for recall_options (its search requests say 5); the
+# bench finds 7 no worse than 5 (docs/performance.md).
+DEFAULT_LIMIT = 10
 DEFAULT_ALPHA = 0.5
 DEFAULT_CONFIDENCE = 0.0
 DEFAULT_MMR_STRENGTH = 0.0
-DEFAULT_K_MULTIPLIER = 5
+DEFAULT_K_MULTIPLIER = 7
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,7 +49,7 @@ class RankOptions:
     hybrid mode it drops weak vector hits; text hits stay); None or -1 means no floor."""
 
     mode: Mode = "hybrid"
-    limit: int = 10
+    limit: int = DEFAULT_LIMIT
     alpha: float = DEFAULT_ALPHA
     confidence: float | None = DEFAULT_CONFIDENCE
     mmr_strength: float = DEFAULT_MMR_STRENGTH
