@@ -86,6 +86,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "hybrid, alpha 0.3": {"alpha": 0.3},
     "hybrid, alpha 0.7": {"alpha": 0.7},
     "hybrid, mmr_strength 0.3": {"mmr_strength": 0.3},
+    "hybrid, k_multiplier 5 (Julep's search default)": {"k_multiplier": 5},
 }
 
 

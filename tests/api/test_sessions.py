@@ -31,6 +31,7 @@ async def test_single_agent_session_defaults(client: httpx.AsyncClient) -> None:
     assert s["recall_options"]["mode"] == "hybrid"
     assert s["recall_options"]["num_search_messages"] == 4
     assert s["recall_options"]["k_multiplier"] == 7
+    assert (s["recall_options"]["confidence"], s["recall_options"]["mmr_strength"]) == (0.5, 0.5)
 
 
 async def test_legacy_spelling_with_nulls(client: httpx.AsyncClient) -> None:

@@ -17,6 +17,7 @@ import pytest
 import sqlalchemy as sa
 
 from sprig.server.memory.service import enqueue_after_turn
+from sprig.server.memory.store import MemoryQuery
 from sprig.server.runtime import Runtime
 from sprig.server.settings import Settings
 from sprig.server.store import tables
@@ -38,6 +39,10 @@ class World:
     agent: uuid.UUID
     user: uuid.UUID
     session: uuid.UUID
+
+    def query(self, text: str, **fields: Any) -> MemoryQuery:
+        """A search of this agent's memories of this user."""
+        return MemoryQuery(agent_id=self.agent, user_id=self.user, text=text, **fields)
 
 
 @pytest.fixture

@@ -49,7 +49,7 @@ async def test_nothing_usable_keeps_the_users_statements_as_episodes(
     assert row["timestamp"] == MAY_1 and row["invalidated_at"] is None
     assert row["entities"] == [{"name": "Biscuit"}]
     assert len(row["embedding"]) == 384 * 4
-    found = await runtime.memory.search(world.dev, world.agent, world.user, "dog's name")
+    found = await runtime.memory.search(world.dev, world.query("dog's name"))
     assert found[0]["content"] == BISCUIT
 
 
@@ -96,7 +96,7 @@ async def test_a_near_twin_in_other_words_supersedes_the_older_statement(
     assert new["content"] == 'On 2024-06-01 Ana said: "I am 31 years old."'
     assert (old["invalidated_at"], old["superseded_by"]) == (JUNE_1, new["id"])
     assert new["invalidated_at"] is None and new["source_entry_ids"] == [str(later[0])]
-    valid = await runtime.memory.search(world.dev, world.agent, world.user, "how old")
+    valid = await runtime.memory.search(world.dev, world.query("how old"))
     assert [r["content"] for r in valid] == [new["content"]]
 
 

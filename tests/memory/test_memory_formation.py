@@ -90,10 +90,10 @@ async def test_a_changed_fact_supersedes_the_old_one(
     paris, berlin = rows["The user lives in Paris"], rows["The user lives in Berlin"]
     assert paris["invalidated_at"] == JUNE_1 and paris["superseded_by"] == berlin["id"]
     assert berlin["invalidated_at"] is None and berlin["valid_from"] == JUNE_1
-    valid = await runtime.memory.search(world.dev, world.agent, world.user, "where do they live")
+    valid = await runtime.memory.search(world.dev, world.query("where do they live"))
     assert "The user lives in Paris" not in [r["content"] for r in valid]
     history = await runtime.memory.search(
-        world.dev, world.agent, world.user, "where do they live", include_invalidated=True
+        world.dev, world.query("where do they live", include_invalidated=True)
     )
     assert {"The user lives in Paris", "The user lives in Berlin"} <= {
         r["content"] for r in history

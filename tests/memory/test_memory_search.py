@@ -7,7 +7,10 @@ from typing import Any
 
 import httpx
 
+from sprig.server.memory.ranking import rank_memories, text_hits
+from sprig.server.memory.store import MemoryQuery
 from sprig.server.runtime import Runtime
+from sprig.server.search.ranking import RankOptions
 from tests.memory.conftest import World
 
 FACTS = [
@@ -126,3 +129,48 @@ async def test_imported_memories_keep_their_fields(client: httpx.AsyncClient, wo
     assert body["session_id"] == str(world.session) and body["jobs"] == []
     bad = await client.post(f"/agents/{world.agent}/memories", json={"content": " "})
     assert bad.status_code == 422
+
+
+def test_memory_text_is_analysed_as_document_search_analyses_it() -> None:
+    """Snowball stems of the search's language (Porter for English), accents folded, stop
+    words dropped: the same ``search.lexical`` index documents are searched with."""
+    rows = [
+        {"content": "Ana lebt in einem alten Haus"},
+        {"content": "The user's mutation was sequenced"},
+        {"content": "Ana mag Katzen", "entities": [{"name": "Café Müller"}]},
+    ]
+    assert [i for i, _ in text_hits(rows, "Häuser", "de", 10)] == [0]
+    assert text_hits(rows, "Häuser", "en-US", 10) == []  # English stems: no match
+    assert [i for i, _ in text_hits(rows, "mutations", None, 10)] == [1]
+    assert [i for i, _ in text_hits(rows, "cafe muller", "de", 10)] == [2]  # entity names
+    assert text_hits(rows, "the was in", None, 10) == []  # stop words alone match nothing
+    ranked = rank_memories(rows, "Häusern", None, RankOptions(limit=2), lang="de-AT")
+    assert [row["content"] for row, _ in ranked] == ["Ana lebt in einem alten Haus"]
+
+
+async def test_v1_search_takes_the_language_of_its_text(
+    client: httpx.AsyncClient, world: World, runtime: Runtime, monkeypatch: Any
+) -> None:
+    await _facts(client, world)
+    seen: list[MemoryQuery] = []
+    search = runtime.memory.search
+
+    async def spy(developer_id: Any, q: MemoryQuery) -> Any:
+        seen.append(q)
+        return await search(developer_id, q)
+
+    monkeypatch.setattr(runtime.memory, "search", spy)
+    body = {"text": "Hund", "user_id": str(world.user), "limit": 2, "lang": "de"}
+    r = await client.post(f"/agents/{world.agent}/memories/search", json=body)
+    assert r.status_code == 200, r.text
+    assert (seen[0].lang, seen[0].text, seen[0].limit, seen[0].user_id) == (
+        "de",
+        "Hund",
+        2,
+        world.user,
+    )
+    assert (await client.get(f"/agents/{world.agent}/memories", params={"query": "x"})).is_success
+    assert seen[1].lang is None and seen[1].user_id is None  # GET: English, every user
+    too_long = {**body, "lang": "x" * 33}
+    r = await client.post(f"/agents/{world.agent}/memories/search", json=too_long)
+    assert r.status_code == 422

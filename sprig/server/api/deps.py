@@ -9,7 +9,7 @@ from uuid import UUID
 
 from fastapi import Depends, Query, Request
 
-from sprig.server.api.schemas import comparable
+from sprig.server.api.body import comparable
 from sprig.server.auth.keys import authenticate
 from sprig.server.chat.service import ChatService
 from sprig.server.docs.service import DocService

@@ -6,82 +6,20 @@ caller actually gave, so PATCH leaves the rest unchanged.
 
 from __future__ import annotations
 
-import math
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    ConfigDict,
-    Field,
-    StringConstraints,
-    model_validator,
-)
+from pydantic import Field, StringConstraints, model_validator
 
+from sprig.server.api.body import Body, Metadata, MetadataFilter
 from sprig.server.errors import BadRequestError
 from sprig.server.resources.tools import TOOL_TYPES
+from sprig.server.search.options import RecallOptions
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
 Identifier = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=255)]
 Short = Annotated[str, StringConstraints(max_length=255)]
-Metadata = dict[str, Any]
-INT64 = 2**63 - 1
-
-
-def comparable(value: Any, depth: int = 0) -> Any:
-    """A metadata filter's values must be comparable in the database: integers within 64
-    bits, finite numbers (a larger one cannot match anything stored)."""
-    if isinstance(value, bool) or depth > 64:
-        return value
-    if isinstance(value, int) and not -INT64 - 1 <= value <= INT64:
-        raise ValueError("metadata filter integers must fit in 64 bits")
-    if isinstance(value, float) and not math.isfinite(value):
-        raise ValueError("metadata filter numbers must be finite")
-    if isinstance(value, dict):
-        for item in value.values():
-            comparable(item, depth + 1)
-    elif isinstance(value, list):
-        for item in value:
-            comparable(item, depth + 1)
-    return value
-
-
-MetadataFilter = Annotated[Metadata, AfterValidator(comparable)]
 Content = str | list[str]
-
-
-class Body(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-    @model_validator(mode="before")
-    @classmethod
-    def _null_is_absent(cls, data: Any) -> Any:
-        """The 0.x SDKs send every key, ``null`` when unset: treat those as not sent."""
-        if isinstance(data, dict):
-            _refuse_nul(data)
-            return {k: v for k, v in data.items() if v is not None}
-        return data
-
-    def values(
-        self, *, exclude: set[str] | None = None, include: set[str] | None = None
-    ) -> dict[str, Any]:
-        return self.model_dump(exclude_none=True, exclude=exclude or set(), include=include)
-
-
-def _refuse_nul(value: Any, depth: int = 0) -> None:
-    """NUL characters cannot be stored (PostgreSQL text and JSON refuse them): a 422."""
-    if isinstance(value, str):
-        if "\x00" in value:
-            raise ValueError("text must not contain NUL (\\u0000) characters")
-    elif isinstance(value, dict) and depth < 64:
-        for key, item in value.items():
-            _refuse_nul(key, depth + 1)
-            _refuse_nul(item, depth + 1)
-    elif isinstance(value, list) and depth < 64:
-        for item in value:
-            if not isinstance(item, float | int):  # a vector's 384 numbers cost no call each
-                _refuse_nul(item, depth + 1)
 
 
 class DocIn(Body):
@@ -171,37 +109,6 @@ class UserIn(Body):
 
     def split(self) -> tuple[dict[str, Any], dict[str, Any]]:
         return self.values(exclude={"docs"}), {"docs": [d.values() for d in self.docs or []]}
-
-
-class RecallOptions(Body):
-    mode: Literal["text", "vector", "hybrid"] = "hybrid"
-    limit: int = Field(default=10, ge=1, le=50)
-    lang: str = "en-US"
-    metadata_filter: MetadataFilter = Field(default_factory=dict)
-    num_search_messages: int = Field(default=4, ge=1, le=50)
-    max_query_length: int = Field(default=1000, ge=100, le=10_000)
-    include_embeddings: bool = False
-    confidence: float = Field(default=0.5, ge=-1, le=1)
-    mmr_strength: float = Field(default=0.5, ge=0, lt=1)
-    alpha: float = Field(default=0.5, ge=0, le=1)
-    k_multiplier: int = Field(default=7, ge=1, le=10)
-    trigram_similarity_threshold: float | None = Field(default=None, ge=0, le=1)
-
-    def stored(self) -> dict[str, Any]:
-        """Every field of this mode's v1 schema (used by Sprig or not), defaults filled in."""
-        data = self.model_dump()
-        for key in _NOT_IN_MODE[self.mode]:
-            data.pop(key)
-        return data
-
-
-# The v1 schemas: TextOnlyDocSearch adds trigram_similarity_threshold to the common fields,
-# VectorDocSearch confidence and mmr_strength, HybridDocSearch all of them.
-_NOT_IN_MODE: dict[str, tuple[str, ...]] = {
-    "hybrid": (),
-    "vector": ("alpha", "k_multiplier", "trigram_similarity_threshold"),
-    "text": ("alpha", "k_multiplier", "confidence", "mmr_strength"),
-}
 
 
 ContextOverflow = Literal["truncate", "summarize", "adaptive"]

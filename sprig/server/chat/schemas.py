@@ -14,7 +14,8 @@ from uuid import UUID
 
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
-from sprig.server.api.schemas import Body, ToolIn
+from sprig.server.api.body import Body
+from sprig.server.api.schemas import ToolIn
 from sprig.server.models.presets import PRESET_NAMES
 
 LEGACY_ROLES = {"function": "tool", "function_call": "assistant", "auto": "assistant"}

@@ -17,7 +17,7 @@ from uuid import UUID
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sprig.server.chat import window
-from sprig.server.chat.recall import recall_docs, recall_query, wants_recall
+from sprig.server.chat.recall import recall_docs, recall_query, turn_recall
 from sprig.server.chat.render import NO_RECALL, render_turn
 from sprig.server.chat.summary import summarize_session
 from sprig.server.chat.templates import TemplateRenderer
@@ -36,6 +36,7 @@ from sprig.server.ids import new_id, utcnow
 from sprig.server.jobs.service import enqueue
 from sprig.server.memory.service import enqueue_after_turn
 from sprig.server.models.base import ChatMessage, ChatModel, Completion, CompletionChunk, Usage
+from sprig.server.search.options import RecallOptions
 from sprig.server.search.service import SearchService
 from sprig.server.store.crud import Row
 from sprig.server.store.db import Database
@@ -85,7 +86,13 @@ class StreamEnd:
 
 class MemoryRecaller(Protocol):
     async def recall(
-        self, developer_id: UUID, agent_id: UUID, user_id: UUID | None, query_text: str, limit: int
+        self,
+        developer_id: UUID,
+        agent_id: UUID,
+        user_id: UUID | None,
+        query_text: str,
+        limit: int,
+        lang: str | None = None,
     ) -> list[Row]: ...
 
 
@@ -146,21 +153,23 @@ class ChatService:
     async def _recall(
         self, developer_id: UUID, inputs: TurnInputs, options: ChatOptions
     ) -> Recalled:
-        if self.search is None or not wants_recall(inputs, options):
+        recall = turn_recall(inputs, options)
+        if self.search is None or recall is None:
             return NO_RECALL
-        query = recall_query(inputs, options)
-        docs = await recall_docs(self.search, developer_id, inputs, query)
-        memories = await self._recall_memories(developer_id, inputs, query)
+        query = recall_query(inputs, options, recall)
+        docs = await recall_docs(self.search, developer_id, inputs, recall, query)
+        memories = await self._recall_memories(developer_id, inputs, recall, query)
         return Recalled(docs, memories)
 
     async def _recall_memories(
-        self, developer_id: UUID, inputs: TurnInputs, query: str
+        self, developer_id: UUID, inputs: TurnInputs, recall: RecallOptions, query: str
     ) -> list[Row]:
         if self.memory is None or not inputs.may_recall_memories():
             return []
         user_id = inputs.users[0]["id"] if inputs.users else None
-        limit = int(inputs.session["recall_options"].get("limit", 10))
-        return await self.memory.recall(developer_id, inputs.agent["id"], user_id, query, limit)
+        return await self.memory.recall(
+            developer_id, inputs.agent["id"], user_id, query, recall.limit, lang=recall.lang
+        )
 
     async def complete(
         self, developer_id: UUID, session_id: UUID, options: ChatOptions

@@ -3,7 +3,8 @@
 - ``GET /agents/{id}/memories?query=&types=&user_id=&limit=&offset=`` (0.x): hybrid-ranked
   when ``query`` is given, newest first otherwise; ``types`` repeats or is comma-separated.
 - ``POST /agents/{id}/memories/search`` (v1 style): ``{text, user_id, types, limit, offset,
-  include_invalidated}`` -> ``{items, time}``.
+  include_invalidated, lang}`` -> ``{items, time}`` (``lang``: how ``text`` and the
+  memories are analysed for BM25; default ``en-US``).
 - ``POST /agents/{id}/memories`` (Sprig): store one memory, or a list, as given (imports).
 - ``DELETE /agents/{id}/memories/{memory_id}`` -> ``{id, deleted_at, jobs}`` (202).
 - ``GET /sessions/{id}/suggestions?limit&offset`` (0.x) -> ``{items}``.
@@ -22,15 +23,16 @@ from uuid import UUID
 from fastapi import APIRouter, Query, status
 from pydantic import Field, StringConstraints, field_validator
 
+from sprig.server.api.body import Body
 from sprig.server.api.deps import Developer, MemoryDep
 from sprig.server.api.responses import Deleted, documented
-from sprig.server.api.schemas import Body
 from sprig.server.api.views import NIL_UUID
 from sprig.server.errors import ValidationError
 from sprig.server.ids import rfc3339
 from sprig.server.memory import responses as out
 from sprig.server.memory.prompts import TYPES
-from sprig.server.memory.store import MEMORY_TYPES
+from sprig.server.memory.store import MEMORY_TYPES, MemoryQuery
+from sprig.server.search.options import DEFAULT_LANG
 from sprig.server.store.crud import Row
 
 router = APIRouter(tags=["memories"])
@@ -117,6 +119,19 @@ class MemorySearchIn(Body):
     limit: int = Field(default=10, ge=1, le=100)
     offset: int = Field(default=0, ge=0, le=MAX_OFFSET)
     include_invalidated: bool = False
+    lang: Annotated[str, StringConstraints(max_length=32)] = DEFAULT_LANG
+
+    def query(self, agent_id: UUID) -> MemoryQuery:
+        return MemoryQuery(
+            agent_id=agent_id,
+            user_id=self.user_id,
+            text=self.text,
+            types=tuple(self.types or ()),
+            limit=self.limit,
+            offset=self.offset,
+            include_invalidated=self.include_invalidated,
+            lang=self.lang,
+        )
 
 
 @router.get("/agents/{agent_id}/memories", response_model=documented(out.MemoryList))
@@ -137,9 +152,16 @@ async def list_memories(
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
     include_invalidated: bool = False,
 ) -> dict[str, Any]:
-    rows = await memory.search(
-        dev, agent_id, user_id, query, parse_types(types), limit, offset, include_invalidated
+    q = MemoryQuery(
+        agent_id=agent_id,
+        user_id=user_id,
+        text=query,
+        types=tuple(parse_types(types)),
+        limit=limit,
+        offset=offset,
+        include_invalidated=include_invalidated,
     )
+    rows = await memory.search(dev, q)
     return {"items": [memory_view(r) for r in rows]}
 
 
@@ -150,16 +172,7 @@ async def search_memories(
     agent_id: UUID, body: MemorySearchIn, memory: MemoryDep, dev: Developer
 ) -> dict[str, Any]:
     started = time.perf_counter()
-    rows = await memory.search(
-        dev,
-        agent_id,
-        body.user_id,
-        body.text,
-        body.types,
-        body.limit,
-        body.offset,
-        body.include_invalidated,
-    )
+    rows = await memory.search(dev, body.query(agent_id))
     took = max(time.perf_counter() - started, 0.0001)
     return {"items": [memory_view(r) for r in rows], "time": took}
 

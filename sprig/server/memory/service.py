@@ -64,7 +64,7 @@ from sprig.server.memory.prompts import (
     suggestion_messages,
 )
 from sprig.server.memory.ranking import rank_memories, similarities
-from sprig.server.memory.store import MemoryScope, SessionPeople
+from sprig.server.memory.store import MemoryQuery, MemoryScope, SessionPeople
 from sprig.server.models.base import ChatMessage, ChatModel, CompletionRequest, SamplingParams
 from sprig.server.search.ranking import RankOptions
 from sprig.server.store.crud import Row
@@ -317,56 +317,50 @@ class MemoryService:
             await store.insert_memories(conn, rows)
         return [store.view_row(r) for r in rows]
 
-    async def search(
-        self,
-        developer_id: UUID,
-        agent_id: UUID,
-        user_id: UUID | None = None,
-        query: str | None = None,
-        types: Sequence[str] | None = None,
-        limit: int = 10,
-        offset: int = 0,
-        include_invalidated: bool = False,
-    ) -> list[Row]:
-        """The agent's memories (of one user, or of all when ``user_id`` is None): ranked
-        by hybrid relevance when there is a query (each row gets a ``score``), else newest
-        first."""
-        scope = MemoryScope(
-            agent_id, user_id, user_id is None, tuple(types or ()), include_invalidated
-        )
+    async def search(self, developer_id: UUID, q: MemoryQuery) -> list[Row]:
+        """The agent's memories that ``q`` asks for: ranked by hybrid relevance when it has
+        a query text (each row gets a ``score``), else newest first."""
         async with self.db.read() as conn:
-            await require_owner(conn, developer_id, "agent", agent_id)
-            if user_id is not None:
-                await require_owner(conn, developer_id, "user", user_id)
-            if not (query and query.strip()):
-                return await store.recent_rows(conn, developer_id, scope, limit, offset)
-            inputs = await store.rank_inputs(conn, developer_id, scope)
-        return (await self._ranked(developer_id, inputs, query, limit + offset))[offset:]
+            await require_owner(conn, developer_id, "agent", q.agent_id)
+            if q.user_id is not None:
+                await require_owner(conn, developer_id, "user", q.user_id)
+            if not (q.text and q.text.strip()):
+                return await store.recent_rows(conn, developer_id, q.scope, q.limit, q.offset)
+            inputs = await store.rank_inputs(conn, developer_id, q.scope)
+        ranked = await self._ranked(developer_id, inputs, q.text, q.limit + q.offset, q.lang)
+        return ranked[q.offset :]
 
     async def _ranked(
-        self, developer_id: UUID, inputs: list[Row], query: str, limit: int
+        self, developer_id: UUID, inputs: list[Row], query: str, limit: int, lang: str | None
     ) -> list[Row]:
         """The best ``limit`` memories for ``query``, full rows, each with its ``score``."""
         if not inputs:
             return []
         vector = (await self.indexer.embed([query]))[0]
-        ranked = rank_memories(inputs, query, vector, RankOptions(limit=limit))
+        ranked = rank_memories(inputs, query, vector, RankOptions(limit=limit), lang)
         score = {row["id"]: value for row, value in ranked}
         async with self.db.read() as conn:
             rows = await store.rows_by_id(conn, developer_id, list(score))
         return [{**row, "score": score[row["id"]]} for row in rows]
 
     async def recall(
-        self, developer_id: UUID, agent_id: UUID, user_id: UUID | None, query_text: str, limit: int
+        self,
+        developer_id: UUID,
+        agent_id: UUID,
+        user_id: UUID | None,
+        query_text: str,
+        limit: int,
+        lang: str | None = None,
     ) -> list[Row]:
         """Valid memories of this agent about this user (None: formed with no user) for the
-        system template: the most relevant to ``query_text``, or the newest when it is blank.
-        Marks them accessed."""
+        system template: the most relevant to ``query_text`` (analysed as ``lang``, the
+        session's ``recall_options.lang``), or the newest when it is blank. Marks them
+        accessed."""
         scope = MemoryScope(agent_id, user_id)
         if query_text.strip():
             async with self.db.read() as conn:
                 inputs = await store.rank_inputs(conn, developer_id, scope)
-            rows = await self._ranked(developer_id, inputs, query_text, limit)
+            rows = await self._ranked(developer_id, inputs, query_text, limit, lang)
         else:
             async with self.db.read() as conn:
                 rows = await store.recent_rows(conn, developer_id, scope, limit, 0)

@@ -52,6 +52,29 @@ class MemoryScope:
         return conditions
 
 
+@dataclass(frozen=True)
+class MemoryQuery:
+    """A search of an agent's memories (``MemoryService.search``): of one user, or of all
+    when ``user_id`` is None; ranked for ``text`` (analysed as ``lang``: a code or name)
+    when it has a word, else newest first; a page of ``limit`` from ``offset``."""
+
+    agent_id: UUID
+    user_id: UUID | None = None
+    text: str | None = None
+    types: tuple[str, ...] = ()
+    limit: int = 10
+    offset: int = 0
+    include_invalidated: bool = False
+    lang: str | None = None
+
+    @property
+    def scope(self) -> MemoryScope:
+        any_user = self.user_id is None
+        return MemoryScope(
+            self.agent_id, self.user_id, any_user, self.types, self.include_invalidated
+        )
+
+
 def scope_has_memories(
     developer_id: sa.ColumnElement[Any], agent_id: sa.ColumnElement[Any], user_id: Any
 ) -> sa.Exists:

@@ -12,9 +12,9 @@ from uuid import UUID
 from fastapi import APIRouter, status
 
 from sprig.server.api import views
+from sprig.server.api.body import Body
 from sprig.server.api.deps import Developer, Legacy, RuntimeDep
 from sprig.server.api.responses import Deleted, documented
-from sprig.server.api.schemas import Body
 from sprig.server.resources.crud import ResourceService
 from sprig.server.runtime import Runtime
 

@@ -1,4 +1,4 @@
-"""Language helpers for full-text search: which docs are English, and a query's terms.
+"""English stop words and a query's terms, for full-text search.
 
 (Text search ran on SQLite FTS5 until migration 0004; the schema it had is frozen in
 ``store/migrations/frozen_fts5.py``.)
@@ -7,6 +7,8 @@
 from __future__ import annotations
 
 import re
+
+from sprig.server.search.language import is_english
 
 MAX_QUERY_TERMS = 64
 
@@ -23,12 +25,6 @@ ourselves out over own same she should so some such than that the their theirs t
 then there these they this those through to too under until up very was we were what when where
 which while who whom why will with would you your yours yourself yourselves"""
 ENGLISH_STOPWORDS = frozenset(_STOPWORDS_TEXT.split())
-
-
-def is_english(language: str | None) -> bool:
-    """``english``, ``en``, ``en-US``, ``en_GB``... (None counts as English, the default)."""
-    lang = (language or "english").strip().lower()
-    return lang in ("english", "en") or lang.startswith(("en-", "en_"))
 
 
 def query_terms(text: str, language: str | None = "english") -> list[str]:

@@ -27,7 +27,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from sprig.server.search.fts import ENGLISH_STOPWORDS, is_english
+from sprig.server.search.fts import ENGLISH_STOPWORDS
+from sprig.server.search.language import is_english, language_name
 
 K1 = 1.2
 B = 0.75
@@ -35,17 +36,6 @@ _WORD_RE = re.compile(r"[^\W_]+", re.UNICODE)
 
 Positions = npt.NDArray[np.int32]
 Floats = npt.NDArray[np.float32]
-
-# ISO 639-1 codes of the languages PyStemmer has a Snowball stemmer for.
-_CODES = {
-    "ar": "arabic", "hy": "armenian", "eu": "basque", "ca": "catalan", "cs": "czech",
-    "da": "danish", "nl": "dutch", "eo": "esperanto", "et": "estonian", "fi": "finnish",
-    "fr": "french", "de": "german", "el": "greek", "hi": "hindi", "hu": "hungarian",
-    "id": "indonesian", "ga": "irish", "it": "italian", "lt": "lithuanian", "ne": "nepali",
-    "no": "norwegian", "nb": "norwegian", "nn": "norwegian", "fa": "persian", "pl": "polish",
-    "pt": "portuguese", "ro": "romanian", "ru": "russian", "sr": "serbian", "st": "sesotho",
-    "es": "spanish", "sv": "swedish", "ta": "tamil", "tr": "turkish", "yi": "yiddish",
-}  # fmt: skip
 
 
 @cache
@@ -64,11 +54,11 @@ def words(text: str) -> list[str]:
 
 
 def stemmer_name(language: str | None) -> str:
-    """The Snowball algorithm for a language name or code (``simple`` when none fits)."""
+    """The Snowball algorithm for a language name or code (``simple`` when none fits;
+    ``porter``, as FTS5's tokenizer, for English)."""
     if is_english(language):
         return "porter"
-    lang = (language or "").strip().lower().replace("_", "-")
-    name = _CODES.get(lang.split("-")[0], lang)
+    name = language_name(language)
     return name if name in _algorithms() else "simple"
 
 

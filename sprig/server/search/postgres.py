@@ -48,6 +48,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import UserDefinedType
 
 from sprig.server.search import fts
+from sprig.server.search.language import language_name
 from sprig.server.search.types import Hit, Scope
 from sprig.server.store import tables
 from sprig.server.store.filters import metadata_contains
@@ -72,40 +73,15 @@ CANDIDATE_RATIO = 0.05  # chunks scored per text query: see _candidates
 CANDIDATE_ROWS = 10_000
 _LOCK_KEY = 0x5350524947  # advisory lock serialising HNSW index creation ("SPRIG")
 
-# Text search configurations of PostgreSQL 14+, by ISO 639-1 code; other languages: simple.
-_CONFIGS = {
-    "ar": "arabic",
-    "hy": "armenian",
-    "eu": "basque",
-    "ca": "catalan",
-    "da": "danish",
-    "nl": "dutch",
-    "en": "english",
-    "fi": "finnish",
-    "fr": "french",
-    "de": "german",
-    "el": "greek",
-    "hi": "hindi",
-    "hu": "hungarian",
-    "id": "indonesian",
-    "ga": "irish",
-    "it": "italian",
-    "lt": "lithuanian",
-    "ne": "nepali",
-    "no": "norwegian",
-    "nb": "norwegian",
-    "nn": "norwegian",
-    "pt": "portuguese",
-    "ro": "romanian",
-    "ru": "russian",
-    "sr": "serbian",
-    "es": "spanish",
-    "sv": "swedish",
-    "ta": "tamil",
-    "tr": "turkish",
-    "yi": "yiddish",
-}
-_CONFIG_NAMES = frozenset(_CONFIGS.values())
+# The built-in text search configurations of PostgreSQL 14+ (``simple`` besides).
+PG_CONFIGS = frozenset(
+    {
+        "arabic", "armenian", "basque", "catalan", "danish", "dutch", "english", "finnish",
+        "french", "german", "greek", "hindi", "hungarian", "indonesian", "irish", "italian",
+        "lithuanian", "nepali", "norwegian", "portuguese", "romanian", "russian", "serbian",
+        "spanish", "swedish", "tamil", "turkish", "yiddish",
+    }
+)  # fmt: skip
 
 # Per search transaction: plan each query for its own terms/vector (a generic plan of a
 # prepared statement cannot see how selective a tsquery is, and picked full scans), and do
@@ -134,13 +110,10 @@ _tsv_col = sa.literal_column("doc_chunks.tsv", postgresql.TSVECTOR())
 
 # -- schema ----------------------------------------------------------------------------
 def ts_config(language: str | None) -> str:
-    """The PostgreSQL text search configuration for a doc's language (a name or a code)."""
-    if fts.is_english(language):
-        return "english"
-    lang = (language or "").strip().lower()
-    if lang in _CONFIG_NAMES:
-        return lang
-    return _CONFIGS.get(re.split(r"[-_]", lang)[0], "simple")
+    """The PostgreSQL text search configuration for a doc's language (a name or a code;
+    ``simple`` for a language PostgreSQL cannot stem)."""
+    name = language_name(language)
+    return name if name in PG_CONFIGS else "simple"
 
 
 TEXT_INDEX_SQL = "CREATE INDEX IF NOT EXISTS ix_doc_chunks_tsv ON doc_chunks USING gin (tsv)"

@@ -28,12 +28,16 @@ Mode = Literal["text", "vector", "hybrid"]
 Fusion = Literal["weighted", "rrf"]
 Hits = Sequence[tuple[int, float]]
 
-# Defaults measured on SciFact (bench/search_quality.py; nDCG@10 on test). Weighted
-# min-max fusion beat RRF and DBSF on train; alpha 0.4 and 0.5 tied on train (0.7309 vs
-# 0.7300), 0.5 is kept (Julep's documented default). Julep's confidence 0.5 and
-# mmr_strength 0.5 cost 0.055 nDCG (0.731 -> 0.676): MiniLM similarities of relevant
-# docs are often under 0.5, and MMR demotes relevant near-duplicates. Sprig's defaults
-# when a request omits them: no similarity floor beyond 0, no MMR.
+# The defaults of a doc search and of memory search (``search.options`` reads them; a session's
+# recall_options differ only where Julep's wire contract says so). Measured on SciFact
+# (bench/search_quality.py; nDCG@10 on test). Weighted min-max fusion beat RRF and DBSF on train;
+# alpha 0.4 and 0.5 tied on train (0.7309 vs 0.7300), 0.5 is kept (Julep's documented default).
+# Julep's confidence 0.5 and mmr_strength 0.5 cost 0.055 nDCG (0.731 -> 0.676): MiniLM
+# similarities of relevant docs are often under 0.5, and MMR demotes relevant near-duplicates; so
+# no similarity floor beyond 0, no MMR. k_multiplier 5 is Julep's for search requests (7 for
+# recall_options: search.options); on SciFact 7 and 5 tie (hybrid nDCG@10 0.7300 vs 0.7302,
+# recall@50 0.939 vs 0.938).
+DEFAULT_LIMIT = 10
 DEFAULT_ALPHA = 0.5
 DEFAULT_CONFIDENCE = 0.0
 DEFAULT_MMR_STRENGTH = 0.0
@@ -46,7 +50,7 @@ class RankOptions:
     hybrid mode it drops weak vector hits; text hits stay); None or -1 means no floor."""
 
     mode: Mode = "hybrid"
-    limit: int = 10
+    limit: int = DEFAULT_LIMIT
     alpha: float = DEFAULT_ALPHA
     confidence: float | None = DEFAULT_CONFIDENCE
     mmr_strength: float = DEFAULT_MMR_STRENGTH

@@ -7,30 +7,29 @@ SciFact, see bench/search_quality.py); ``mode`` (a Sprig extension) picks one ex
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter
 from pydantic import ConfigDict, Field, StringConstraints, model_validator
 
 from sprig.server.api import views
+from sprig.server.api.body import Body
 from sprig.server.api.deps import Developer, RuntimeDep
 from sprig.server.api.responses import Embeddings, SearchResult, documented
-from sprig.server.api.schemas import Body, MetadataFilter
 from sprig.server.docs.service import OwnerKind
-from sprig.server.search import ranking
-from sprig.server.search.ranking import RankOptions
+from sprig.server.search.options import DEFAULT_LANG, SearchOptions
+from sprig.server.search.ranking import Mode
 from sprig.server.search.service import SearchQuery
 
 router = APIRouter(tags=["docs"])
-Mode = Literal["text", "vector", "hybrid"]
 
 
 FLOAT32_MAX = 3.4028234e38
 Float32 = Annotated[float, Field(ge=-FLOAT32_MAX, le=FLOAT32_MAX)]  # vectors are float32
 
 
-class SearchIn(Body):
+class SearchIn(SearchOptions):
     model_config = ConfigDict(
         json_schema_extra={  # what `_something_to_search` checks, for the document
             "anyOf": [
@@ -47,15 +46,7 @@ class SearchIn(Body):
     text: Annotated[str, StringConstraints(max_length=10_000)] | None = None
     vector: Annotated[list[Float32], Field(min_length=1, max_length=8192)] | None = None
     mode: Mode | None = None
-    lang: Annotated[str, StringConstraints(max_length=32)] = "en-US"
-    limit: int = Field(default=10, ge=1, le=50)
-    metadata_filter: MetadataFilter = Field(default_factory=dict)
-    include_embeddings: bool = False
-    confidence: float = Field(default=ranking.DEFAULT_CONFIDENCE, ge=-1, le=1)
-    mmr_strength: float = Field(default=ranking.DEFAULT_MMR_STRENGTH, ge=0, lt=1)
-    alpha: float = Field(default=ranking.DEFAULT_ALPHA, ge=0, le=1)
-    k_multiplier: int = Field(default=ranking.DEFAULT_K_MULTIPLIER, ge=1, le=10)
-    trigram_similarity_threshold: float | None = Field(default=None, ge=0, le=1)
+    lang: Annotated[str, StringConstraints(max_length=32)] = DEFAULT_LANG
 
     @model_validator(mode="after")
     def _something_to_search(self) -> SearchIn:
@@ -67,23 +58,7 @@ class SearchIn(Body):
 
     def query(self) -> SearchQuery:
         mode: Mode = self.mode or ("vector" if not self.text else "hybrid")
-        options = RankOptions(
-            mode=mode,
-            limit=self.limit,
-            alpha=self.alpha,
-            confidence=None if self.confidence <= -1 else self.confidence,
-            mmr_strength=self.mmr_strength,
-            k_multiplier=self.k_multiplier,
-        )
-        return SearchQuery(
-            text=self.text,
-            vector=self.vector,
-            options=options,
-            metadata_filter=self.metadata_filter,
-            lang=self.lang,
-            include_embeddings=self.include_embeddings,
-            whole_docs=False,
-        )
+        return self.search_query(mode, self.text, self.vector, whole_docs=False)
 
 
 def _search_route(kind: OwnerKind) -> None:
