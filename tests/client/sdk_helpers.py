@@ -83,31 +83,3 @@ def public_calls(client: Any, prefix: str = "") -> set[str]:
         elif callable(value) and name not in ("close",):
             names.add(prefix + name)
     return names
-
-
-def not_built(err: Exception) -> bool:
-    """The server has not built this route yet: 501, or a 404 for an unknown route."""
-    from sprig import APIStatusError
-
-    if not isinstance(err, APIStatusError):
-        return False
-    return err.status_code == 501 or (err.status_code == 404 and err.message.endswith("Not Found"))
-
-
-async def pending_ok(awaitable: Any) -> Any:
-    """The call's result, or None when the server has not built the route yet."""
-    try:
-        return await awaitable
-    except Exception as err:
-        if not not_built(err):
-            raise
-        return None
-
-
-def pending_ok_sync(call: Callable[[], Any]) -> Any:
-    try:
-        return call()
-    except Exception as err:
-        if not not_built(err):
-            raise
-        return None

@@ -8,13 +8,11 @@ import re
 from pathlib import Path
 
 import pytest
-from sdk_helpers import not_built
 
 from sprig.server.models.scripted import ScriptedModel
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "sdk.md"
 BLOCK = re.compile(r"^```python\n(.*?)^```", re.S | re.M)
-NEEDS = re.compile(r"^# \(needs: (\w+)\)")
 
 
 def blocks() -> list[str]:
@@ -33,18 +31,10 @@ def test_every_example_runs(
     model.push(*["A right angle is 90 degrees."] * 10)
     namespace: dict[str, object] = {"__name__": "sdk_docs"}
     output = io.StringIO()
-    skipped = []
     for number, code in enumerate(blocks(), 1):
-        needs = NEEDS.match(code)
-        try:
-            with contextlib.redirect_stdout(output):
-                exec(compile(code, f"docs/sdk.md block {number}", "exec"), namespace)
-        except Exception as err:
-            if needs is None or not not_built(err):
-                raise
-            skipped.append(needs.group(1))
+        with contextlib.redirect_stdout(output):
+            exec(compile(code, f"docs/sdk.md block {number}", "exec"), namespace)
     printed = output.getvalue()
     assert "A right angle is 90 degrees." in printed
     assert "Session 00000000-0000-4000-8000-000000000000 not found" in printed
     assert "agents.get(): 'id': 'not-an-id' is not a valid UUID" in printed
-    assert skipped == []  # every route the examples use exists now: none may be skipped
