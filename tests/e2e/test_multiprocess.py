@@ -60,6 +60,15 @@ def _wait_healthy(url: str, deadline: float = 60) -> None:
     raise AssertionError(f"{url} did not become healthy")
 
 
+def _wait_logged(log: Path, text: str) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if log.exists() and text in log.read_text(errors="replace"):
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"{log.name} never said {text!r}")
+
+
 @pytest.fixture(scope="module")
 def cluster(pg: object, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, object]]:
     url = postgres_url(pg)
@@ -82,6 +91,8 @@ def cluster(pg: object, tmp_path_factory: pytest.TempPathFactory) -> Iterator[di
         urls = [f"http://127.0.0.1:{p}" for p in ports]
         for u in urls:
             _wait_healthy(u)
+        for i in range(2):  # a burst must not be over before the second worker is up
+            _wait_logged(base / f"worker{i}.log", "Sprig worker ")
         yield {"urls": urls, "db_url": url, "procs": procs, "logs": base}
     finally:
         for p in procs:
