@@ -22,6 +22,7 @@ from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue, SkipJsonSc
 from pydantic_core import CoreSchema, core_schema
 
 from sprig.server.api.schemas import ContextOverflow
+from sprig.server.api.views import LegacyPreset
 
 T = TypeVar("T")
 
@@ -86,19 +87,6 @@ class Agent(_Resource):
     default_system_template: str | None
     metadata: dict[str, Any]
     project: str | None
-
-
-LegacyPreset = Literal[
-    "problem_solving",
-    "conversational",
-    "fun",
-    "prose",
-    "creative",
-    "business",
-    "deterministic",
-    "code",
-    "multilingual",
-]
 
 
 class LegacySettings(BaseModel):

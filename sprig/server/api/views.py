@@ -7,7 +7,7 @@ See WIRE.md §7: one body per route satisfies every official SDK; only clients t
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Literal, get_args
 from uuid import UUID, uuid5
 
 from sprig.server.ids import rfc3339
@@ -15,7 +15,8 @@ from sprig.server.store.crud import Row
 from sprig.server.tools import sealing
 
 NIL_UUID = "00000000-0000-0000-0000-000000000000"
-LEGACY_PRESETS = {
+# The presets the 0.x SDKs know (their response models refuse others)
+LegacyPreset = Literal[
     "problem_solving",
     "conversational",
     "fun",
@@ -25,7 +26,8 @@ LEGACY_PRESETS = {
     "deterministic",
     "code",
     "multilingual",
-}
+]
+LEGACY_PRESETS = frozenset(get_args(LegacyPreset))
 
 
 def _s(value: UUID | None) -> str | None:
