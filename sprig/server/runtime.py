@@ -19,8 +19,6 @@ from sprig.server.jobs.handlers import handlers
 from sprig.server.jobs.service import JobService
 from sprig.server.jobs.worker import Handler, Worker
 from sprig.server.memory.service import MemoryService
-from sprig.server.models.errors import ModelConfigError
-from sprig.server.models.litellm_provider import import_litellm
 from sprig.server.models.registry import ModelRegistry
 from sprig.server.resources.agents import AgentService, UserService
 from sprig.server.resources.sessions import SessionService
@@ -134,14 +132,11 @@ class Runtime:
             await warm_up()
 
     async def _warm_providers(self) -> None:
-        """Find a local Ollama's models; import LiteLLM (seconds) if a hosted model may be
-        asked for, so the first such call does not wait for it."""
+        """Find a local Ollama's models; load hosted models' tokenizers and, if a model may
+        need it, LiteLLM (seconds), so the first call to one does not wait for them."""
         await self.models.discover()
-        if self.settings.warm_up_providers and self.models.uses_litellm():
-            try:
-                await asyncio.to_thread(import_litellm)
-            except ModelConfigError as exc:  # LiteLLM is not installed
-                log.warning("%s", exc)
+        if self.settings.warm_up_providers:
+            await self.models.warm_up_hosted()
 
     async def close(self) -> None:
         self.worker.stop()  # even if a driver turns the cancellation into an error
@@ -150,7 +145,7 @@ class Runtime:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
-        self.models.close()
+        await self.models.aclose()
         self.chat.templates.close()
         await self.db.dispose()
 

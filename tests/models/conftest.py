@@ -32,6 +32,7 @@ def fake_openai(fake_openai_server: FakeOpenAI) -> FakeOpenAI:
     rec.bodies.clear()
     rec.auth.clear()
     rec.streams_started = rec.streams_finished = rec.streams_abandoned = 0
+    rec.asked.clear()
     return fake_openai_server
 
 

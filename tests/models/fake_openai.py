@@ -8,6 +8,12 @@ The last user message steers it:
 - ``hang``: answer nothing for 30 s (for timeouts);
 - ``midstream``: stream two words, then an error event (as OpenAI reports a failure
   after the stream started);
+- ``flaky:<status>:<n>[:<retry-after>]``: answer that status (with that ``retry-after``
+  header) the first ``n`` times this text is asked, then reply as usual;
+- ``malformed``: answer 200 with a body that is not JSON;
+- ``die``: stream two words, then drop the connection;
+- ``unfinished``: stream two words, then end the stream cleanly but without a finish reason
+  or ``[DONE]``;
 - anything else: reply ``echo: <text>``;
 - after a tool result (the last message has role ``tool``): reply ``result: <its content>``.
 A tool message that answers no earlier call is refused with 400, as OpenAI does.
@@ -38,6 +44,7 @@ class Recorder:
     streams_started: int = 0
     streams_finished: int = 0
     streams_abandoned: int = 0
+    asked: dict[str, int] = field(default_factory=dict)  # times each text was asked
 
 
 def _reply_for(text: str) -> tuple[str, list[dict[str, Any]]]:
@@ -73,6 +80,16 @@ def _error(status: int, message: str = "") -> Response:
     message = message or f"fake failure {status}"
     body = {"error": {"message": message, "type": "fake_error", "code": None}}
     return JSONResponse(body, status_code=status)
+
+
+def _flaky(text: str, asked: int) -> Response | None:
+    status, times, *wait = text.split(":")[1:]
+    if asked > int(times):
+        return None
+    response = _error(int(status))
+    if wait:
+        response.headers["retry-after"] = wait[0]
+    return response
 
 
 def _unanswerable_tool_message(messages: list[dict[str, Any]]) -> str:
@@ -130,10 +147,14 @@ async def _events(
     finished = False
     try:
         yield _chunk({"role": "assistant", "content": ""})
-        if body["messages"][-1]["content"] == "midstream":
+        last = body["messages"][-1]["content"]
+        if last in {"midstream", "die", "unfinished"}:
             yield _chunk({"content": "two words"})
-            error = {"message": "fake midstream failure", "type": "server_error", "code": None}
-            yield f"data: {json.dumps({'error': error})}\n\n"
+            if last == "die":
+                raise ConnectionAbortedError("the fake drops the connection")
+            if last == "midstream":
+                error = {"message": "fake midstream failure", "type": "server_error"}
+                yield f"data: {json.dumps({'error': {**error, 'code': None}})}\n\n"
             return
         for word in content.split(" ") if content else []:
             await asyncio.sleep(delay)
@@ -162,8 +183,13 @@ def make_app(rec: Recorder) -> FastAPI:
         rec.bodies.append(body)
         rec.auth.append(request.headers.get("authorization", ""))
         text = _last_user_text(body)
+        rec.asked[text] = rec.asked.get(text, 0) + 1
         if text.startswith("error:"):
             return _error(int(text[6:]))
+        if text.startswith("flaky:") and (failure := _flaky(text, rec.asked[text])):
+            return failure
+        if text == "malformed":
+            return Response("<html>not json</html>", media_type="application/json")
         if text == "hang":
             await asyncio.sleep(30)
         unlinked = _unanswerable_tool_message(body["messages"])

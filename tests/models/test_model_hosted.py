@@ -17,6 +17,7 @@ from fastapi import FastAPI
 from sprig.server.models import hosted
 from sprig.server.models.errors import UnknownModelError
 from sprig.server.models.litellm_provider import LiteLLMModel
+from sprig.server.models.openai_compat import DirectModel
 from sprig.server.models.registry import ModelRegistry
 from sprig.server.settings import Settings
 from tests.conftest import API_KEY, auth, build_app, free_port, make_settings
@@ -28,27 +29,33 @@ def registry(**environ: str) -> ModelRegistry:
 
 
 @pytest.mark.parametrize(
-    ("environ", "name", "litellm_id"),
+    ("environ", "name", "litellm_id", "gateway"),
     [
-        ({"OPENAI_API_KEY": "k"}, "gpt-4o-mini", "gpt-4o-mini"),
-        ({"OPENAI_API_KEY": "k"}, "o3-mini", "o3-mini"),
-        ({"OPENAI_API_KEY": "k"}, "openai/gpt-4.1", "openai/gpt-4.1"),
-        ({"ANTHROPIC_API_KEY": "k"}, "anthropic/claude-3-5-haiku-latest", None),
+        ({"OPENAI_API_KEY": "k"}, "gpt-4o-mini", "gpt-4o-mini", DirectModel),
+        ({"OPENAI_API_KEY": "k"}, "o3-mini", "o3-mini", DirectModel),
+        ({"OPENAI_API_KEY": "k"}, "openai/gpt-4.1", "openai/gpt-4.1", DirectModel),
+        ({"ANTHROPIC_API_KEY": "k"}, "anthropic/claude-3-5-haiku-latest", None, LiteLLMModel),
         (
             {"ANTHROPIC_API_KEY": "k"},
             "claude-3-5-haiku-latest",
             "anthropic/claude-3-5-haiku-latest",
+            LiteLLMModel,
         ),
-        ({"OLLAMA_API_BASE": "http://127.0.0.1:1"}, "ollama/llama3.2", "ollama/llama3.2"),
+        (
+            {"OLLAMA_API_BASE": "http://127.0.0.1:1"},
+            "ollama/llama3.2",
+            "ollama/llama3.2",
+            DirectModel,
+        ),
     ],
 )
 def test_a_providers_key_enables_its_models(
-    environ: dict[str, str], name: str, litellm_id: str | None
+    environ: dict[str, str], name: str, litellm_id: str | None, gateway: type
 ) -> None:
     models = registry(**environ)
     model = models.resolve(name)
-    assert isinstance(model, LiteLLMModel)
-    assert model.config.litellm_model == (litellm_id or name)
+    assert isinstance(model, DirectModel | LiteLLMModel) and type(model) is gateway
+    assert model.config.model_id == (litellm_id or name)
     if "OLLAMA_API_BASE" in environ:
         assert model.config.api_base == environ["OLLAMA_API_BASE"]
     assert models.resolve(name) is model  # made once
@@ -111,7 +118,8 @@ async def test_discovered_ollama_models_resolve(
     await models.discover()
     assert "ollama/llama3.2:1b" in models.names()
     model = models.resolve("ollama/llama3.2:1b")
-    assert isinstance(model, LiteLLMModel) and model.config.api_base == fake_ollama
+    assert isinstance(model, DirectModel) and model.config.api_base == fake_ollama
+    assert model.endpoint.url == f"{fake_ollama}/v1/chat/completions"
 
 
 def _probe_at(base: str, probe):  # type: ignore[no-untyped-def]

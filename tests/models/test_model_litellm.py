@@ -1,4 +1,5 @@
-"""The LiteLLM provider against a fake OpenAI-compatible server on 127.0.0.1 (no network)."""
+"""Both hosted-model gateways against a fake OpenAI-compatible server on 127.0.0.1 (no
+network): Sprig's direct client and LiteLLM keep the same contract (each test runs on both)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import json
 import logging
 import re
 import time
+from collections.abc import AsyncIterator, Callable
 
 import pytest
 from fake_openai import PROMPT_TOKENS, FakeOpenAI
@@ -15,19 +17,21 @@ from fake_openai import PROMPT_TOKENS, FakeOpenAI
 from sprig.server.errors import BadRequestError, SprigError, UpstreamError, UpstreamTimeoutError
 from sprig.server.models.base import (
     ChatMessage,
+    ChatModel,
     CompletionRequest,
     SamplingParams,
     ToolSpec,
     collect,
 )
+from sprig.server.models.config import ModelConfig
 from sprig.server.models.errors import (
     InvalidModelOutputError,
     ProviderAuthenticationError,
     ProviderRateLimitError,
     ProviderRequestError,
 )
-from sprig.server.models.litellm_config import LiteLLMConfig
 from sprig.server.models.litellm_provider import FALLBACK_CONTEXT_WINDOW, LiteLLMModel
+from sprig.server.models.openai_compat import DirectModel, Transport
 from sprig.server.models.provider_errors import provider_detail
 
 KEY = "sk-fake-" + "q" * 32
@@ -36,17 +40,44 @@ WEATHER = ToolSpec(
 )
 
 
-def make_model(server: FakeOpenAI, **extra: object) -> LiteLLMModel:
+Maker = Callable[..., ChatModel]
+
+
+def build(gateway: str, config: ModelConfig) -> ChatModel:
+    return DirectModel(config) if gateway == "direct" else LiteLLMModel(config)
+
+
+@pytest.fixture(params=["direct", "litellm"])
+def gateway(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+def fake_config(server: FakeOpenAI, **extra: object) -> ModelConfig:
     config: dict[str, object] = {"name": "fake", "model": "openai/fake", "api_key": KEY}
     config.update({"api_base": server.api_base, "max_retries": 0, "timeout": 20, **extra})
-    return LiteLLMModel(LiteLLMConfig.model_validate(config))
+    return ModelConfig.model_validate(config)
+
+
+@pytest.fixture
+async def make_model(gateway: str) -> AsyncIterator[Maker]:
+    """Models of the fake server through the gateway under test (connections closed after)."""
+    transport = Transport()
+
+    def make(server: FakeOpenAI, **extra: object) -> ChatModel:
+        config = fake_config(server, **extra)
+        return DirectModel(config, transport) if gateway == "direct" else LiteLLMModel(config)
+
+    yield make
+    await transport.aclose()
 
 
 def ask(text: str, **kwargs: object) -> CompletionRequest:
     return CompletionRequest([ChatMessage("user", text)], **kwargs)  # type: ignore[arg-type]
 
 
-async def test_complete_returns_content_usage_and_sends_the_key(fake_openai: FakeOpenAI) -> None:
+async def test_complete_returns_content_usage_and_sends_the_key(
+    fake_openai: FakeOpenAI, make_model: Maker
+) -> None:
     done = await make_model(fake_openai).complete(ask("hello there"))
     assert done.content == "echo: hello there" and done.finish_reason == "stop"
     assert (done.usage.prompt_tokens, done.usage.completion_tokens) == (PROMPT_TOKENS, 3)
@@ -57,7 +88,9 @@ async def test_complete_returns_content_usage_and_sends_the_key(fake_openai: Fak
     ]
 
 
-async def test_sampling_settings_reach_the_provider(fake_openai: FakeOpenAI) -> None:
+async def test_sampling_settings_reach_the_provider(
+    fake_openai: FakeOpenAI, make_model: Maker
+) -> None:
     sampling = SamplingParams(
         temperature=0.5,
         top_p=0.9,
@@ -91,7 +124,7 @@ async def test_sampling_settings_reach_the_provider(fake_openai: FakeOpenAI) -> 
 
 
 async def test_the_key_stays_out_of_debug_logs(
-    fake_openai: FakeOpenAI, caplog: pytest.LogCaptureFixture
+    fake_openai: FakeOpenAI, caplog: pytest.LogCaptureFixture, make_model: Maker
 ) -> None:
     caplog.set_level(logging.DEBUG)
     model = make_model(fake_openai)
@@ -103,12 +136,16 @@ async def test_the_key_stays_out_of_debug_logs(
     assert KEY not in caplog.text
 
 
-async def test_negative_seed_means_random_and_is_not_sent(fake_openai: FakeOpenAI) -> None:
+async def test_negative_seed_means_random_and_is_not_sent(
+    fake_openai: FakeOpenAI, make_model: Maker
+) -> None:
     await make_model(fake_openai).complete(ask("x", sampling=SamplingParams(seed=-1)))
     assert "seed" not in fake_openai.recorder.bodies[0]
 
 
-async def test_stream_deltas_add_up_to_the_completion(fake_openai: FakeOpenAI) -> None:
+async def test_stream_deltas_add_up_to_the_completion(
+    fake_openai: FakeOpenAI, make_model: Maker
+) -> None:
     model = make_model(fake_openai)
     chunks = [c async for c in model.stream(ask("one two three"))]
     whole = await model.complete(ask("one two three"))
@@ -121,7 +158,7 @@ async def test_stream_deltas_add_up_to_the_completion(fake_openai: FakeOpenAI) -
     assert body["stream"] is True and body["stream_options"] == {"include_usage": True}
 
 
-async def test_tool_calls_pass_through(fake_openai: FakeOpenAI) -> None:
+async def test_tool_calls_pass_through(fake_openai: FakeOpenAI, make_model: Maker) -> None:
     model = make_model(fake_openai)
     request = ask("tool:weather", tools=[WEATHER], tool_choice={"function": {"name": "weather"}})
     done = await model.complete(request)
@@ -139,7 +176,9 @@ async def test_tool_calls_pass_through(fake_openai: FakeOpenAI) -> None:
     assert body["tool_choice"] == {"type": "function", "function": {"name": "weather"}}
 
 
-async def test_json_mode_passes_through_and_is_checked(fake_openai: FakeOpenAI) -> None:
+async def test_json_mode_passes_through_and_is_checked(
+    fake_openai: FakeOpenAI, make_model: Maker
+) -> None:
     model = make_model(fake_openai)
     fmt = {"type": "json_object"}
     done = await model.complete(ask("json", response_format=fmt))
@@ -184,6 +223,7 @@ async def test_provider_errors_map_onto_the_error_tree(
     error: type[SprigError],
     http: int,
     says: str,
+    make_model: Maker,
 ) -> None:
     caplog.set_level(logging.WARNING, "sprig.models")
     with pytest.raises(error) as info:
@@ -196,7 +236,9 @@ async def test_provider_errors_map_onto_the_error_tree(
     assert KEY not in caplog.text
 
 
-async def test_client_errors_are_4xx_and_server_errors_5xx(fake_openai: FakeOpenAI) -> None:
+async def test_client_errors_are_4xx_and_server_errors_5xx(
+    fake_openai: FakeOpenAI, make_model: Maker
+) -> None:
     with pytest.raises(BadRequestError):
         await make_model(fake_openai).complete(ask("error:400"))
     with pytest.raises(UpstreamError) as info:
@@ -206,24 +248,24 @@ async def test_client_errors_are_4xx_and_server_errors_5xx(fake_openai: FakeOpen
 
 @pytest.mark.parametrize("stream", [False, True])
 async def test_unreachable_provider_is_a_502(
-    caplog: pytest.LogCaptureFixture, stream: bool
+    caplog: pytest.LogCaptureFixture, stream: bool, gateway: str
 ) -> None:
     caplog.set_level(logging.WARNING, "sprig.models")
-    config = LiteLLMConfig(
+    config = ModelConfig(
         name="fake", model="openai/x", api_base="http://127.0.0.1:9/v1", max_retries=0,
         timeout=5, api_key=KEY,
     )  # fmt: skip
-    model = LiteLLMModel(config)
+    model = build(gateway, config)
     with pytest.raises(UpstreamError) as info:
         await (collect(model.stream(ask("x"))) if stream else model.complete(ask("x")))
     assert type(info.value) is UpstreamError and info.value.status_code == 502
     assert_in_sprigs_words(info.value, "could not be reached: connection error")
-    assert "Connection error" in caplog.text and KEY not in caplog.text
+    assert "connect" in caplog.text.lower() and KEY not in caplog.text
 
 
 @pytest.mark.parametrize("stream", [False, True])
 async def test_a_provider_that_hangs_times_out_as_a_504(
-    fake_openai: FakeOpenAI, stream: bool
+    fake_openai: FakeOpenAI, stream: bool, make_model: Maker
 ) -> None:
     model = make_model(fake_openai, timeout=0.5)
     started = time.monotonic()
@@ -234,7 +276,9 @@ async def test_a_provider_that_hangs_times_out_as_a_504(
     assert_in_sprigs_words(info.value, "timed out after 0.5 s")
 
 
-async def test_an_error_after_the_stream_started_is_described(fake_openai: FakeOpenAI) -> None:
+async def test_an_error_after_the_stream_started_is_described(
+    fake_openai: FakeOpenAI, make_model: Maker
+) -> None:
     chunks: list[str] = []
 
     async def read() -> None:
@@ -252,7 +296,7 @@ async def test_auth_failures_name_the_environment_variable(
     fake_openai: FakeOpenAI, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     config = {"name": "fake", "model": "openai/fake", "api_base": fake_openai.api_base}
-    model = LiteLLMModel(LiteLLMConfig.model_validate({**config, "max_retries": 0}))
+    model = LiteLLMModel(ModelConfig.model_validate({**config, "max_retries": 0}))
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     with pytest.raises(ProviderAuthenticationError) as info:
         await model.complete(ask("x"))
@@ -267,7 +311,7 @@ async def test_auth_failures_name_the_environment_variable(
 
 
 async def test_a_model_of_no_known_provider_says_how_to_name_it() -> None:
-    model = LiteLLMModel(LiteLLMConfig(name="mystery-model", max_retries=0))
+    model = LiteLLMModel(ModelConfig(name="mystery-model", max_retries=0))
     with pytest.raises(ProviderRequestError) as info:
         await model.complete(ask("x"))
     message = info.value.message
@@ -292,7 +336,9 @@ def test_provider_detail_keeps_only_the_providers_reason(raw: str, detail: str) 
     assert provider_detail(raw) == detail
 
 
-async def test_closing_a_stream_closes_the_provider_connection(fake_openai: FakeOpenAI) -> None:
+async def test_closing_a_stream_closes_the_provider_connection(
+    fake_openai: FakeOpenAI, make_model: Maker
+) -> None:
     model = make_model(fake_openai)
     async with contextlib.aclosing(model.stream(ask("slow"))) as chunks:
         async for chunk in chunks:
@@ -306,8 +352,8 @@ async def test_closing_a_stream_closes_the_provider_connection(fake_openai: Fake
     assert (rec.streams_started, rec.streams_abandoned, rec.streams_finished) == (1, 1, 0)
 
 
-def test_token_counting_and_context_window(fake_openai: FakeOpenAI) -> None:
-    model = make_model(fake_openai)
+def test_token_counting_and_context_window(fake_openai: FakeOpenAI, gateway: str) -> None:
+    model = build(gateway, fake_config(fake_openai))
     assert model.count_tokens("hello world") == 2
     one = model.count_message_tokens([ChatMessage("user", "hello world")])
     two = model.count_message_tokens(
@@ -315,9 +361,9 @@ def test_token_counting_and_context_window(fake_openai: FakeOpenAI) -> None:
     )
     assert two > one > 2
     assert model.context_window == FALLBACK_CONTEXT_WINDOW  # unknown to LiteLLM
-    assert make_model(fake_openai, context_window=2048).context_window == 2048
-    known = LiteLLMModel(LiteLLMConfig(name="gpt-4o-mini"))
+    assert build(gateway, fake_config(fake_openai, context_window=2048)).context_window == 2048
+    known = build(gateway, ModelConfig(name="gpt-4o-mini"))
     assert known.context_window >= 100_000 and known.capabilities.tools
     assert model.capabilities.tools and model.capabilities.json_object
-    llama = LiteLLMModel(LiteLLMConfig(name="ollama/llama-3-8b"))  # no tokenizer download
+    llama = build(gateway, ModelConfig(name="ollama/llama-3-8b"))  # no tokenizer download
     assert llama.count_tokens("hello world") == 2

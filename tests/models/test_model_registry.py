@@ -13,6 +13,7 @@ from sprig.server.errors import BadRequestError
 from sprig.server.models.errors import ModelConfigError, UnknownModelError
 from sprig.server.models.litellm_provider import LiteLLMModel
 from sprig.server.models.local import LOCAL_MODEL_NAME, LocalLlamaModel, bundled_model_path
+from sprig.server.models.openai_compat import DirectModel
 from sprig.server.models.registry import ModelRegistry, is_legacy_name
 from sprig.server.models.scripted import EchoModel, ScriptedModel
 from sprig.server.settings import Settings
@@ -50,7 +51,7 @@ def test_unknown_name_is_a_400_listing_the_models() -> None:
     assert "'gpt-17'" in err.message and "echo" in err.message and LOCAL_MODEL_NAME in err.message
 
 
-def test_configured_litellm_models_and_aliases() -> None:
+def test_configured_hosted_models_and_aliases() -> None:
     entries = [
         {"name": "gpt-4o-mini", "api_key": SECRET},
         {
@@ -64,8 +65,8 @@ def test_configured_litellm_models_and_aliases() -> None:
     registry = ModelRegistry.from_settings(settings(models=entries))
     assert registry.names() == [LOCAL_MODEL_NAME, "echo", "gpt-4o-mini", "house"]
     house = registry.resolve("house-llm")
-    assert isinstance(house, LiteLLMModel) and house.name == "house"
-    assert house.config.litellm_model == "openai/llama3" and house.context_window == 4096
+    assert isinstance(house, DirectModel) and house.name == "house"  # an OpenAI-wire host
+    assert house.config.model_id == "openai/llama3" and house.context_window == 4096
     assert "house-llm" in registry and "nope" not in registry
 
 
@@ -80,7 +81,7 @@ def test_default_model_can_be_a_litellm_model() -> None:
 def test_unconfigured_default_model_goes_through_litellm() -> None:
     registry = ModelRegistry.from_settings(settings(default_model="anthropic/claude-x"))
     model = registry.resolve(None)
-    assert isinstance(model, LiteLLMModel) and model.config.litellm_model == "anthropic/claude-x"
+    assert isinstance(model, LiteLLMModel) and model.config.model_id == "anthropic/claude-x"
 
 
 def test_bad_model_entries_are_clear_config_errors_without_secrets() -> None:
@@ -97,9 +98,10 @@ def test_api_keys_never_show_in_reprs_or_logs(caplog: pytest.LogCaptureFixture) 
     caplog.set_level(logging.DEBUG)
     registry = ModelRegistry.from_settings(settings(models=entries))
     model = registry.resolve("gpt-4o-mini")
-    assert isinstance(model, LiteLLMModel)
+    assert isinstance(model, DirectModel)
     logging.getLogger("test").info("model %r config %r %s", model, model.config, model.config)
     shown = repr(model) + repr(model.config) + str(model.config) + repr(registry.models())
+    shown += repr(model.endpoint) + str(model.endpoint)
     assert SECRET not in shown and SECRET not in caplog.text
     assert model.config.api_key is not None and model.config.api_key.get_secret_value() == SECRET
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import httpx
 
-from sprig.server.models.litellm_config import LiteLLMConfig
+from sprig.server.models.config import ModelConfig
 
 log = logging.getLogger("sprig.models")
 OLLAMA_DEFAULT_BASE = "http://127.0.0.1:11434"
@@ -63,7 +63,7 @@ def enabled(environ: Mapping[str, str]) -> list[Provider]:
     return [p for p in PROVIDERS if environ.get(p.key_env)]
 
 
-def config_for(model: str, environ: Mapping[str, str], ollama: set[str]) -> LiteLLMConfig | None:
+def config_for(model: str, environ: Mapping[str, str], ollama: set[str]) -> ModelConfig | None:
     """A LiteLLM model entry for ``model`` if an enabled provider serves it, else None.
 
     ``ollama`` holds the models a local Ollama listed at start (without ``OLLAMA_API_BASE``).
@@ -71,9 +71,9 @@ def config_for(model: str, environ: Mapping[str, str], ollama: set[str]) -> Lite
     for provider in enabled(environ):
         if provider.serves(model):
             base = environ.get("OLLAMA_API_BASE") if provider.name == "ollama" else None
-            return LiteLLMConfig(name=model, model=_litellm_id(provider, model), api_base=base)
+            return ModelConfig(name=model, model=_litellm_id(provider, model), api_base=base)
     if model in ollama:
-        return LiteLLMConfig(name=model, api_base=OLLAMA_DEFAULT_BASE)
+        return ModelConfig(name=model, api_base=OLLAMA_DEFAULT_BASE)
     return None
 
 

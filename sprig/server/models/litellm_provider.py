@@ -25,16 +25,16 @@ from sprig.server.models.base import (
     CompletionRequest,
     Usage,
 )
+from sprig.server.models.config import ModelConfig
 from sprig.server.models.errors import ModelConfigError
 from sprig.server.models.formats import json_format, parse_json_output
-from sprig.server.models.litellm_config import LiteLLMConfig
 from sprig.server.models.litellm_wire import (
-    ToolCallAccumulator,
+    add_tool_deltas,
     completion_from_response,
-    finish_reason_of,
     request_kwargs,
     usage_of,
 )
+from sprig.server.models.openai_compat.wire import ToolCallAccumulator, finish_reason_of
 from sprig.server.models.provider_errors import (
     ProviderContext,
     is_provider_error,
@@ -76,17 +76,17 @@ def import_litellm() -> Any:
 
 
 class LiteLLMModel(ChatModel):
-    def __init__(self, config: LiteLLMConfig) -> None:
+    def __init__(self, config: ModelConfig) -> None:
         self.name = config.name
         self.config = config
 
     def __repr__(self) -> str:
-        return f"LiteLLMModel(name={self.name!r}, model={self.config.litellm_model!r})"
+        return f"LiteLLMModel(name={self.name!r}, model={self.config.model_id!r})"
 
     @cached_property
     def _info(self) -> dict[str, Any] | None:
         try:
-            info: dict[str, Any] = import_litellm().get_model_info(self.config.litellm_model)
+            info: dict[str, Any] = import_litellm().get_model_info(self.config.model_id)
         except Exception:  # LiteLLM raises plain Exceptions for unmapped models
             return None
         return info
@@ -113,12 +113,12 @@ class LiteLLMModel(ChatModel):
         )
 
     def count_tokens(self, text: str) -> int:
-        count: int = import_litellm().token_counter(model=self.config.litellm_model, text=text)
+        count: int = import_litellm().token_counter(model=self.config.model_id, text=text)
         return count
 
     def count_message_tokens(self, messages: Sequence[ChatMessage]) -> int:
         wire = [m.to_openai() for m in messages]
-        count: int = import_litellm().token_counter(model=self.config.litellm_model, messages=wire)
+        count: int = import_litellm().token_counter(model=self.config.model_id, messages=wire)
         return count
 
     @cached_property
@@ -126,7 +126,7 @@ class LiteLLMModel(ChatModel):
         """The provider LiteLLM routes this model to (None: it knows none)."""
         try:
             found = import_litellm().get_llm_provider(
-                self.config.litellm_model, api_base=self.config.api_base
+                self.config.model_id, api_base=self.config.api_base
             )
         except Exception:  # LiteLLM raises its BadRequestError for an unknown provider
             return None
@@ -208,7 +208,7 @@ class _StreamState:
         choice = chunk.choices[0]
         if choice.finish_reason:
             self.finish_reason = choice.finish_reason
-        self.tools.add(getattr(choice.delta, "tool_calls", None))
+        add_tool_deltas(self.tools, getattr(choice.delta, "tool_calls", None))
         text = choice.delta.content or ""
         self.parts.append(text)
         return text

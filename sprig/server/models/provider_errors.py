@@ -12,6 +12,8 @@ Sprig's words: which model, which provider, what kind of failure.
 | timeout, 408, 504                    | UpstreamTimeoutError        | 504    | timed out after  |
 | no connection                        | UpstreamError               | 502    | could not be     |
 |                                      |                             |        | reached          |
+| reply broken off or not the wire's   | UpstreamError               | 502    | sent a broken    |
+|   shape (direct gateway)             |                             |        | reply: reason    |
 | anything else (5xx, mid-stream)      | UpstreamError               | 502    | returned an error|
 
 The provider's original error (exception types, its message) goes to the server log, with
@@ -63,6 +65,11 @@ class ProviderContext:
     secrets: tuple[str, ...] = ()  # never shown or logged
 
 
+class BrokenReplyError(Exception):
+    """A provider's reply stopped part way or is not what the wire promises; the message is
+    Sprig's own description (shown to the client)."""
+
+
 def is_provider_error(exc: BaseException) -> bool:
     """True for exceptions raised by LiteLLM or the OpenAI client it wraps."""
     root = type(exc).__module__.split(".", 1)[0]
@@ -93,6 +100,8 @@ def _classify(exc: BaseException, ctx: ProviderContext) -> tuple[str, SprigError
         return "no key", ProviderAuthenticationError(text)
     if _is_connection(exc):
         return "connection", UpstreamError(f"{who} could not be reached: connection error")
+    if isinstance(exc, BrokenReplyError):
+        return "broken reply", UpstreamError(f"{who} sent a broken reply: {exc}")
     if status in _BAD_REQUEST:
         return "bad request", ProviderRequestError(_bad_request(exc, ctx, who))
     if status in _AUTH:

@@ -1,7 +1,8 @@
-"""One hosted (LiteLLM) model's configuration: an entry of ``Settings.models``.
+"""One hosted model's configuration: an entry of ``Settings.models``.
 
-Its own module: the provider (litellm_provider.py) and the wire translation
-(litellm_wire.py) both read it, and neither needs the other for it.
+Its own module: both gateways read it (the direct OpenAI-compatible client in
+``openai_compat/`` and LiteLLM in ``litellm_provider.py``), and the registry picks between
+them (``gateway``).
 """
 
 from __future__ import annotations
@@ -12,15 +13,19 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from sprig.server.models.base import Capabilities
 
+Gateway = Literal["auto", "direct", "litellm"]
 
-class LiteLLMConfig(BaseModel):
+
+class ModelConfig(BaseModel):
     """One entry of `Settings.models`."""
 
     model_config = ConfigDict(extra="forbid")
 
     kind: Literal["chat"] = "chat"
     name: str = Field(min_length=1, description="Name clients use (agent `model`).")
-    model: str | None = Field(default=None, description="LiteLLM model id; default: name.")
+    model: str | None = Field(
+        default=None, description="Provider model id, LiteLLM style (openai/…); default: name."
+    )
     api_key: SecretStr | None = None
     api_base: str | None = None
     api_version: str | None = None
@@ -31,9 +36,14 @@ class LiteLLMConfig(BaseModel):
     extra_sampling: bool = Field(
         default=False, description="Also send min_p and repetition_penalty (vLLM-style hosts)."
     )
+    gateway: Gateway = Field(
+        default="auto",
+        description="direct: Sprig's own client of the OpenAI chat-completions wire; litellm: "
+        "through LiteLLM; auto: direct for the providers that speak that wire.",
+    )
     aliases: list[str] = Field(default_factory=list)
     params: dict[str, Any] = Field(default_factory=dict, repr=False)
 
     @property
-    def litellm_model(self) -> str:
+    def model_id(self) -> str:
         return self.model or self.name
