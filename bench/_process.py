@@ -13,7 +13,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -30,12 +30,15 @@ def free_port() -> int:
 
 
 @contextmanager
-def sprig_serve(data_dir: Path, env: dict[str, str]) -> Iterator[httpx.Client]:
-    """A `sprig serve` on a free port; a client with its key, closed and stopped on exit."""
+def sprig_serve(
+    data_dir: Path, env: dict[str, str], args: Sequence[str] = ()
+) -> Iterator[httpx.Client]:
+    """A `sprig serve` on a free port (with ``args``, e.g. ``--workers 2``); a client with
+    its key, closed and stopped on exit."""
     key, port = "sk-bench-" + secrets.token_hex(16), free_port()
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("SPRIG_", "JULEP_"))}
     cmd = [sys.executable, "-m", "sprig.cli.main", "serve", "--host", "127.0.0.1"]
-    cmd += ["--port", str(port), "--data-dir", str(data_dir)]
+    cmd += ["--port", str(port), "--data-dir", str(data_dir), *args]
     log_path = data_dir.parent / f"{data_dir.name}.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(
