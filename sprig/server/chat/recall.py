@@ -13,7 +13,6 @@ from __future__ import annotations
 from uuid import UUID
 
 from sprig.server.chat.render import input_messages
-from sprig.server.chat.tool_links import link_tool_results
 from sprig.server.chat.turn import ChatOptions, TurnInputs
 from sprig.server.chat.window import entry_message
 from sprig.server.search.options import RecallOptions
@@ -28,11 +27,21 @@ def turn_recall(inputs: TurnInputs, options: ChatOptions) -> RecallOptions | Non
     return RecallOptions.of_session(inputs.session["recall_options"]) if enabled else None
 
 
+SPOKEN = ("user", "assistant")
+
+
 def recall_query(inputs: TurnInputs, options: ChatOptions, recall: RecallOptions) -> str:
-    """The text of the last messages (the history window, then the new ones as sent)."""
-    history = [entry_message(r) for r in inputs.window.entries]
-    said = history + link_tool_results(history, input_messages(options, {}))
-    return recall.query_text([m.text() for m in said if m.role in ("user", "assistant")])
+    """The text of the last messages (the history window, then the new ones as sent); only
+    the window's newest entries are looked at."""
+    said = [m.text() for m in input_messages(options, {}) if m.role in SPOKEN]
+    wanted = recall.num_search_messages
+    older: list[str] = []
+    for row in reversed(inputs.window.entries):
+        if len(said) + len(older) >= wanted:
+            break
+        if row["role"] in SPOKEN:
+            older.append(entry_message(row).text())
+    return recall.query_text([*reversed(older), *said])
 
 
 def recall_owners(inputs: TurnInputs) -> list[Owner]:

@@ -11,7 +11,7 @@ from typing import Any
 
 from sprig.server.chat import templates
 from sprig.server.chat.tool_links import link_tool_results
-from sprig.server.chat.turn import ChatOptions, PreparedTurn, Recalled, TurnInputs
+from sprig.server.chat.turn import ChatOptions, Counted, PreparedTurn, Recalled, TurnInputs
 from sprig.server.chat.window import ContextOverflowError, entry_message, trim_window
 from sprig.server.models.base import ChatMessage, CompletionRequest, ToolCall
 from sprig.server.store.crud import Row
@@ -30,7 +30,9 @@ async def render_turn(
     variables = template_variables(inputs, options.metadata, recalled)
     prompt, messages = await render_prompts(renderer, inputs, options, variables)
     head = _head(prompt, inputs.session)
-    fixed = inputs.model.count_message_tokens(head + messages)
+    # Each new message is tokenised once, here: persisting the turn reuses these counts.
+    counts = [inputs.model.count_message_tokens([m]) for m in messages]
+    fixed = inputs.model.count_message_tokens(head) + sum(counts)
     if fixed > inputs.budget:
         raise ContextOverflowError(
             f"The system prompt and new messages need {fixed} tokens; "
@@ -43,9 +45,20 @@ async def render_turn(
             "Set the session's context_overflow to 'truncate', 'summarize' or 'adaptive'."
         )
     history = [entry_message(r) for r in window.entries]
-    messages = link_tool_results(history, messages)
+    linked = link_tool_results(history, messages)
+    counts = _recount(inputs, messages, counts, linked)
+    messages = linked
     request = _request(inputs, options, head + history + messages)
-    return PreparedTurn(inputs, request, messages, window, recalled.docs)
+    counted = Counted(counts, fixed + window.tokens)
+    return PreparedTurn(inputs, request, messages, window, recalled.docs, counted)
+
+
+def _recount(
+    inputs: TurnInputs, before: list[ChatMessage], counts: list[int], after: list[ChatMessage]
+) -> list[int]:
+    """Counts of the linked messages: those linking left alone keep theirs."""
+    known = {id(m): n for m, n in zip(before, counts, strict=True)}
+    return [known.get(id(m)) or inputs.model.count_message_tokens([m]) for m in after]
 
 
 def _head(prompt: str, session: Row) -> list[ChatMessage]:

@@ -290,7 +290,9 @@ class ChatService:
         partial: bool,
     ) -> list[Row]:
         turn, model = run.turn, run.turn.model
-        entries = [_entry(model, m) for m in [*turn.messages, *run.steps]]
+        counts: list[int | None] = [*turn.counted.messages] or [None] * len(turn.messages)
+        entries = [_entry(model, m, n) for m, n in zip(turn.messages, counts, strict=True)]
+        entries += [_entry(model, m) for m in run.steps]
         reply = ChatMessage(role="assistant", content=result.content, name=turn.agent["name"])
         reply_entry = {
             "id": result.id,
@@ -350,9 +352,10 @@ async def _enqueue_summary(conn: AsyncConnection, developer_id: UUID, turn: Prep
 
 def _result(run: TurnRun, completion: Completion, reply_id: UUID) -> ChatResult:
     usage, model = completion.usage, run.turn.model
-    if not usage.prompt_tokens:
+    if not usage.prompt_tokens:  # the provider said nothing: what rendering counted
+        steps = model.count_message_tokens(run.steps) if run.steps else 0
         usage = Usage(
-            model.count_message_tokens(run.request().messages),
+            run.turn.counted.prompt + steps,
             usage.completion_tokens or model.count_tokens(completion.content),
         )
     return ChatResult(
@@ -377,7 +380,7 @@ def _fold(done: Completion, parts: list[str], chunk: CompletionChunk) -> None:
     done.stop_reason = chunk.stop_reason or done.stop_reason
 
 
-def _entry(model: ChatModel, message: ChatMessage) -> dict[str, Any]:
+def _entry(model: ChatModel, message: ChatMessage, tokens: int | None = None) -> dict[str, Any]:
     source = "tool_response" if message.role == "tool" else "api_request"
     if message.tool_calls:
         source = "tool_request"
@@ -388,6 +391,6 @@ def _entry(model: ChatModel, message: ChatMessage) -> dict[str, Any]:
         "source": source,
         "tool_call_id": message.tool_call_id,
         "tool_calls": [c.to_openai() for c in message.tool_calls] or None,
-        "token_count": model.count_message_tokens([message]),
+        "token_count": model.count_message_tokens([message]) if tokens is None else tokens,
         "tokenizer": model.name,
     }

@@ -137,6 +137,14 @@ class Recalled:
     memories: list[Row] = field(default_factory=list)
 
 
+@dataclass(frozen=True, slots=True)
+class Counted:
+    """Token counts made while rendering, so nothing is tokenised twice in a turn."""
+
+    messages: list[int] = field(default_factory=list)  # each new message's, as stored
+    prompt: int = 0  # the request's: prompt, new messages and the window's stored counts
+
+
 @dataclass(frozen=True)
 class PreparedTurn:
     """The request as the model first sees it; not changed while the turn runs."""
@@ -146,6 +154,7 @@ class PreparedTurn:
     messages: list[ChatMessage]  # the request's new messages, rendered, as sent
     window: Window  # the history shown, cut to the budget the prompt leaves
     docs: list[Row]
+    counted: Counted = field(default_factory=Counted)
 
     @property
     def session(self) -> Row:

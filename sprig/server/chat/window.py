@@ -7,6 +7,7 @@ the session's rolling summary (``seq <= summary_until``) are never read.
 
 from __future__ import annotations
 
+import bisect
 import functools
 import json
 from collections import OrderedDict
@@ -53,7 +54,20 @@ class Window:
     available: int = 0  # the history budget this window was cut for
 
 
+# A window row keeps the message made from it (rows of the window cache live across turns,
+# so an entry is converted, and its wire JSON encoded, once per process).
+_MESSAGE = "_message"
+
+
 def entry_message(row: Row) -> ChatMessage:
+    """The message a history entry row stands for (made once per row)."""
+    message: ChatMessage | None = row.get(_MESSAGE)
+    if message is None:
+        message = row[_MESSAGE] = _to_message(row)
+    return message
+
+
+def _to_message(row: Row) -> ChatMessage:
     content, raw_calls = row["content"], row.get("tool_calls")
     if isinstance(content, str) and not raw_calls:  # most entries: plain text
         return ChatMessage(row["role"], content, row.get("name"), row.get("tool_call_id"))
@@ -181,12 +195,15 @@ class _Cached:
     entries: list[Row]  # oldest first, all with seq > floor, summaries excluded
     complete: bool  # True when no older entry above the floor is missing
     oldest: int | None  # lowest seq fetched so far
+    _sums: list[int] = field(default_factory=lambda: [0], repr=False)
+    _sums_model: str = ""
 
     async def catch_up(self, conn: AsyncConnection, sid: UUID, next_seq: int, cap: int) -> None:
         newest = self.entries[-1]["seq"] if self.entries else self.floor
         if self.oldest is None:
             rows = await _page(conn, sid, None, self.floor, True, PAGE)
             self.entries = list(reversed(rows))
+            self._sums = [0]
             self.oldest = rows[-1]["seq"] if rows else self.floor
             self.complete = len(rows) < PAGE
         elif newest < next_seq - 1:
@@ -195,12 +212,24 @@ class _Cached:
         if len(self.entries) > cap:
             del self.entries[: len(self.entries) - cap]
             self.oldest, self.complete = self.entries[0]["seq"], False
+            self._sums = [0]
+
+    def token_sums(self, model: ChatModel) -> list[int]:
+        """Running token sums: ``sums[i]`` is what ``entries[:i]`` cost with ``model``'s
+        counts (extended for entries added since the last call; remade for a new model)."""
+        if self._sums_model != model.name or len(self._sums) > len(self.entries) + 1:
+            self._sums, self._sums_model = [0], model.name
+        sums = self._sums
+        for row in self.entries[len(sums) - 1 :]:
+            sums.append(sums[-1] + entry_tokens(model, row))
+        return sums
 
     async def older(self, conn: AsyncConnection, sid: UUID, size: int) -> bool:
         """Prepend a page of older entries; False when there are none."""
         if self.complete or self.oldest is None:
             return False
         rows = await _page(conn, sid, self.oldest, self.floor, True, size)
+        self._sums = [0]  # the sums start at the oldest entry: remade
         self.entries[:0] = list(reversed(rows))
         if rows:
             self.oldest = rows[-1]["seq"]
@@ -230,9 +259,11 @@ async def load_window_cached(
 ) -> Window:
     """``load_window`` served from the session's cached recent entries."""
     cached = await cache.rows(conn, session)
+    if with_tools:
+        return await _fit_cached(conn, cached, model, session["id"], available)
     tail = PAGE  # look at the newest entries first: a turn rarely needs the whole cache
     while True:
-        rows = [r for r in cached.entries[-tail:] if with_tools or r["source"] not in TOOL_SOURCES]
+        rows = [r for r in cached.entries[-tail:] if r["source"] not in TOOL_SOURCES]
         window = Window(available=available)
         taken: list[list[Row]] = []
         if not _take(window, taken, _groups(list(reversed(rows))), model, available):
@@ -242,6 +273,27 @@ async def load_window_cached(
         elif cached.complete or not await cached.older(conn, session["id"], max(PAGE, tail)):
             break
     window.entries = [row for group in reversed(taken) for row in group]
+    return window
+
+
+async def _fit_cached(
+    conn: AsyncConnection, cached: _Cached, model: ChatModel, sid: UUID, available: int
+) -> Window:
+    """The newest cached entries that fit, found by bisecting the entries' running token
+    sums (kept with the cache, extended as entries are added): no per-entry work per turn."""
+    sums = cached.token_sums(model)
+    while sums[-1] <= available and await cached.older(conn, sid, max(PAGE, len(sums))):
+        sums = cached.token_sums(model)  # all fit: older entries may too
+    total = sums[-1]
+    entries = cached.entries
+    if total <= available:
+        return Window(entries=list(entries), tokens=total, available=available)
+    first = bisect.bisect_left(sums, total - available)  # the oldest entry that may stay
+    while first < len(entries) and entries[first]["role"] == "tool":
+        first += 1  # a tool result stays with the call it answers: whole groups only
+    window = Window(entries=entries[first:], overflowed=True, available=available)
+    window.tokens = total - sums[first]
+    window.dropped_before_seq = entries[first - 1]["seq"] + 1
     return window
 
 

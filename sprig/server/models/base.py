@@ -39,13 +39,26 @@ class ToolCall:
         }
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class ChatMessage:
+    """One message. Frozen: a message's wire JSON is encoded once and reused (``wire_json``);
+    ``dataclasses.replace`` makes a new message, with its own."""
+
     role: Role
     content: str | list[ContentPart] = ""
     name: str | None = None
     tool_call_id: str | None = None
     tool_calls: list[ToolCall] = field(default_factory=list)
+    _wire: bytes | None = field(default=None, init=False, repr=False, compare=False)
+
+    def wire_json(self) -> bytes:
+        """``to_openai()`` as JSON, encoded on first use (a history entry's, once per
+        process while the session's window is cached)."""
+        if self._wire is None:
+            encoded = json.dumps(self.to_openai(), ensure_ascii=False).encode()
+            object.__setattr__(self, "_wire", encoded)
+            return encoded
+        return self._wire
 
     def text(self) -> str:
         """The message's text: text parts joined, non-text parts left out."""

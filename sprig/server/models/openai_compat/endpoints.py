@@ -40,7 +40,7 @@ def _openai_quirks(body: Body, model: str) -> Body:
 
 
 _MISTRAL_TAKES = frozenset(
-    {"messages", "model", "stream", "temperature", "top_p", "max_tokens", "stop", "seed",
+    {"model", "stream", "temperature", "top_p", "max_tokens", "stop", "seed",
      "response_format", "tools", "tool_choice", "parallel_tool_calls"}
 )  # fmt: skip
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 from collections.abc import AsyncGenerator, Mapping, Sequence
 from functools import cached_property
@@ -33,9 +32,10 @@ from sprig.server.models.openai_compat.transport import (
 from sprig.server.models.openai_compat.wire import (
     StreamState,
     completion_from_json,
+    encode_body,
     extra_sampling_fields,
     finish_reason_of,
-    request_body,
+    request_fields,
 )
 from sprig.server.models.provider_errors import (
     BrokenReplyError,
@@ -120,15 +120,14 @@ class DirectModel(ChatModel):
     def _call(self, request: CompletionRequest, *, stream: bool) -> Call:
         if self.endpoint.key_required and not self.endpoint.key:
             raise self._error(MissingKeyError())
-        body = request_body(request, stream=stream)
-        body["model"] = self.endpoint.model
+        fields = request_fields(request, stream=stream)
+        fields["model"] = self.endpoint.model
         if self.config.extra_sampling:
-            body.update(extra_sampling_fields(request.sampling))
-        body.update(self._extra)
-        encoded = json.dumps(self.endpoint.adapt(body), ensure_ascii=False).encode()
+            fields.update(extra_sampling_fields(request.sampling))
+        fields.update(self._extra)
         return Call(
             self.endpoint.url,
-            encoded,
+            encode_body(self.endpoint.adapt(fields), request.messages),
             self.endpoint.headers(),
             self.config.timeout,
             self.config.max_retries,

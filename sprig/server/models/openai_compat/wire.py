@@ -6,11 +6,13 @@ Plain dicts in and out. Both gateways use the pieces that do not depend on the t
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import json
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from sprig.server.models.base import (
+    ChatMessage,
     Completion,
     CompletionRequest,
     FinishReason,
@@ -65,10 +67,9 @@ def tool_choice_wire(choice: ToolChoice | None) -> ToolChoice | None:
     return choice
 
 
-def request_body(request: CompletionRequest, *, stream: bool) -> dict[str, Any]:
-    """The OpenAI request body for ``request`` (without ``model``; sampling as set)."""
-    body: dict[str, Any] = {"messages": [m.to_openai() for m in request.messages]}
-    body.update(sampling_fields(request.sampling))
+def request_fields(request: CompletionRequest, *, stream: bool) -> dict[str, Any]:
+    """The OpenAI request body for ``request`` but its messages and ``model``."""
+    body = sampling_fields(request.sampling)
     if request.response_format and request.response_format.get("type", "text") != "text":
         body["response_format"] = request.response_format
     if request.tools:
@@ -79,6 +80,17 @@ def request_body(request: CompletionRequest, *, stream: bool) -> dict[str, Any]:
         body["stream"] = True
         body["stream_options"] = {"include_usage": True}
     return body
+
+
+def encode_body(fields: Mapping[str, Any], messages: Sequence[ChatMessage]) -> bytes:
+    """The request JSON: each message's own encoding (made once per message, see
+    ``ChatMessage.wire_json``) joined with the other fields'."""
+    parts = [b'{"messages":[', b",".join(m.wire_json() for m in messages), b"]"]
+    if fields:
+        parts += [b",", json.dumps(fields, ensure_ascii=False).encode()[1:]]
+    else:
+        parts.append(b"}")
+    return b"".join(parts)
 
 
 def finish_reason_of(reason: str | None, has_tool_calls: bool) -> FinishReason:
