@@ -11,6 +11,9 @@ sent), timed at the client, interleaved round-robin so load hits all alike:
 - sprig: ``POST /sessions/{id}/chat`` (``save: false``, so the history keeps its size);
 - litellm: the same through the LiteLLM gateway.
 
+Also the server's own time of the sprig turns (its ``Server-Timing`` header: from the
+request reaching the app to the response starting, the model call included).
+
 Overhead = sprig p50 - direct p50 (goal: ≤ 5 ms at every size, and flat: the largest
 size's within 2x of the empty session's). First chat: a fresh ``sprig serve`` with only the
 direct model; the wall time of its first chat turn once ``/healthz`` answers (goal ≤ 1 s).
@@ -42,7 +45,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from _common import load_average, percentiles
+from _common import load_average, percentiles, server_ms
 from _process import ROOT, call, free_port, sprig_serve
 
 TARGET_OVERHEAD_MS = 5.0
@@ -125,10 +128,14 @@ def measure_size(client: httpx.Client, base: str, size: int, turns: int) -> dict
         r = provider.post(f"{base}/chat/completions", content=direct_body, headers=headers)
         r.raise_for_status()
 
+    server: list[float] = []
+
     def chat(gateway: str) -> None:
         r = client.post(f"/sessions/{sessions[gateway]}/chat", json=ask)
         if r.status_code != 201:
             raise RuntimeError(f"chat via {gateway}: {r.status_code} {r.text[:300]}")
+        if gateway == "sprig":
+            server.append(server_ms(r))
 
     runs: dict[str, list[float]] = {"direct": [], "sprig": [], "litellm": []}
     plan = [
@@ -143,6 +150,7 @@ def measure_size(client: httpx.Client, base: str, size: int, turns: int) -> dict
                 runs[name].append(ms)
     provider.close()
     out: dict[str, Any] = {name: pct(times) for name, times in runs.items()}
+    out["sprig_server"] = pct(server[WARM_UP:])  # Server-Timing: in the server, model call too
     out["messages_sent"] = len(rendered)
     out["overhead_p50_ms"] = out["sprig"]["p50"] - out["direct"]["p50"]
     out["litellm_overhead_p50_ms"] = out["litellm"]["p50"] - out["direct"]["p50"]

@@ -125,8 +125,8 @@ class Settings(BaseSettings):
     )
     warm_up_providers: bool = Field(
         default=True,
-        description="Import LiteLLM in the background at start when a hosted model is "
-        "configured, so the first call to it does not wait for the import.",
+        description="Load hosted models' tokenizers (and LiteLLM, if a model needs it) in the "
+        "background at start, so the first call to one does not wait for them.",
     )
     local_model_path: Path | None = Field(
         default=None, description="GGUF file for the local model; default: the bundled SmolLM2."

@@ -60,6 +60,15 @@ def test_chat_overhead_runs() -> None:
     assert all(row["p50_ms"] > 0 for row in figures["overhead"].values())
 
 
+def test_gateway_overhead_runs() -> None:
+    figures = run_bench("gateway_overhead.py", "--quick")
+    assert set(figures["sizes"]) == {"0", "20"}
+    for row in figures["sizes"].values():
+        assert row["direct"]["p50"] > 0 and row["sprig"]["p50"] > 0 and row["litellm"]["p50"] > 0
+        assert row["messages_sent"] >= 2
+    assert 0 < figures["first_chat_s"] < 60
+
+
 def test_memory_recall_runs() -> None:
     figures = run_bench("memory_recall.py", "--conversations", "1")
     assert figures["conversations"] == 1 and figures["questions"] > 0

@@ -19,6 +19,8 @@ from sprig.server.models.base import ChatMessage, ToolCall
 
 def link_tool_results(history: list[ChatMessage], inputs: list[ChatMessage]) -> list[ChatMessage]:
     """``inputs`` with ids filled in and echoed calls dropped (``history`` is not changed)."""
+    if not any(_may_link(m) for m in inputs):
+        return inputs  # nothing to link: the history need not be walked
     pending: list[ToolCall] = []
     for message in history:
         _track(message, pending)
@@ -33,6 +35,12 @@ def link_tool_results(history: list[ChatMessage], inputs: list[ChatMessage]) -> 
         _track(message, pending)
         linked.append(message)
     return linked
+
+
+def _may_link(message: ChatMessage) -> bool:
+    if message.role == "assistant":
+        return bool(message.tool_calls)
+    return message.role == "tool" and not message.tool_call_id
 
 
 def _track(message: ChatMessage, pending: list[ToolCall]) -> None:
