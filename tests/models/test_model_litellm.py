@@ -10,7 +10,6 @@ import re
 import time
 
 import pytest
-from fake_openai import PROMPT_TOKENS, FakeOpenAI
 
 from sprig.server.errors import BadRequestError, SprigError, UpstreamError, UpstreamTimeoutError
 from sprig.server.models.base import (
@@ -29,6 +28,7 @@ from sprig.server.models.errors import (
 from sprig.server.models.litellm_config import LiteLLMConfig
 from sprig.server.models.litellm_provider import FALLBACK_CONTEXT_WINDOW, LiteLLMModel
 from sprig.server.models.provider_errors import provider_detail
+from tests.helpers.fake_openai import PROMPT_TOKENS, FakeOpenAI
 
 KEY = "sk-fake-" + "q" * 32
 WEATHER = ToolSpec(
