@@ -1,5 +1,6 @@
-"""Test databases: the backends a run covers, and fresh databases copied from a template
-migrated once per session (a SQLite file; a PostgreSQL ``TEMPLATE`` database).
+"""Test databases: the backends a run covers, fresh empty databases, and their copies of a
+template migrated once per session (a SQLite file; a PostgreSQL ``TEMPLATE`` database) for
+the apps of the ``app`` and ``live_url`` fixtures.
 
 ``SPRIG_TEST_BACKENDS`` (default ``sqlite,postgres``) names the backends the suites that
 run on both cover; PostgreSQL is pgserver's bundled server."""
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy.engine import make_url
 
 from sprig.server.settings import Settings
 from sprig.server.store.db import Database
@@ -63,19 +65,31 @@ def copy_sqlite_template(settings: Settings, template: Path) -> None:
         shutil.copyfile(template, target)
 
 
-def postgres_url(server: Any, template: str | None = None) -> str:
-    """A fresh database on the shared test server (a copy of ``template`` if given), as an
-    asyncpg URL."""
+def postgres_url(server: Any) -> str:
+    """A fresh, empty database on the shared test server, as an asyncpg URL."""
     name = "t_" + uuid.uuid4().hex[:12]
-    server.psql(f"CREATE DATABASE {name}" + (f" TEMPLATE {template};" if template else ";"))
+    _psql(server, f"CREATE DATABASE {name};", "CREATE DATABASE")
     socket_dir = server.get_uri().split("host=")[1]
     return f"postgresql+asyncpg://postgres@/{name}?host={socket_dir}"
 
 
+def copy_postgres_template(server: Any, settings: Settings, template: str) -> None:
+    """Make ``settings``' empty database (``postgres_url``) a copy of the migrated
+    ``template``: dropped and created again from it (no connection is open to either)."""
+    name = make_url(settings.resolved_database_url).database
+    _psql(server, f"DROP DATABASE {name};", "DROP DATABASE")
+    _psql(server, f"CREATE DATABASE {name} TEMPLATE {template};", "CREATE DATABASE")
+
+
+def _psql(server: Any, sql: str, ok: str) -> None:
+    done = server.psql(sql)
+    if ok not in done:  # psql reports its errors on stderr, not by raising
+        raise RuntimeError(f"{sql} failed: {done!r}")
+
+
 def backend_settings(request: pytest.FixtureRequest, tmp_path: Path, **extra: Any) -> Settings:
-    """Test settings on the backend of a ``params=backends()`` fixture's ``request``; on
-    PostgreSQL a fresh copy of the session's migrated template database."""
+    """Test settings on the backend of a ``params=backends()`` fixture's ``request``: a fresh,
+    empty database (the ``app`` fixture makes it a copy of the session's migrated template)."""
     if request.param == "postgres":
-        template = request.getfixturevalue("pg_template")
-        extra["database_url"] = postgres_url(request.getfixturevalue("pg_server"), template)
+        extra["database_url"] = postgres_url(request.getfixturevalue("pg_server"))
     return make_settings(tmp_path / "data", **extra)

@@ -22,6 +22,7 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
+from sqlalchemy.engine import make_url
 
 from sprig.server.auth.keys import create_tenant
 from sprig.server.models.scripted import ScriptedModel
@@ -29,7 +30,13 @@ from sprig.server.runtime import Runtime
 from sprig.server.settings import Settings
 from tests.helpers.app import API_KEY, auth, build_app, make_settings
 from tests.helpers.conformance import check_response
-from tests.helpers.database import copy_sqlite_template, migrate, migrated_sqlite, postgres_url
+from tests.helpers.database import (
+    copy_postgres_template,
+    copy_sqlite_template,
+    migrate,
+    migrated_sqlite,
+    postgres_url,
+)
 from tests.helpers.servers import serve
 
 
@@ -40,8 +47,14 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _app_from_template(request: pytest.FixtureRequest, settings: Settings) -> None:
-    if settings.is_sqlite and not settings.database_url:
+    """The app's database starts as a copy of the session's migrated template: a SQLite file
+    copied into an empty data dir; a test database on ``pg_server`` made from ``pg_template``.
+    (Tests that build their own app from ``settings`` get the empty database.)"""
+    if not settings.database_url:
         copy_sqlite_template(settings, request.getfixturevalue("sqlite_template"))
+    elif settings.database_url.startswith("postgresql"):  # from postgres_url(pg_server)
+        template = request.getfixturevalue("pg_template")
+        copy_postgres_template(request.getfixturevalue("pg_server"), settings, template)
 
 
 @pytest.fixture
@@ -125,7 +138,7 @@ def pg_template(pg_server: Any) -> str:
     tests' databases (``helpers.database.backend_settings``). Nothing connects to it after."""
     url = postgres_url(pg_server)
     migrate(url)
-    return url.rsplit("/", 1)[1].split("?", 1)[0]
+    return str(make_url(url).database)
 
 
 @pytest.fixture
