@@ -9,7 +9,7 @@ import httpx
 
 from sprig.server.jobs.service import enqueue
 from sprig.server.runtime import Runtime
-from tests.api.test_resources import make_agent
+from tests.helpers.resources import make_agent
 
 
 async def _session(client: httpx.AsyncClient) -> dict:

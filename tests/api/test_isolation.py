@@ -8,31 +8,10 @@ from collections.abc import Awaitable, Callable
 import httpx
 from fastapi import FastAPI
 
-from sprig.server.jobs.service import enqueue
 from sprig.server.runtime import Runtime
-from tests.api.routes import BODIES, body_for, fill, has_body, routes
-from tests.conftest import auth
-
-
-async def _seed(client: httpx.AsyncClient, runtime: Runtime) -> dict[str, str]:
-    """Tenant A's resources of every kind."""
-    agent = (await client.post("/agents", json={"name": "a"})).json()["id"]
-    user = (await client.post("/users", json={"name": "u"})).json()["id"]
-    session = (await client.post("/sessions", json={"agent": agent, "user": user})).json()["id"]
-    tool = (
-        await client.post(f"/agents/{agent}/tools", json={"name": "t", "type": "function"})
-    ).json()["id"]
-    ids = {"agent": agent, "user": user, "session": session, "tool": tool}
-    for kind in ("agent", "user", "session"):
-        r = await client.post(f"/{kind}s/{ids[kind]}/docs", json={"title": "d", "content": "c"})
-        ids[f"{kind}_doc"] = r.json()["id"]
-    assert runtime.startup_key is not None
-    async with runtime.db.write() as conn:
-        job = await enqueue(conn, runtime.startup_key.developer_id, "noop", {}, delay_seconds=3600)
-    ids["job"] = str(job["id"])
-    ids["doc"] = ids["agent_doc"]
-    ids["memory"] = str(uuid.uuid4())  # no memory exists yet: the owner check comes first
-    return ids
+from tests.helpers.app import auth
+from tests.helpers.resources import seed_every_kind
+from tests.helpers.routes import BODIES, body_for, fill, has_body, routes
 
 
 async def _snapshot(client: httpx.AsyncClient, ids: dict[str, str]) -> list[object]:
@@ -54,7 +33,7 @@ async def test_every_route_refuses_other_tenants_ids(
     runtime: Runtime,
     tenant_key: Callable[[str], Awaitable[str]],
 ) -> None:
-    ids = await _seed(client, runtime)
+    ids = await seed_every_kind(client, runtime)
     before = await _snapshot(client, ids)
     other = auth(await tenant_key("tenant-b"))
     checked = 0
@@ -84,7 +63,7 @@ async def test_lists_show_only_own_data(
     runtime: Runtime,
     tenant_key: Callable[[str], Awaitable[str]],
 ) -> None:
-    await _seed(client, runtime)
+    await seed_every_kind(client, runtime)
     other = auth(await tenant_key("tenant-b"))
     for method, template, _ in routes(app):
         if method == "GET" and "{" not in template and template not in ("/healthz",):

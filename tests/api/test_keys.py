@@ -17,7 +17,7 @@ from sprig.server.ids import new_id, utcnow
 from sprig.server.settings import Settings
 from sprig.server.store import tables
 from sprig.server.store.db import Database
-from tests.conftest import API_KEY, auth, build_app
+from tests.helpers.app import API_KEY, auth, build_app
 
 GENERATED = "sk-sprig-" + "G" * 43
 CUSTOM = "custom-key-0123456789ab"  # 23 characters, like a SPRIG_API_KEY an operator chose

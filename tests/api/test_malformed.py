@@ -9,8 +9,8 @@ import httpx
 from fastapi import FastAPI
 
 from sprig.server.runtime import Runtime
-from tests.api.routes import body_for, fill, has_body, routes
-from tests.api.test_isolation import _seed
+from tests.helpers.resources import seed_every_kind
+from tests.helpers.routes import body_for, fill, has_body, routes
 
 JUNK: list[Any] = [
     None,
@@ -45,7 +45,7 @@ def _assert_error_shape(r: httpx.Response, context: object) -> None:
 async def test_bad_path_ids_are_422(
     app: FastAPI, client: httpx.AsyncClient, runtime: Runtime
 ) -> None:
-    ids = await _seed(client, runtime)
+    ids = await seed_every_kind(client, runtime)
     for method, template, _ in routes(app):
         if "{" not in template:
             continue
@@ -59,7 +59,7 @@ async def test_bad_path_ids_are_422(
 async def test_junk_bodies_never_500(
     app: FastAPI, client: httpx.AsyncClient, runtime: Runtime
 ) -> None:
-    ids = await _seed(client, runtime)
+    ids = await seed_every_kind(client, runtime)
     sent = 0
     for method, template, op in routes(app):
         if not has_body(op):
@@ -99,7 +99,7 @@ async def test_oversized_body_is_413(client: httpx.AsyncClient, runtime: Runtime
 async def test_junk_queries_never_500(
     app: FastAPI, client: httpx.AsyncClient, runtime: Runtime
 ) -> None:
-    ids = await _seed(client, runtime)
+    ids = await seed_every_kind(client, runtime)
     params = [
         {"limit": "abc"},
         {"offset": "1e9999"},
@@ -140,7 +140,7 @@ async def test_integer_parameters_are_bounded(
     app: FastAPI, client: httpx.AsyncClient, runtime: Runtime
 ) -> None:
     """An offset past 64 bits once overflowed SQLite (500) and reset the connection."""
-    ids = await _seed(client, runtime)
+    ids = await seed_every_kind(client, runtime)
     paths = [
         "/agents",
         "/users",
@@ -165,7 +165,7 @@ async def test_integer_parameters_are_bounded(
 async def test_malformed_messages_are_422_before_anything_else(
     client: httpx.AsyncClient, runtime: Runtime
 ) -> None:
-    ids = await _seed(client, runtime)
+    ids = await seed_every_kind(client, runtime)
     missing = "00000000-0000-4000-8000-000000000000"
     bad_messages = [
         {"role": {"x": 1}, "content": "hi"},
@@ -192,7 +192,7 @@ async def test_malformed_messages_are_422_before_anything_else(
 async def test_json_schema_format_without_a_schema_is_400(
     client: httpx.AsyncClient, runtime: Runtime
 ) -> None:
-    ids = await _seed(client, runtime)
+    ids = await seed_every_kind(client, runtime)
     user = {"role": "user", "content": "hi"}
     for fmt in ({"type": "json_schema"}, {"type": "json_schema", "json_schema": {}}):
         for body in (

@@ -30,9 +30,9 @@ from schemathesis.config import SchemathesisConfig
 
 from sprig.server.models.scripted import ScriptedModel
 from sprig.server.settings import Settings
-from tests.api.conftest import _backends, backend_settings
-from tests.api.routes import kind_of
-from tests.conftest import API_KEY, auth, build_app, make_settings
+from tests.helpers.app import API_KEY, auth, build_app, make_settings
+from tests.helpers.database import backend_settings, backends
+from tests.helpers.routes import kind_of
 
 CHECKS = [
     not_a_server_error,
@@ -55,7 +55,7 @@ CONFIG = SchemathesisConfig.from_dict(
 )
 
 
-@pytest.fixture(params=_backends())
+@pytest.fixture(params=backends())
 def live_settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
     """The live server on each backend (SQLite, and PostgreSQL unless skipped)."""
     return backend_settings(request, tmp_path)

@@ -7,11 +7,7 @@ import uuid
 import httpx
 import pytest
 
-
-async def make_agent(client: httpx.AsyncClient, **body: object) -> dict:
-    r = await client.post("/agents", json={"name": "ada", **body})
-    assert r.status_code == 201, r.text
-    return r.json()
+from tests.helpers.resources import make_agent
 
 
 async def test_agent_lifecycle(client: httpx.AsyncClient) -> None:

@@ -11,7 +11,7 @@ import pytest
 from pydantic import TypeAdapter
 
 from sprig.server.api.responses import History, documented
-from tests.api.conformance import document, success_schema, validate
+from tests.helpers.conformance import document, success_schema, validate
 
 
 def _operations() -> list[tuple[str, str, dict]]:

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 
 from sprig.server.runtime import Runtime
-from tests.conftest import auth
+from tests.helpers.app import auth
 
 DOCS = [
     (

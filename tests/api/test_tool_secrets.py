@@ -22,7 +22,7 @@ from sprig.server.resources.tools import SEALED_MARK, tool_values
 from sprig.server.runtime import Runtime
 from sprig.server.settings import Settings
 from sprig.server.store import crud, tables
-from tests.api.conftest import _backends, backend_settings
+from tests.helpers.database import backend_settings, backends
 
 TOKEN = "tok-8c1f0e6a9b"
 API_KEY_HEADER = "xk-3d5e7f9a1b"
@@ -30,7 +30,7 @@ BRAVE = "brave-5a6b7c8d"
 FERN = {"X-Fern-Language": "Python"}
 
 
-@pytest.fixture(params=_backends())
+@pytest.fixture(params=backends())
 def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
     """Tool HTTP may reach the loopback stub (and nothing else is ever contacted)."""
     return backend_settings(request, tmp_path, tool_http_allow=["127.0.0.1"])

@@ -6,7 +6,7 @@ import uuid
 
 import httpx
 
-from tests.api.test_resources import make_agent
+from tests.helpers.resources import make_agent
 
 FERN = {"X-Fern-Language": "Python"}
 

@@ -8,7 +8,11 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.api.conftest import check_responses  # noqa: F401  (autouse: bodies match the document)
+
+@pytest.fixture(autouse=True)
+def conforming(check_responses: list[httpx.Response]) -> list[httpx.Response]:
+    """Every test here: JSON 2xx bodies match the document."""
+    return check_responses
 
 
 @pytest.fixture
@@ -33,7 +37,3 @@ async def user(client: httpx.AsyncClient) -> dict[str, Any]:
 async def session(client: httpx.AsyncClient, agent: dict, user: dict) -> dict[str, Any]:
     body = {"agent": agent["id"], "user": user["id"], "situation": "A code review."}
     return (await client.post("/sessions", json=body)).json()
-
-
-def user_msg(text: str) -> dict[str, Any]:
-    return {"messages": [{"role": "user", "content": text}]}

@@ -9,7 +9,7 @@ import httpx
 from sprig.server.errors import UpstreamError
 from sprig.server.models.scripted import ScriptedModel
 from sprig.server.runtime import Runtime
-from tests.chat.conftest import user_msg
+from tests.helpers.chat import user_msg
 
 
 async def test_reply_is_saved_with_matching_ids(

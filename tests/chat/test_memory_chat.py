@@ -9,7 +9,7 @@ import json
 import httpx
 
 from sprig.server.models.scripted import ScriptedModel
-from tests.chat.conftest import user_msg
+from tests.helpers.chat import user_msg
 
 
 async def _wait(client: httpx.AsyncClient, job_id: str) -> dict:

@@ -11,7 +11,7 @@ import pytest
 from sprig.server.chat import window
 from sprig.server.models.scripted import ScriptedModel
 from sprig.server.runtime import Runtime
-from tests.chat.conftest import user_msg
+from tests.helpers.chat import user_msg
 
 LONG = " ".join(["word"] * 30)
 

@@ -17,9 +17,10 @@ import httpx
 import pytest
 
 from sprig.server.settings import Settings
-from tests.chat.conftest import user_msg
-from tests.conftest import API_KEY, free_port, make_settings
-from tests.models.fake_openai import FakeOpenAI
+from tests.helpers.app import API_KEY, make_settings
+from tests.helpers.chat import user_msg
+from tests.helpers.fake_openai import FakeOpenAI
+from tests.helpers.servers import free_port
 
 KEY = "sk-stub-" + "s" * 32
 SSE = {"Accept": "text/event-stream"}

@@ -6,7 +6,7 @@ from __future__ import annotations
 import httpx
 
 from sprig.server.models.scripted import ScriptedModel
-from tests.chat.conftest import user_msg
+from tests.helpers.chat import user_msg
 
 
 async def _setup(client: httpx.AsyncClient) -> tuple[dict, dict, str]:

@@ -10,7 +10,7 @@ import httpx
 
 from sprig.server.models.base import Completion, Usage
 from sprig.server.models.scripted import ScriptedModel
-from tests.chat.conftest import user_msg
+from tests.helpers.chat import user_msg
 
 SSE = {"Accept": "text/event-stream"}
 CUT = Completion(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 from pathlib import Path
@@ -11,8 +10,8 @@ import httpx
 from fastapi import FastAPI
 
 from sprig.server.models.scripted import ScriptedModel
-from tests.chat.conftest import user_msg
-from tests.conftest import API_KEY, auth, build_app, make_settings
+from tests.helpers.app import API_KEY, auth, build_app, make_settings
+from tests.helpers.chat import user_msg
 
 SSE = {"Accept": "text/event-stream"}
 
@@ -98,22 +97,13 @@ async def test_errors_before_streaming_are_json(client: httpx.AsyncClient, sessi
 def test_disconnect_mid_stream_saves_the_partial_reply(tmp_path: Path) -> None:
     """A real server: the client goes away after a few chunks; generation stops and what was
     generated is saved once, marked partial (never a broken row)."""
-    import threading
-
-    import uvicorn
-
-    from tests.conftest import free_port
+    from tests.helpers.servers import ThreadedServer
 
     words = " ".join(f"w{i}" for i in range(200))
     model = ScriptedModel(name="scripted", stream_delay=0.01)
     app: FastAPI = build_app(make_settings(tmp_path / "d"), model)
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=lambda: asyncio.run(server.serve()), daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.02)
-    base = f"http://127.0.0.1:{port}"
+    server = ThreadedServer(app).start()
+    base = server.url
     try:
         with httpx.Client(base_url=base, headers=auth("sk-test-" + "k" * 32)) as c:
             agent = c.post("/agents", json={"name": "a"}).json()
@@ -143,8 +133,7 @@ def test_disconnect_mid_stream_saves_the_partial_reply(tmp_path: Path) -> None:
             assert 0 < len(saved) < len(words)
             assert entries[1]["partial"] is True
     finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+        server.stop()
 
 
 def test_plain_http_clients_get_a_stream(live_url: str, model: ScriptedModel) -> None:

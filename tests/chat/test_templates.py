@@ -15,8 +15,8 @@ import httpx
 import pytest
 
 from sprig.server.settings import Settings
-from tests.chat.conftest import user_msg
-from tests.conftest import API_KEY, auth, make_settings
+from tests.helpers.app import API_KEY, auth, make_settings
+from tests.helpers.chat import user_msg
 
 # A string of ~1 MB with a long common prefix: comparing two of them takes ~30 µs each, inside
 # one C call that no in-process check can interrupt (list.count over a million of them).
@@ -242,7 +242,7 @@ def test_other_requests_never_notice(live_url: str, api_key: str) -> None:
 async def test_memory_limit_of_the_worker(tmp_path: Path, memory: int) -> None:
     """With a large output limit, a template may ask for more than the worker's memory:
     it gets a 400 naming the memory limit, and the worker is replaced."""
-    from tests.conftest import build_app
+    from tests.helpers.app import build_app
 
     settings = make_settings(
         tmp_path / "m", template_max_output_chars=300_000_000, template_worker_memory_mb=memory

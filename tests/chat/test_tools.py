@@ -12,7 +12,7 @@ import pytest
 from sprig.server.models.base import ToolCall
 from sprig.server.models.scripted import ScriptedModel
 from sprig.server.runtime import Runtime
-from tests.chat.conftest import user_msg
+from tests.helpers.chat import user_msg
 
 WEATHER = {
     "name": "get_weather",
@@ -225,7 +225,7 @@ class _Weather:
 async def test_api_call_tool_against_a_local_server(
     tmp_path: Any, model: ScriptedModel, api_key: str, allowed: bool
 ) -> None:
-    from tests.conftest import auth, build_app, make_settings
+    from tests.helpers.app import auth, build_app, make_settings
 
     service = _Weather()
     allow = ["127.0.0.1"] if allowed else []

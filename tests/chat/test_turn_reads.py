@@ -22,13 +22,11 @@ from sprig.server.models.scripted import ScriptedModel
 from sprig.server.runtime import Runtime
 from sprig.server.settings import Settings
 from sprig.server.store import tables
-from tests.api.conftest import _backends, backend_settings, pg_server
-from tests.chat.conftest import user_msg
-
-__all__ = ["pg_server"]
+from tests.helpers.chat import user_msg
+from tests.helpers.database import backend_settings, backends
 
 
-@pytest.fixture(params=_backends())
+@pytest.fixture(params=backends())
 def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
     """No in-process job worker: its polling would add statements to the counts."""
     return backend_settings(request, tmp_path, in_process_worker=False)

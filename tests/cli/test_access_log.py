@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import socket
-import threading
-import time
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +12,8 @@ import pytest
 
 from sprig.cli import access_log, server
 from sprig.cli.access_log import log_config, redact_query
-from tests.conftest import API_KEY, build_app, free_port, make_settings
+from tests.helpers.app import API_KEY, build_app, make_settings
+from tests.helpers.servers import ThreadedServer
 
 
 @pytest.mark.parametrize(
@@ -62,18 +60,9 @@ def test_serve_configures_the_filter(monkeypatch: pytest.MonkeyPatch, tmp_path: 
 
 def test_a_real_server_logs_no_query_key(tmp_path: Path) -> None:
     """uvicorn configured with `log_config()`; the record is captured on ``uvicorn.access``."""
-    import uvicorn
-
     records: list[str] = []
-    port = free_port()
     app = build_app(make_settings(tmp_path / "live"))
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_config=log_config())
-    srv = uvicorn.Server(config)
-    thread = threading.Thread(target=lambda: asyncio.run(srv.serve()), daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not srv.started and time.monotonic() < deadline:
-        time.sleep(0.02)
+    srv = ThreadedServer(app, log_config=log_config(), log_level=None).start()
 
     class Capture(logging.Handler):
         def emit(self, record: logging.LogRecord) -> None:
@@ -82,13 +71,12 @@ def test_a_real_server_logs_no_query_key(tmp_path: Path) -> None:
     handler = Capture()
     logging.getLogger("uvicorn.access").addHandler(handler)
     try:
-        url = f"http://127.0.0.1:{port}/agents"
+        url = f"{srv.url}/agents"
         for name in ("X-Auth-Key", "authorization"):
             r = httpx.get(url, params={name: API_KEY, "limit": "5"})
             assert r.status_code == 401  # a query key is no credential, and is not logged
     finally:
         logging.getLogger("uvicorn.access").removeHandler(handler)
-        srv.should_exit = True
-        thread.join(timeout=10)
+        srv.stop()
     assert len(records) == 2
     assert all(API_KEY not in line and "=***" in line for line in records), records

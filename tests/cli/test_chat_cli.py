@@ -9,7 +9,7 @@ import sys
 import httpx
 
 from sprig.server.models.scripted import ScriptedModel
-from tests.conftest import API_KEY, auth
+from tests.helpers.app import API_KEY, auth
 
 
 def run_chat(url: str, stdin: str, *args: str) -> subprocess.CompletedProcess[str]:

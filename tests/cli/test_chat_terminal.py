@@ -15,7 +15,7 @@ import pexpect
 import pytest
 
 from sprig.server.models.scripted import ScriptedModel
-from tests.conftest import API_KEY, auth
+from tests.helpers.app import API_KEY, auth
 
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 STORY = " ".join(f"word{i}" for i in range(200)) + "."

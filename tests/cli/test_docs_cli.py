@@ -13,7 +13,7 @@ import pexpect
 import pytest
 
 from sprig.server.settings import Settings
-from tests.conftest import API_KEY, auth, make_settings
+from tests.helpers.app import API_KEY, auth, make_settings
 
 
 @pytest.fixture

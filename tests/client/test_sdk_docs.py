@@ -24,10 +24,10 @@ def test_the_doc_has_examples() -> None:
 
 
 def test_every_example_runs(
-    sdk_url: str, api_key: str, model: ScriptedModel, monkeypatch: pytest.MonkeyPatch
+    live_url: str, api_key: str, model: ScriptedModel, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("SPRIG_API_KEY", api_key)
-    monkeypatch.setenv("SPRIG_BASE_URL", sdk_url)
+    monkeypatch.setenv("SPRIG_BASE_URL", live_url)
     model.push(*["A right angle is 90 degrees."] * 10)
     namespace: dict[str, object] = {"__name__": "sdk_docs"}
     output = io.StringIO()

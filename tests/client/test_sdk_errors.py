@@ -120,9 +120,8 @@ def test_message_from_every_body_shape(body: object, message: str) -> None:
 
 
 def test_unreadable_success_bodies_raise_a_julep_error() -> None:
-    from sdk_helpers import Recorder
-
     from sprig import APIResponseValidationError
+    from tests.helpers.sdk import Recorder
 
     not_json = Recorder(lambda r: httpx.Response(200, text="<html>"))
     with pytest.raises(APIResponseValidationError, match="not valid JSON"):

@@ -8,7 +8,6 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
-from sdk_helpers import Spy, public_calls
 
 from sprig import (
     Agent,
@@ -29,6 +28,7 @@ from sprig.server.auth.keys import authenticate
 from sprig.server.jobs.service import enqueue
 from sprig.server.models.scripted import ScriptedModel
 from sprig.server.runtime import Runtime
+from tests.helpers.sdk import Spy, public_calls
 
 FN: FunctionDefParam = {
     "name": "get_weather",

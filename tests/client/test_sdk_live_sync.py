@@ -8,7 +8,6 @@ import time
 
 import httpx
 import pytest
-from sdk_helpers import Spy, public_calls
 
 from sprig import (
     APIConnectionError,
@@ -21,6 +20,7 @@ from sprig import (
 )
 from sprig.client.params import FunctionDefParam, ToolParam
 from sprig.server.models.scripted import ScriptedModel
+from tests.helpers.sdk import Spy, public_calls
 
 FN: FunctionDefParam = {
     "name": "lookup",
@@ -96,9 +96,9 @@ def session_calls(api: JulepApi, agent_id: str, user_id: str, model: ScriptedMod
 
 
 def test_every_julep_api_method_against_a_live_server(
-    sdk_url: str, api_key: str, model: ScriptedModel
+    live_url: str, api_key: str, model: ScriptedModel
 ) -> None:
-    with JulepApi(api_key=api_key, base_url=sdk_url + "/api") as raw:
+    with JulepApi(api_key=api_key, base_url=live_url + "/api") as raw:
         api = Spy(raw)
         agent_id = agent_calls(api)  # type: ignore[arg-type]
         user_id = user_calls(api)  # type: ignore[arg-type]
@@ -114,7 +114,7 @@ def test_every_julep_api_method_against_a_live_server(
 
 
 def test_every_documented_chat_parameter_reaches_the_model(
-    sdk_url: str, api_key: str, model: ScriptedModel
+    live_url: str, api_key: str, model: ScriptedModel
 ) -> None:
     """Julep's chat parameters, by position (managers) and by keyword (JulepApi), work."""
     tool: ToolParam = {"type": "function", "function": FN}
@@ -130,7 +130,7 @@ def test_every_documented_chat_parameter_reaches_the_model(
         "temperature": 0.3,
         "top_p": 0.9,
     }
-    client = Client(api_key=api_key, base_url=sdk_url)
+    client = Client(api_key=api_key, base_url=live_url)
     session = client.sessions.create(agent_id=client.agents.create("Knobs").id)
     model.push('{"ok": true}', '{"ok": true}')
     s = settings
@@ -140,7 +140,7 @@ def test_every_documented_chat_parameter_reaches_the_model(
         s["presence_penalty"], s["repetition_penalty"], {"type": "json_object"}, s["seed"],
         s["stop"], False, s["temperature"], s["top_p"], False, False,
     )  # fmt: skip
-    with JulepApi(api_key=api_key, base_url=sdk_url) as api:
+    with JulepApi(api_key=api_key, base_url=live_url) as api:
         reply = api.chat(
             session.id, messages=[{"role": "user", "content": "b"}], tools=[tool],
             tool_choice="auto", response_format={"type": "json_object"}, stream=False,
@@ -158,9 +158,9 @@ def test_every_documented_chat_parameter_reaches_the_model(
     client.close()
 
 
-def test_streaming_chat_over_http(sdk_url: str, api_key: str, model: ScriptedModel) -> None:
+def test_streaming_chat_over_http(live_url: str, api_key: str, model: ScriptedModel) -> None:
     model.stream_delay = 0.01
-    client = Client(api_key=api_key, base_url=sdk_url)
+    client = Client(api_key=api_key, base_url=live_url)
     agent = client.agents.create("Streamer")
     session = client.sessions.create(agent_id=agent.id)
     model.push("one two three four", " ".join(f"w{i}" for i in range(100)))
@@ -186,14 +186,14 @@ def test_streaming_chat_over_http(sdk_url: str, api_key: str, model: ScriptedMod
 
 
 def test_raw_sse_is_what_the_stream_parses(
-    sdk_url: str, api_key: str, model: ScriptedModel
+    live_url: str, api_key: str, model: ScriptedModel
 ) -> None:
-    client = Client(api_key=api_key, base_url=sdk_url)
+    client = Client(api_key=api_key, base_url=live_url)
     session = client.sessions.create(agent_id=client.agents.create("Raw").id)
     model.push("alpha beta")
     headers = {"Authorization": f"Bearer {api_key}", "Accept": "text/event-stream"}
     body = {"messages": [{"role": "user", "content": "x"}], "stream": True}
-    raw = httpx.post(f"{sdk_url}/sessions/{session.id}/chat", json=body, headers=headers)
+    raw = httpx.post(f"{live_url}/sessions/{session.id}/chat", json=body, headers=headers)
     datas = [line[6:] for line in raw.text.splitlines() if line.startswith("data: ")]
     parsed = [json.loads(d) for d in datas if d != "[DONE]"]
     text = "".join(c["choices"][0]["delta"].get("content") or "" for c in parsed if c["choices"])
@@ -201,7 +201,7 @@ def test_raw_sse_is_what_the_stream_parses(
 
 
 def test_connection_refused_is_an_api_connection_error(no_sleep: list[float]) -> None:
-    from sdk_helpers import free_port
+    from tests.helpers.servers import free_port
 
     client = Client(api_key="k", base_url=f"http://127.0.0.1:{free_port()}", max_retries=1)
     with pytest.raises(APIConnectionError):
@@ -209,8 +209,8 @@ def test_connection_refused_is_an_api_connection_error(no_sleep: list[float]) ->
     assert len(no_sleep) == 1
 
 
-def test_sync_client_is_usable_from_threads(sdk_url: str, api_key: str) -> None:
-    client = Client(api_key=api_key, base_url=sdk_url)
+def test_sync_client_is_usable_from_threads(live_url: str, api_key: str) -> None:
+    client = Client(api_key=api_key, base_url=live_url)
     errors: list[BaseException] = []
 
     def work(i: int) -> None:

@@ -9,10 +9,10 @@ from typing import Any
 
 import httpx
 import pytest
-from sdk_helpers import Recorder, ok
 
 from sprig import JulepApi, ResourceCreatedResponse, ResourceUpdatedResponse
 from sprig.client.params import FunctionDefParam, ToolParam
+from tests.helpers.sdk import Recorder, ok
 
 A = "0b7e7d3e-1111-4e2f-9a55-aaaaaaaaaaaa"
 B = "0b7e7d3e-2222-4e2f-9a55-bbbbbbbbbbbb"

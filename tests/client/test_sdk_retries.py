@@ -6,7 +6,6 @@ from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
-from sdk_helpers import Recorder, ok
 
 from sprig import (
     APIConnectionError,
@@ -17,6 +16,7 @@ from sprig import (
     RateLimitError,
 )
 from sprig.client._base import RetryPolicy, retry_after, should_retry
+from tests.helpers.sdk import Recorder, ok
 
 AGENT = {"id": "0b7e7d3e-1111-4e2f-9a55-aaaaaaaaaaaa", "name": "a"}
 

@@ -7,11 +7,11 @@ from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import pytest
-from sdk_helpers import Recorder
 
 from sprig import APIError, APIStreamError, ChatStream, ChunkChatResponse, NotFoundError
 from sprig.client.params import MessageParam
 from sprig.client.streaming import SSEDecoder
+from tests.helpers.sdk import Recorder
 
 SID = "0b7e7d3e-1111-4e2f-9a55-aaaaaaaaaaaa"
 MESSAGES: list[MessageParam] = [{"role": "user", "content": "hi"}]

@@ -14,7 +14,7 @@ import pytest
 from pydantic import BaseModel
 
 from sprig.client import types as sdk
-from tests.conftest import build_app, make_settings
+from tests.helpers.app import build_app, make_settings
 
 # SDK model -> the component schema of what the server sends in its place.
 COMPONENTS: dict[type[BaseModel], str] = {

@@ -6,9 +6,9 @@ import json
 from uuid import UUID
 
 import pytest
-from sdk_helpers import Recorder, ok
 
 from sprig import ArgumentTypeError, ArgumentValueError, JulepError
+from tests.helpers.sdk import Recorder, ok
 
 SID = "0b7e7d3e-1111-4e2f-9a55-aaaaaaaaaaaa"
 CHAT = {"id": SID, "choices": []}

@@ -17,7 +17,7 @@ import pytest
 from sprig.server.embeddings.local import LocalEmbedder
 from sprig.server.search.chunking import chunk_document
 from sprig.server.settings import Settings
-from tests.e2e.conftest import ServerProcess, _new_key
+from tests.helpers.processes import ServerProcess, new_key
 
 pytestmark = pytest.mark.e2e
 DOC_BYTES = 4_000_000
@@ -55,7 +55,7 @@ def big_text(size: int) -> str:
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[ServerProcess]:
     env = {"SPRIG_IN_PROCESS_WORKER": "false", "SPRIG_DEFAULT_MODEL": "echo"}
-    proc = ServerProcess(data_dir=tmp_path / "data", api_key=_new_key(), env=env).start()
+    proc = ServerProcess(data_dir=tmp_path / "data", api_key=new_key(), env=env).start()
     yield proc
     proc.stop()
 

@@ -17,7 +17,7 @@ import pytest
 from julep import Julep
 
 from sprig.server.models.local import LocalLlamaModel
-from tests.e2e.conftest import ServerProcess
+from tests.helpers.processes import ServerProcess
 
 pytestmark = pytest.mark.e2e
 CAP = LocalLlamaModel.default_sampling.max_tokens

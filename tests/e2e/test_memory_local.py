@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.e2e.conftest import ServerProcess
+from tests.helpers.processes import ServerProcess
 
 pytestmark = pytest.mark.e2e
 

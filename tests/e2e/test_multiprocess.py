@@ -23,22 +23,14 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from sprig.server.jobs.service import enqueue
 from sprig.server.store import tables
-from tests.api.conftest import postgres_url
-from tests.conftest import free_port
+from tests.helpers.database import postgres_url
+from tests.helpers.servers import free_port
 
 pytestmark = pytest.mark.e2e
 KEY = "sk-mp-" + "m" * 32
 TURNS_PER_SESSION = 12
 SESSIONS = 4
 JOBS = 120
-
-
-@pytest.fixture(scope="module")
-def pg(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
-    pgserver = pytest.importorskip("pgserver")
-    server = pgserver.get_server(tmp_path_factory.mktemp("mp-pg"), cleanup_mode="stop")
-    yield server
-    server.cleanup()
 
 
 def _spawn(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
@@ -70,8 +62,10 @@ def _wait_logged(log: Path, text: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def cluster(pg: object, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, object]]:
-    url = postgres_url(pg)
+def cluster(
+    pg_server: object, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dict[str, object]]:
+    url = postgres_url(pg_server)
     base = tmp_path_factory.mktemp("mp")
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("SPRIG_")},

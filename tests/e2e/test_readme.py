@@ -18,7 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.e2e.conftest import ServerProcess
+from tests.helpers.processes import ServerProcess
 
 pytestmark = pytest.mark.e2e
 

@@ -27,8 +27,9 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.api.conftest import postgres_url
-from tests.e2e.conftest import REPO_ROOT, _clean_env, _free_port, _sprig_command
+from tests.helpers.database import postgres_url
+from tests.helpers.processes import REPO_ROOT, clean_env, sprig_command
+from tests.helpers.servers import free_port
 
 pytestmark = pytest.mark.e2e
 
@@ -40,12 +41,12 @@ FUTURE_REVISION = "9999_from_the_future"
 def sprig(
     *args: str, data_dir: Path, as_user: bool = False, **env: str
 ) -> subprocess.CompletedProcess[str]:
-    cmd = [*_sprig_command(*args), "--data-dir", str(data_dir)]
+    cmd = [*sprig_command(*args), "--data-dir", str(data_dir)]
     if as_user and os.geteuid() == 0:
         drop = ",".join(f"-{cap}" for cap in NO_BYPASS)
         cmd = ["setpriv", f"--bounding-set={drop}", f"--inh-caps={drop}", "--", *cmd]
     return subprocess.run(
-        cmd, cwd=REPO_ROOT, env=_clean_env(**env), capture_output=True, text=True, timeout=120
+        cmd, cwd=REPO_ROOT, env=clean_env(**env), capture_output=True, text=True, timeout=120
     )
 
 
@@ -146,7 +147,7 @@ def future_data_dir(tmp_path: Path) -> Path:
 
 
 def on_a_free_port(command: list[str]) -> list[str]:
-    return [*command, "--port", str(_free_port())] if command == ["serve"] else command
+    return [*command, "--port", str(free_port())] if command == ["serve"] else command
 
 
 @pytest.mark.parametrize(
@@ -188,31 +189,25 @@ def test_a_damaged_database_is_one_line(tmp_path: Path) -> None:
     assert_one_line_failure(done, "damaged", "malformed")
 
 
-@pytest.fixture(scope="module")
-def pg(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
-    pgserver = pytest.importorskip("pgserver")
-    server = pgserver.get_server(tmp_path_factory.mktemp("pg"), cleanup_mode="stop")
-    yield server
-    server.cleanup()
-
-
 @pytest.mark.parametrize("command", [["serve"], ["migrate"]], ids=["serve", "migrate"])
 def test_a_newer_schema_on_postgres_is_one_line(
-    pg: Any, tmp_path: Path, command: list[str]
+    pg_server: Any, tmp_path: Path, command: list[str]
 ) -> None:
-    url = postgres_url(pg)
+    url = postgres_url(pg_server)
     done = sprig("migrate", data_dir=tmp_path, SPRIG_DATABASE_URL=url)
     assert done.returncode == 0, done.stderr
     name = url.split("@/", 1)[1].split("?")[0]
     stamp = f"UPDATE alembic_version SET version_num = '{FUTURE_REVISION}';"
-    pg.psql(f"\\c {name}\n{stamp}\n")
+    pg_server.psql(f"\\c {name}\n{stamp}\n")
     done = sprig(*on_a_free_port(command), data_dir=tmp_path, SPRIG_DATABASE_URL=url)
     assert_one_line_failure(done, FUTURE_REVISION, "newer Sprig")
-    assert FUTURE_REVISION in pg.psql(f"\\c {name}\nSELECT version_num FROM alembic_version;\n")
+    assert FUTURE_REVISION in pg_server.psql(
+        f"\\c {name}\nSELECT version_num FROM alembic_version;\n"
+    )
 
 
 def test_an_unreachable_postgres_is_one_line(tmp_path: Path) -> None:
-    url = f"postgresql+asyncpg://sprig:secret@127.0.0.1:{_free_port()}/sprig"
+    url = f"postgresql+asyncpg://sprig:secret@127.0.0.1:{free_port()}/sprig"
     done = sprig("migrate", data_dir=tmp_path, SPRIG_DATABASE_URL=url)
     line = assert_one_line_failure(done, "Cannot reach the database", "SPRIG_DATABASE_URL")
     assert "secret" not in line  # the password is not printed
@@ -243,7 +238,7 @@ def test_a_read_only_data_dir_is_one_line(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
     data_dir.mkdir(mode=0o500)
     try:
-        done = sprig("serve", "--port", str(_free_port()), data_dir=data_dir, as_user=True)
+        done = sprig("serve", "--port", str(free_port()), data_dir=data_dir, as_user=True)
         assert_one_line_failure(done, str(data_dir), "not writable", "--data-dir")
         assert list(data_dir.iterdir()) == []
         inside = data_dir / "sub"
@@ -260,7 +255,7 @@ def test_an_unreadable_database_is_one_line(tmp_path: Path) -> None:
     db_file = data_dir / "sprig.db"
     db_file.chmod(0o000)
     try:
-        done = sprig("serve", "--port", str(_free_port()), data_dir=data_dir, as_user=True)
+        done = sprig("serve", "--port", str(free_port()), data_dir=data_dir, as_user=True)
         assert_one_line_failure(done, "Cannot read the database", "chmod 600")
         db_file.chmod(0o400)
         done = sprig("keys", "list", data_dir=data_dir, as_user=True)
@@ -286,12 +281,12 @@ def alive(pid: int) -> bool:
 
 
 def serve_embedded(data_dir: Path, log: Path) -> tuple[subprocess.Popen[bytes], str]:
-    port = _free_port()
-    cmd = _sprig_command("serve", "--embedded-postgres", "--port", str(port))
+    port = free_port()
+    cmd = sprig_command("serve", "--embedded-postgres", "--port", str(port))
     cmd += ["--data-dir", str(data_dir)]
     with log.open("wb") as err:
         process = subprocess.Popen(
-            cmd, cwd=REPO_ROOT, env=_clean_env(), stdout=subprocess.DEVNULL, stderr=err
+            cmd, cwd=REPO_ROOT, env=clean_env(), stdout=subprocess.DEVNULL, stderr=err
         )
     url = f"http://127.0.0.1:{port}/healthz"
     deadline = time.monotonic() + 120

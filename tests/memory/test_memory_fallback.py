@@ -21,7 +21,7 @@ from sprig.server.memory.prompts import (
 from sprig.server.models.local import LocalLlamaModel
 from sprig.server.models.scripted import ScriptedModel
 from sprig.server.runtime import Runtime
-from tests.memory.conftest import World, memories_reply, memory_rows, run_form_job, say
+from tests.helpers.memory import World, memories_reply, memory_rows, run_form_job, say
 
 MAY_1 = datetime(2024, 5, 1, 9, 30, tzinfo=UTC)
 JUNE_1 = datetime(2024, 6, 1, 18, 0, tzinfo=UTC)

@@ -13,8 +13,8 @@ import httpx
 from sprig.server.memory.service import enqueue_after_turn
 from sprig.server.models.scripted import ScriptedModel
 from sprig.server.runtime import Runtime
-from tests.conftest import auth
-from tests.memory.conftest import World, say
+from tests.helpers.app import auth
+from tests.helpers.memory import World, say
 
 NIL = "00000000-0000-0000-0000-000000000000"
 LEGACY_MEMORY = {"id", "agent_id", "user_id", "content", "created_at", "entities"}

@@ -11,7 +11,7 @@ from sprig.server.memory.ranking import rank_memories, text_hits
 from sprig.server.memory.store import MemoryQuery
 from sprig.server.runtime import Runtime
 from sprig.server.search.ranking import RankOptions
-from tests.memory.conftest import World
+from tests.helpers.memory import World
 
 FACTS = [
     "The user works as a night nurse in Lyon",

@@ -2,24 +2,17 @@
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
 
 import pytest
-from fake_openai import FakeOpenAI
 
 from sprig.server.models.local import LocalLlamaModel
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.helpers.fake_openai import FakeOpenAI
 
 
 @pytest.fixture(scope="session")
 def fake_openai_server() -> Iterator[FakeOpenAI]:
-    server = FakeOpenAI(_free_port())
+    server = FakeOpenAI()
     server.start()
     yield server
     server.stop()

@@ -4,14 +4,11 @@ provider serves is refused with the way to add one."""
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 from fastapi import FastAPI
 
 from sprig.server.models import hosted
@@ -20,8 +17,9 @@ from sprig.server.models.litellm_provider import LiteLLMModel
 from sprig.server.models.openai_compat import DirectModel
 from sprig.server.models.registry import ModelRegistry
 from sprig.server.settings import Settings
-from tests.conftest import API_KEY, auth, build_app, free_port, make_settings
-from tests.models.fake_openai import FakeOpenAI
+from tests.helpers.app import API_KEY, auth, build_app, make_settings
+from tests.helpers.fake_openai import FakeOpenAI
+from tests.helpers.servers import free_port, serve
 
 
 def registry(**environ: str) -> ModelRegistry:
@@ -87,16 +85,8 @@ def fake_ollama() -> Iterator[str]:
     async def tags() -> dict[str, object]:
         return {"models": [{"name": "llama3.2:1b"}, {"name": "qwen2.5:0.5b"}]}
 
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serve(app) as url:
+        yield url
 
 
 async def test_a_local_ollama_is_found(fake_ollama: str) -> None:

@@ -12,7 +12,6 @@ import time
 from collections.abc import AsyncIterator, Callable
 
 import pytest
-from fake_openai import PROMPT_TOKENS, FakeOpenAI
 
 from sprig.server.errors import BadRequestError, SprigError, UpstreamError, UpstreamTimeoutError
 from sprig.server.models.base import (
@@ -33,6 +32,7 @@ from sprig.server.models.errors import (
 from sprig.server.models.litellm_provider import FALLBACK_CONTEXT_WINDOW, LiteLLMModel
 from sprig.server.models.openai_compat import DirectModel, Transport
 from sprig.server.models.provider_errors import provider_detail
+from tests.helpers.fake_openai import PROMPT_TOKENS, FakeOpenAI
 
 KEY = "sk-fake-" + "q" * 32
 WEATHER = ToolSpec(

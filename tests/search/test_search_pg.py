@@ -30,10 +30,8 @@ from sprig.server.search.chunking import Chunk
 from sprig.server.search.types import Scope
 from sprig.server.store import tables
 from sprig.server.store.db import Database
-from tests.api.conftest import pg_server, postgres_url
-from tests.conftest import make_settings
-
-__all__ = ["pg_server"]
+from tests.helpers.app import make_settings
+from tests.helpers.database import postgres_url
 
 pytestmark = pytest.mark.skipif(
     "postgres" not in os.environ.get("SPRIG_TEST_BACKENDS", "sqlite,postgres").split(","),

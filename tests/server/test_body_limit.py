@@ -13,7 +13,7 @@ import pytest
 from fastapi import FastAPI
 
 from sprig.server.settings import Settings
-from tests.conftest import API_KEY, auth, make_settings
+from tests.helpers.app import API_KEY, auth, make_settings
 
 LIMIT = 64 * 1024
 JSON = {"content-type": "application/json"}

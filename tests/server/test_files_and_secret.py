@@ -16,7 +16,7 @@ from pydantic import SecretStr
 from sprig.server.app import create_app
 from sprig.server.auth.secret import SECRET_FILE, SecretKeyError, ServerSecret
 from sprig.server.settings import Settings
-from tests.conftest import API_KEY, auth, build_app, make_settings
+from tests.helpers.app import API_KEY, auth, build_app, make_settings
 
 
 def mode(path: Path) -> int:

@@ -25,7 +25,7 @@ from sprig.server.priority import BACKGROUND_NICE
 from sprig.server.runtime import Runtime
 from sprig.server.settings import Settings
 from sprig.server.store import tables
-from tests.conftest import make_settings
+from tests.helpers.app import make_settings
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from sprig.server.app import create_app
 from sprig.server.store.db import Database
 from sprig.server.store.schema_filters import include_object
 from sprig.server.store.tables import metadata
-from tests.conftest import API_KEY, auth, build_app, make_settings
+from tests.helpers.app import API_KEY, auth, build_app, make_settings
 
 
 async def test_upgrade_on_empty_database_matches_schema(tmp_path: Path) -> None:

@@ -1,8 +1,8 @@
-"""Helpers for the SDK tests: clients over a recording mock transport."""
+"""SDK test helpers: clients over a recording mock transport, and a spy that records which
+methods a test called."""
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -46,12 +46,6 @@ class Recorder:
 
 def ok(body: Any = None, status: int = 200, **headers: str) -> httpx.Response:
     return httpx.Response(status, json=body if body is not None else {}, headers=headers)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass

@@ -1,6 +1,6 @@
 """Every JSON 2xx body the API tests receive is held to its operation's schema in
 ``/openapi.json`` (jsonschema, 2020-12 as OpenAPI 3.1 uses), by a hook on httpx's clients
-(see ``conftest.check_responses``): the document says what the server really sends."""
+(see ``fixtures.check_responses``): the document says what the server really sends."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import jsonschema
 
-from tests.conftest import build_app, make_settings
+from tests.helpers.app import build_app, make_settings
 
 API_PREFIX = "/api"
 FORMATS = jsonschema.FormatChecker()  # uuid is checked; date-time is, below

@@ -24,15 +24,15 @@ from __future__ import annotations
 
 import asyncio
 import json
-import threading
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
+
+from tests.helpers.servers import ThreadedServer
 
 PROMPT_TOKENS = 11
 
@@ -211,27 +211,17 @@ def make_app(rec: Recorder) -> FastAPI:
 class FakeOpenAI:
     """The fake server running under uvicorn in a daemon thread."""
 
-    def __init__(self, port: int) -> None:
+    def __init__(self, port: int | None = None) -> None:
         self.recorder = Recorder()
-        self.port = port
-        config = uvicorn.Config(
-            make_app(self.recorder), host="127.0.0.1", port=port, log_level="warning"
-        )
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self._server = ThreadedServer(make_app(self.recorder), port)
+        self.port = self._server.port
 
     @property
     def api_base(self) -> str:
-        return f"http://127.0.0.1:{self.port}/v1"
+        return f"{self._server.url}/v1"
 
     def start(self) -> None:
-        self.thread.start()
-        deadline = time.monotonic() + 20
-        while not self.server.started:
-            if time.monotonic() > deadline or not self.thread.is_alive():
-                raise RuntimeError("fake OpenAI server did not start")
-            time.sleep(0.02)
+        self._server.start()
 
     def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
+        self._server.stop()

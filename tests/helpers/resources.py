@@ -1,0 +1,37 @@
+"""Resources made through the API for tests that need some."""
+
+from __future__ import annotations
+
+import uuid
+
+import httpx
+
+from sprig.server.jobs.service import enqueue
+from sprig.server.runtime import Runtime
+
+
+async def make_agent(client: httpx.AsyncClient, **body: object) -> dict:
+    r = await client.post("/agents", json={"name": "ada", **body})
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+async def seed_every_kind(client: httpx.AsyncClient, runtime: Runtime) -> dict[str, str]:
+    """Tenant A's resources of every kind."""
+    agent = (await client.post("/agents", json={"name": "a"})).json()["id"]
+    user = (await client.post("/users", json={"name": "u"})).json()["id"]
+    session = (await client.post("/sessions", json={"agent": agent, "user": user})).json()["id"]
+    tool = (
+        await client.post(f"/agents/{agent}/tools", json={"name": "t", "type": "function"})
+    ).json()["id"]
+    ids = {"agent": agent, "user": user, "session": session, "tool": tool}
+    for kind in ("agent", "user", "session"):
+        r = await client.post(f"/{kind}s/{ids[kind]}/docs", json={"title": "d", "content": "c"})
+        ids[f"{kind}_doc"] = r.json()["id"]
+    assert runtime.startup_key is not None
+    async with runtime.db.write() as conn:
+        job = await enqueue(conn, runtime.startup_key.developer_id, "noop", {}, delay_seconds=3600)
+    ids["job"] = str(job["id"])
+    ids["doc"] = ids["agent_doc"]
+    ids["memory"] = str(uuid.uuid4())  # no memory exists yet: the owner check comes first
+    return ids
