@@ -8,7 +8,6 @@ import time
 from collections.abc import AsyncIterator
 
 import pytest
-from fake_openai import FakeOpenAI
 
 from sprig.server.errors import UpstreamError
 from sprig.server.models.base import (
@@ -24,6 +23,7 @@ from sprig.server.models.litellm_provider import LiteLLMModel
 from sprig.server.models.openai_compat import DirectModel, Transport, endpoint_for
 from sprig.server.models.openai_compat.transport import backoff, retry_after
 from sprig.server.models.registry import ModelRegistry
+from tests.helpers.fake_openai import FakeOpenAI
 
 KEY = "sk-direct-" + "z" * 30
 TOOL = ToolSpec("weather", "Weather", {"type": "object", "properties": {}})
