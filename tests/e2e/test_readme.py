@@ -108,3 +108,11 @@ def test_the_api_page_examples_run(newcomer: tuple[Path, ServerProcess]) -> None
             re.sub(r"[0-9a-f-]{36}", "0191…", missing["error"]["message"])
             == shown["error"]["message"]
         )
+
+
+def test_ci_runs_the_readmes_test_command() -> None:
+    """``.ci/run`` ends with the README's install-and-test command, word for word."""
+    commands = [line for b in blocks("bash") for line in b.splitlines() if "pytest" in line]
+    ci = (README.parent / ".ci" / "run").read_text().strip().splitlines()[-1]
+    assert commands == [ci], (commands, ci)
+    assert "--cov-fail-under=" in ci
