@@ -29,7 +29,8 @@ from sprig.server.models.errors import (
     ProviderRateLimitError,
     ProviderRequestError,
 )
-from sprig.server.models.litellm_provider import FALLBACK_CONTEXT_WINDOW, LiteLLMModel
+from sprig.server.models.litellm_provider import LiteLLMModel
+from sprig.server.models.model_info import FALLBACK_CONTEXT_WINDOW
 from sprig.server.models.openai_compat import DirectModel, Transport
 from sprig.server.models.provider_errors import provider_detail
 from tests.helpers.fake_openai import PROMPT_TOKENS, FakeOpenAI

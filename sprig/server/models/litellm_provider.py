@@ -16,6 +16,7 @@ from collections.abc import AsyncGenerator, Sequence
 from functools import cached_property
 from typing import Any
 
+from sprig.server.models import model_info
 from sprig.server.models.base import (
     Capabilities,
     ChatMessage,
@@ -41,7 +42,6 @@ from sprig.server.models.provider_errors import (
     map_provider_error,
 )
 
-FALLBACK_CONTEXT_WINDOW = 8192
 # Where a provider's key is read from when a model entry gives none (LiteLLM's names;
 # otherwise <PROVIDER>_API_KEY).
 KEY_SOURCES = {
@@ -51,8 +51,6 @@ KEY_SOURCES = {
     "bedrock": "the AWS credentials (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY)",
     "sagemaker": "the AWS credentials (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY)",
 }
-# For models LiteLLM does not know (e.g. `openai/<name>` on a custom host): OpenAI-compatible.
-UNKNOWN_MODEL_CAPABILITIES = Capabilities(tools=True, json_object=True, json_schema=False)
 
 
 LITELLM_MISSING = (
@@ -93,24 +91,11 @@ class LiteLLMModel(ChatModel):
 
     @property
     def context_window(self) -> int:
-        if self.config.context_window:
-            return self.config.context_window
-        info = self._info or {}
-        return int(info.get("max_input_tokens") or info.get("max_tokens") or 0) or (
-            FALLBACK_CONTEXT_WINDOW
-        )
+        return model_info.context_window(self.config, self._info)
 
     @property
     def capabilities(self) -> Capabilities:
-        if self.config.capabilities is not None:
-            return self.config.capabilities
-        if self._info is None:
-            return UNKNOWN_MODEL_CAPABILITIES
-        return Capabilities(
-            tools=bool(self._info.get("supports_function_calling")),
-            json_object=True,
-            json_schema=bool(self._info.get("supports_response_schema")),
-        )
+        return model_info.capabilities(self.config, self._info)
 
     def count_tokens(self, text: str) -> int:
         count: int = import_litellm().token_counter(model=self.config.model_id, text=text)

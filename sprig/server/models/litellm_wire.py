@@ -4,24 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from sprig.server.models.base import Completion, CompletionRequest, SamplingParams, ToolCall, Usage
+from sprig.server.models.base import Completion, CompletionRequest, ToolCall, Usage
 from sprig.server.models.config import ModelConfig
 from sprig.server.models.openai_compat.wire import (
     ToolCallAccumulator,
     extra_sampling_fields,
     finish_reason_of,
-    sampling_fields,
-    tool_choice_wire,
+    request_fields,
 )
-
-
-def sampling_kwargs(params: SamplingParams, *, extra: bool = False) -> dict[str, Any]:
-    """OpenAI's settings (LiteLLM maps them per provider and drops what one does not take,
-    `drop_params`); `min_p` and `repetition_penalty` in the body when ``extra``."""
-    out = sampling_fields(params)
-    if extra and (body := extra_sampling_fields(params)):
-        out["extra_body"] = body
-    return out
 
 
 def request_kwargs(
@@ -33,22 +23,16 @@ def request_kwargs(
         "messages": [m.to_openai() for m in request.messages],
         "timeout": config.timeout,
         "max_retries": config.max_retries,
+        # LiteLLM maps OpenAI's settings per provider and drops what one does not take.
         "drop_params": True,
         # Our tools are plain functions: skip LiteLLM's MCP gateway check, which otherwise
         # imports the optional `mcp` package whenever tools are present.
         "_skip_mcp_handler": True,
-        **sampling_kwargs(request.sampling, extra=config.extra_sampling),
+        **request_fields(request, stream=stream),
     }
+    if config.extra_sampling and (extra := extra_sampling_fields(request.sampling)):
+        kwargs["extra_body"] = extra  # min_p, repetition_penalty: in the body, as vLLM reads
     kwargs.update(_connection(config))
-    if request.response_format and request.response_format.get("type", "text") != "text":
-        kwargs["response_format"] = request.response_format
-    if request.tools:
-        kwargs["tools"] = [t.to_openai() for t in request.tools]
-        if request.tool_choice is not None:
-            kwargs["tool_choice"] = tool_choice_wire(request.tool_choice)
-    if stream:
-        kwargs["stream"] = True
-        kwargs["stream_options"] = {"include_usage": True}
     return kwargs
 
 

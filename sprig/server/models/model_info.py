@@ -13,8 +13,14 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from sprig.server.models.base import Capabilities
+from sprig.server.models.config import ModelConfig
+
 log = logging.getLogger("sprig.models")
 TABLE = "model_prices_and_context_window_backup.json"
+FALLBACK_CONTEXT_WINDOW = 8192
+# For models the table does not know (e.g. `openai/<name>` on a custom host): OpenAI-compatible.
+UNKNOWN_MODEL_CAPABILITIES = Capabilities(tools=True, json_object=True, json_schema=False)
 
 
 @functools.cache
@@ -40,3 +46,24 @@ def info(model: str, provider: str) -> dict[str, Any] | None:
         if found is not None and found.get("mode", "chat") == "chat":
             return found
     return None
+
+
+def context_window(config: ModelConfig, found: dict[str, Any] | None) -> int:
+    """The entry's own figure, else the table's (``found``), else FALLBACK_CONTEXT_WINDOW."""
+    if config.context_window:
+        return config.context_window
+    window = (found or {}).get("max_input_tokens") or (found or {}).get("max_tokens")
+    return int(window or 0) or FALLBACK_CONTEXT_WINDOW
+
+
+def capabilities(config: ModelConfig, found: dict[str, Any] | None) -> Capabilities:
+    """The entry's own, else what the table says the model does (tool calls, schemas)."""
+    if config.capabilities is not None:
+        return config.capabilities
+    if found is None:
+        return UNKNOWN_MODEL_CAPABILITIES
+    return Capabilities(
+        tools=bool(found.get("supports_function_calling")),
+        json_object=True,
+        json_schema=bool(found.get("supports_response_schema")),
+    )

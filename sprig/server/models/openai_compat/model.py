@@ -43,10 +43,6 @@ from sprig.server.models.provider_errors import (
     map_provider_error,
 )
 
-FALLBACK_CONTEXT_WINDOW = 8192
-# For models the table does not know (e.g. `openai/<name>` on a custom host).
-UNKNOWN_MODEL_CAPABILITIES = Capabilities(tools=True, json_object=True, json_schema=False)
-
 
 class MissingKeyError(Exception):
     """The provider's hosted endpoint needs a key and none is set (it is not called)."""
@@ -84,23 +80,11 @@ class DirectModel(ChatModel):
 
     @property
     def context_window(self) -> int:
-        if self.config.context_window:
-            return self.config.context_window
-        info = self._info or {}
-        window = info.get("max_input_tokens") or info.get("max_tokens")
-        return int(window or 0) or FALLBACK_CONTEXT_WINDOW
+        return model_info.context_window(self.config, self._info)
 
     @property
     def capabilities(self) -> Capabilities:
-        if self.config.capabilities is not None:
-            return self.config.capabilities
-        if self._info is None:
-            return UNKNOWN_MODEL_CAPABILITIES
-        return Capabilities(
-            tools=bool(self._info.get("supports_function_calling")),
-            json_object=True,
-            json_schema=bool(self._info.get("supports_response_schema")),
-        )
+        return model_info.capabilities(self.config, self._info)
 
     @cached_property
     def _count(self) -> tokens.Counter:
