@@ -123,3 +123,18 @@ def test_every_operation_conforms(label: str, live_url: str) -> None:
         case.call_and_validate(base_url=live_url, headers=auth(API_KEY), checks=CHECKS)
 
     check()
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_a_chat_reply_conforms_streamed_or_not(stream: bool, live_url: str) -> None:
+    """The fuzz reaches a successful streamed turn only sometimes: this one always does,
+    and every event (the chunks, then ``[DONE]``) must match the documented item schema."""
+    operation = _schema().find_operation_by_label("POST /sessions/{session_id}/chat")
+    session = _seed(live_url)["session"]
+    body = {"messages": [{"role": "user", "content": "hi"}], "stream": stream}
+    case = operation.Case(path_parameters={"session_id": session}, body=body)
+    response = case.call_and_validate(base_url=live_url, headers=auth(API_KEY), checks=CHECKS)
+    assert response.status_code == 201
+    kind = "text/event-stream" if stream else "application/json"
+    assert response.headers["content-type"][0].startswith(kind)
+    assert ("data: [DONE]" in response.text) is stream

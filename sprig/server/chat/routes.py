@@ -72,16 +72,27 @@ SSE_RESPONSE: dict[int | str, dict[str, Any]] = {
         "`data: [DONE]`; a failure after the stream started is one `data:` event in the "
         "error shape",
         "content": {
+            # OpenAPI 3.2: `itemSchema` describes each event (a stream-level `schema` would
+            # describe the whole stream, as an array of events: left out)
             "text/event-stream": {
-                "schema": {"type": "string"},
-                "itemSchema": {  # as FastAPI documents an SSE route's events
+                "itemSchema": {
                     "type": "object",
                     "required": ["data"],
                     "properties": {
                         "data": {
-                            "type": "string",
-                            "contentMediaType": "application/json",
-                            "contentSchema": {"$ref": "#/components/schemas/ChatChunk"},
+                            "anyOf": [
+                                {
+                                    "type": "string",
+                                    "contentMediaType": "application/json",
+                                    "contentSchema": {
+                                        "anyOf": [
+                                            {"$ref": "#/components/schemas/ChatChunk"},
+                                            {"$ref": "#/components/schemas/ErrorResponse"},
+                                        ]
+                                    },
+                                },
+                                {"const": "[DONE]"},
+                            ]
                         }
                     },
                 },
