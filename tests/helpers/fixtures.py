@@ -15,6 +15,8 @@ app in process on a fresh SQLite data dir, the same app served live, PostgreSQL.
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -125,11 +127,19 @@ def live_url(
 
 
 @pytest.fixture(scope="session")
-def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+def pg_server() -> Iterator[Any]:
+    """pgserver's PostgreSQL for the session. Its data lives outside pytest's temp folders:
+    as root, pgserver opens up the folders above its data directory for the postgres user,
+    and a second pytest session starting meanwhile closes /tmp/pytest-of-root again (and
+    may delete older session folders), which crashed the server mid-run."""
     pgserver = pytest.importorskip("pgserver")
-    server = pgserver.get_server(tmp_path_factory.mktemp("pg"), cleanup_mode="stop")
-    yield server
-    server.cleanup()
+    folder = Path(tempfile.mkdtemp(prefix="sprig-test-pg-"))
+    server = pgserver.get_server(folder, cleanup_mode="stop")
+    try:
+        yield server
+    finally:
+        server.cleanup()
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
