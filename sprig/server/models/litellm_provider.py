@@ -16,11 +16,8 @@ from collections.abc import AsyncGenerator, Sequence
 from functools import cached_property
 from typing import Any
 
-from sprig.server.models import model_info
 from sprig.server.models.base import (
-    Capabilities,
     ChatMessage,
-    ChatModel,
     Completion,
     CompletionChunk,
     CompletionRequest,
@@ -28,7 +25,7 @@ from sprig.server.models.base import (
 )
 from sprig.server.models.config import ModelConfig
 from sprig.server.models.errors import ModelConfigError
-from sprig.server.models.formats import json_format, parse_json_output
+from sprig.server.models.hosted_model import HostedModel
 from sprig.server.models.litellm_wire import (
     add_tool_deltas,
     completion_from_response,
@@ -73,7 +70,7 @@ def import_litellm() -> Any:
     return litellm
 
 
-class LiteLLMModel(ChatModel):
+class LiteLLMModel(HostedModel):
     def __init__(self, config: ModelConfig) -> None:
         self.name = config.name
         self.config = config
@@ -88,14 +85,6 @@ class LiteLLMModel(ChatModel):
         except Exception:  # LiteLLM raises plain Exceptions for unmapped models
             return None
         return info
-
-    @property
-    def context_window(self) -> int:
-        return model_info.context_window(self.config, self._info)
-
-    @property
-    def capabilities(self) -> Capabilities:
-        return model_info.capabilities(self.config, self._info)
 
     def count_tokens(self, text: str) -> int:
         count: int = import_litellm().token_counter(model=self.config.model_id, text=text)
@@ -149,17 +138,7 @@ class LiteLLMModel(ChatModel):
 
     async def complete(self, request: CompletionRequest) -> Completion:
         done = completion_from_response(await self._call(request, stream=False))
-        self._check_json(request, done.content, done.finish_reason)
-        if done.usage == Usage():  # the provider sent none: count ourselves
-            done.usage = self._estimate_usage(request, done.content)
-        return done
-
-    def _estimate_usage(self, request: CompletionRequest, text: str) -> Usage:
-        return Usage(self.count_message_tokens(request.messages), self.count_tokens(text))
-
-    def _check_json(self, request: CompletionRequest, text: str, reason: str | None) -> None:
-        if reason != "tool_calls" and json_format(request.response_format) is not None:
-            parse_json_output(text, self.name)
+        return self._finished(request, done)
 
     async def stream(self, request: CompletionRequest) -> AsyncGenerator[CompletionChunk, None]:
         response = await self._call(request, stream=True)

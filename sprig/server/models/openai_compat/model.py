@@ -12,16 +12,13 @@ import httpx
 
 from sprig.server.models import model_info, tokens
 from sprig.server.models.base import (
-    Capabilities,
     ChatMessage,
-    ChatModel,
     Completion,
     CompletionChunk,
     CompletionRequest,
-    Usage,
 )
 from sprig.server.models.config import ModelConfig
-from sprig.server.models.formats import json_format, parse_json_output
+from sprig.server.models.hosted_model import HostedModel
 from sprig.server.models.openai_compat.endpoints import Endpoint, endpoint_for
 from sprig.server.models.openai_compat.transport import (
     Call,
@@ -51,7 +48,7 @@ class MissingKeyError(Exception):
         super().__init__("missing credentials")
 
 
-class DirectModel(ChatModel):
+class DirectModel(HostedModel):
     """A model served by Sprig's own OpenAI-compatible client (see the package docstring)."""
 
     def __init__(
@@ -77,14 +74,6 @@ class DirectModel(ChatModel):
     @cached_property
     def _info(self) -> dict[str, Any] | None:
         return model_info.info(self.config.model_id, self.endpoint.provider)
-
-    @property
-    def context_window(self) -> int:
-        return model_info.context_window(self.config, self._info)
-
-    @property
-    def capabilities(self) -> Capabilities:
-        return model_info.capabilities(self.config, self._info)
 
     @cached_property
     def _count(self) -> tokens.Counter:
@@ -123,10 +112,7 @@ class DirectModel(ChatModel):
             done = completion_from_json(await self.transport.post_json(call))
         except (httpx.HTTPError, ProviderHTTPError, BrokenReplyError) as exc:
             raise self._error(exc) from exc
-        self._check_json(request, done.content, done.finish_reason)
-        if done.usage == Usage():  # the provider sent none: count ourselves
-            done.usage = self._estimate_usage(request, done.content)
-        return done
+        return self._finished(request, done)
 
     async def stream(self, request: CompletionRequest) -> AsyncGenerator[CompletionChunk, None]:
         call = self._call(request, stream=True)
@@ -145,13 +131,6 @@ class DirectModel(ChatModel):
         usage = state.usage or self._estimate_usage(request, state.text)
         reason = finish_reason_of(state.finish_reason, bool(calls))
         yield CompletionChunk(tool_calls=calls, finish_reason=reason, usage=usage)
-
-    def _estimate_usage(self, request: CompletionRequest, text: str) -> Usage:
-        return Usage(self.count_message_tokens(request.messages), self.count_tokens(text))
-
-    def _check_json(self, request: CompletionRequest, text: str, reason: str | None) -> None:
-        if reason != "tool_calls" and json_format(request.response_format) is not None:
-            parse_json_output(text, self.name)
 
     def _error(self, exc: Exception) -> Exception:
         context = ProviderContext(
