@@ -70,7 +70,11 @@ class Runtime:
         worker = _worker(settings, db, jobs)
         docs = DocService(db, indexer, on_jobs=worker.wake)
         search = SearchService(
-            db, indexer, settings.search_memory_chunks, settings.pg_hnsw_ef_search
+            db,
+            indexer,
+            settings.search_memory_chunks,
+            settings.pg_hnsw_ef_search,
+            pg_text_in_memory=settings.pg_text_search == "memory",
         )
         agents = AgentService(
             db,
@@ -115,7 +119,7 @@ class Runtime:
             await self.indexer.check_model(conn)
         await self._warm_up()
         self._provider_task = asyncio.create_task(self._warm_providers(), name="sprig-providers")
-        if self.settings.search_warm_up and self.db.dialect == "sqlite":
+        if self.settings.search_warm_up and self.search.in_memory:
             self._warm_task = asyncio.create_task(self.search.warm_up(), name="sprig-search-warm")
         if self.settings.in_process_worker if worker is None else worker:
             self._worker_task = asyncio.create_task(self.worker.run_forever(), name="sprig-jobs")
@@ -145,6 +149,7 @@ class Runtime:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+        await self.search.corpora.close()
         await self.models.aclose()
         self.chat.templates.close()
         await self.db.dispose()

@@ -55,6 +55,12 @@ class Settings(BaseSettings):
     pg_hnsw_ef_search: int = Field(
         default=200, ge=1, le=1000, description="PostgreSQL: HNSW candidates per vector search."
     )
+    pg_text_search: Literal["memory", "sql"] = Field(
+        default="memory",
+        description="PostgreSQL: full-text search over an in-memory BM25 index per tenant "
+        "(`memory`; tenants over `search_memory_chunks`, and any while their index loads, "
+        "are searched in SQL) or always in SQL (`sql`: `tsvector` and `ts_rank`).",
+    )
     sqlite_busy_timeout_ms: int = Field(default=30_000, ge=0)
 
     # -- background jobs ---------------------------------------------------------------------
@@ -153,12 +159,12 @@ class Settings(BaseSettings):
     search_memory_chunks: int = Field(
         default=2_000_000,
         ge=1,
-        description="Chunks held in memory for search (SQLite), over all tenants; least "
-        "recently searched tenants are dropped first.",
+        description="Chunks held in memory for search, over all tenants (on PostgreSQL, "
+        "their text only); least recently searched tenants are dropped first.",
     )
     search_warm_up: bool = Field(
         default=True,
-        description="Load tenants' search indexes in the background at start (SQLite).",
+        description="Load tenants' in-memory search indexes in the background at start.",
     )
 
     @cached_property

@@ -44,6 +44,17 @@ def test_search_latency_runs() -> None:
     assert size["vector_over_numpy"] > 0
 
 
+def test_search_latency_runs_on_postgres() -> None:
+    figures = run_bench(
+        "search_latency.py", "--backend", "postgres", "--sizes", "500", "--queries", "3",
+        "--shared-buffers", "128MB",
+    )  # fmt: skip
+    size = figures["results"]["500"]
+    for case in ("text, SQL ts_rank (direct)", "text, in-memory BM25 (direct)", "text", "hybrid"):
+        assert size[case]["p50"] > 0
+    assert size["text_index_load_s"] > 0 and size["recall@10 ef=200"] > 0.5
+
+
 @pytest.mark.parametrize("backend", ["sqlite", "postgres"])
 def test_search_quality_runs(backend: str) -> None:
     args = ("--max-docs", "20", "--max-queries", "5", "--no-cache", "--backend", backend)

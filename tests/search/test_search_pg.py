@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from sprig.server.docs.indexing import (
     DocIndexer,
     PreparedDoc,
+    bump_version,
     embed_pending_doc,
     write_chunks,
 )
@@ -27,6 +28,8 @@ from sprig.server.embeddings.hashing import HashingEmbedder
 from sprig.server.ids import new_id, utcnow
 from sprig.server.search import postgres as search_pg
 from sprig.server.search.chunking import Chunk
+from sprig.server.search.ranking import RankOptions
+from sprig.server.search.service import SearchQuery, SearchService
 from sprig.server.search.types import Scope
 from sprig.server.store import tables
 from sprig.server.store.db import Database
@@ -444,3 +447,66 @@ async def test_migration_is_a_no_op_on_sqlite(tmp_path: Path) -> None:
     await db.dispose()
     assert "embedding_vector" not in names
     assert "tsv" not in names
+
+
+# -- text search in memory ------------------------------------------------------------------
+def service(tmp_path: Path, db: Database, **kw: Any) -> SearchService:
+    indexer = DocIndexer(make_settings(tmp_path), embedder=HashingEmbedder(DIMS))
+    return SearchService(db, indexer, **kw)
+
+
+async def text_docs(svc: SearchService, dev: UUID, agent: UUID, query: str) -> list[str]:
+    q = SearchQuery(text=query, options=RankOptions(mode="text", limit=5))
+    docs, _ = await svc.search(dev, [("agent", agent)], q)
+    return [d["title"] for d in docs]
+
+
+async def test_text_search_moves_into_memory_and_keeps_up_with_writes(
+    db: Database, tmp_path: Path
+) -> None:
+    dev, agent, other = await tenant(db), new_id(), new_id()
+    await add_doc(db, dev, agent, ["The heron waits in the reeds."], title="heron")
+    await add_doc(db, dev, agent, ["Herons and egrets nest together."], title="egret")
+    await add_doc(db, dev, other, ["A heron of another agent."], title="elsewhere")
+    svc = service(tmp_path, db)
+    # the first search is answered in SQL while the tenant's index loads in the background
+    assert await text_docs(svc, dev, agent, "heron") == ["heron", "egret"]
+    assert not svc.corpora.holds(dev)
+    await svc.corpora.wait_loads()
+    assert svc.corpora.holds(dev)
+    corpus = await _held(svc, db, dev)
+    assert corpus.dimensions is None  # text only: the embeddings stay in PostgreSQL
+    assert await text_docs(svc, dev, agent, "heron") == ["heron", "egret"]  # in memory now
+    gone, _ = await add_doc(db, dev, agent, ["Grey heron, heron, heron."], title="grey")
+    assert (await text_docs(svc, dev, agent, "heron"))[0] == "grey"
+    async with db.write() as conn:
+        await conn.execute(sa.delete(tables.docs).where(tables.docs.c.id == gone))
+        await bump_version(conn, dev)
+    assert await text_docs(svc, dev, agent, "heron") == ["heron", "egret"]
+    await svc.corpora.close()
+
+
+async def _held(svc: SearchService, db: Database, dev: UUID) -> Any:
+    async with db.read() as conn:
+        return await svc.corpora.get(conn, dev)
+
+
+async def test_a_tenant_too_big_to_hold_is_searched_in_sql(db: Database, tmp_path: Path) -> None:
+    dev, agent = await tenant(db), new_id()
+    await add_doc(db, dev, agent, ["kestrel one", "kestrel two", "kestrel three"], title="k")
+    svc = service(tmp_path, db, max_chunks=2)
+    assert await text_docs(svc, dev, agent, "kestrel") == ["k"]
+    await svc.corpora.wait_loads()
+    assert not svc.corpora.holds(dev)
+    assert await text_docs(svc, dev, agent, "kestrel") == ["k"]
+    assert not svc.corpora.loading  # not tried again at once
+    await svc.corpora.close()
+
+
+async def test_sql_text_search_when_configured(db: Database, tmp_path: Path) -> None:
+    dev, agent = await tenant(db), new_id()
+    await add_doc(db, dev, agent, ["osprey over the lake"], title="osprey")
+    svc = service(tmp_path, db, pg_text_in_memory=False)
+    assert await text_docs(svc, dev, agent, "osprey") == ["osprey"]
+    assert not svc.corpora.loading and not svc.corpora.holds(dev)
+    assert not svc.in_memory

@@ -13,11 +13,17 @@ process or another). Catching up reads only what changed:
 
 Corpora of tenants not searched for a while are dropped when the total held passes
 ``max_chunks`` (least recently used first).
+
+On PostgreSQL the cache holds text only (``vectors=False``): pgvector's HNSW index serves
+the vector half, the corpus's BM25 the text half. There a tenant is loaded in the
+background (``load_soon``) while its searches run in SQL, so no search waits for a load.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
+import time
 from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any
@@ -30,15 +36,20 @@ from sprig.server.search.corpus import ChunkRow, Corpus
 from sprig.server.store import tables
 from sprig.server.store.db import Database
 
+log = logging.getLogger(__name__)
+RETRY_SECONDS = 60.0  # a tenant too big to hold (or whose load failed) is checked again
 BATCH = 1000  # rows per read while loading (indexing one batch holds the event loop ~0.1 s)
 IDS_PER_QUERY = 500
 
 
 class CorpusCache:
-    def __init__(self, max_chunks: int = 2_000_000) -> None:
+    def __init__(self, max_chunks: int = 2_000_000, *, vectors: bool = True) -> None:
         self.max_chunks = max_chunks
+        self.vectors = vectors  # False: text only (the embeddings are never read)
         self._corpora: OrderedDict[UUID, tuple[int, Corpus]] = OrderedDict()
         self._locks: dict[UUID, asyncio.Lock] = {}
+        self._loading: dict[UUID, asyncio.Task[None]] = {}
+        self._retry_at: dict[UUID, float] = {}  # tenants too big to hold, or whose load failed
 
     async def get(
         self, conn: AsyncConnection, developer_id: UUID, version: int | None = None
@@ -52,13 +63,53 @@ class CorpusCache:
                 cached = self._corpora.get(developer_id)
                 if cached is None or cached[0] != version:
                     corpus = cached[1] if cached else Corpus()
-                    await _catch_up(conn, developer_id, corpus)
+                    await _catch_up(conn, developer_id, corpus, self.vectors)
                     cached = (version, corpus)
                     self._corpora[developer_id] = cached
                     self._corpora.move_to_end(developer_id)
                     self._evict()  # only a load or catch-up can grow what is held
         self._corpora.move_to_end(developer_id)
         return cached[1]
+
+    def holds(self, developer_id: UUID) -> bool:
+        """The tenant's corpus is in memory (perhaps behind the store: ``get`` catches up)."""
+        return developer_id in self._corpora
+
+    def load_soon(self, db: Database, developer_id: UUID) -> None:
+        """Start loading the tenant's corpus in the background (once; not when its chunks
+        alone would pass ``max_chunks``)."""
+        if developer_id in self._corpora or developer_id in self._loading:
+            return
+        if time.monotonic() < self._retry_at.get(developer_id, 0.0):
+            return
+        task = asyncio.create_task(self._load(db, developer_id), name="sprig-search-load")
+        self._loading[developer_id] = task
+        task.add_done_callback(lambda _: self._loading.pop(developer_id, None))
+
+    async def _load(self, db: Database, developer_id: UUID) -> None:
+        try:
+            async with db.read() as conn:
+                if await _chunk_count(conn, developer_id) <= self.max_chunks:
+                    await self.get(conn, developer_id)
+                    return
+        except Exception:  # the searches go on in SQL
+            log.warning("could not load the search index of a tenant", exc_info=True)
+        self._retry_at[developer_id] = time.monotonic() + RETRY_SECONDS
+
+    @property
+    def loading(self) -> bool:
+        return bool(self._loading)
+
+    async def wait_loads(self) -> None:
+        """Wait for the background loads in progress."""
+        await asyncio.gather(*self._loading.values(), return_exceptions=True)
+
+    async def close(self) -> None:
+        """Stop background loads (at shutdown)."""
+        tasks = list(self._loading.values())
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
     async def warm_up(self, db: Database) -> None:
         """Load tenants' corpora, most chunks first, while they fit in ``max_chunks``."""
@@ -91,22 +142,33 @@ async def docs_version(conn: AsyncConnection, developer_id: UUID) -> int:
     return int((await conn.execute(stmt)).scalar_one())
 
 
-async def _catch_up(conn: AsyncConnection, developer_id: UUID, corpus: Corpus) -> None:
+async def _chunk_count(conn: AsyncConnection, developer_id: UUID) -> int:
+    c = tables.doc_chunks
+    stmt = sa.select(sa.func.count()).select_from(c).where(c.c.developer_id == developer_id)
+    return int((await conn.execute(stmt)).scalar_one())
+
+
+async def _catch_up(
+    conn: AsyncConnection, developer_id: UUID, corpus: Corpus, vectors: bool
+) -> None:
     highest = corpus.max_id
     highest_doc = corpus.doc_of(highest)
-    await _load_rows(conn, developer_id, corpus, tables.doc_chunks.c.id > highest)
-    pending = corpus.pending_ids()
+    await _load_rows(conn, developer_id, corpus, tables.doc_chunks.c.id > highest, vectors)
+    pending = corpus.pending_ids() if vectors else []
     if pending:
         await _fill_embeddings(conn, corpus, pending)
     if not await _consistent(conn, developer_id, corpus, highest, highest_doc):
-        await _reconcile(conn, developer_id, corpus)
+        await _reconcile(conn, developer_id, corpus, vectors)
 
 
-async def _load_rows(conn: AsyncConnection, developer_id: UUID, corpus: Corpus, where: Any) -> None:
+async def _load_rows(
+    conn: AsyncConnection, developer_id: UUID, corpus: Corpus, where: Any, vectors: bool
+) -> None:
     c, d = tables.doc_chunks, tables.docs
     columns = (c.c.id, c.c.doc_id, d.c.owner_kind, d.c.owner_id, d.c.language, d.c.title)
+    embedding = c.c.embedding if vectors else sa.null().label("embedding")
     stmt = (
-        sa.select(*columns, c.c.content, c.c.embedding)
+        sa.select(*columns, c.c.content, embedding)
         .join(d, d.c.id == c.c.doc_id)
         .where(c.c.developer_id == developer_id, where)
         .order_by(c.c.id)
@@ -138,17 +200,18 @@ async def _consistent(
     highest: int,
     highest_doc: UUID | None,
 ) -> bool:
-    c = tables.doc_chunks
-    count_stmt = sa.select(sa.func.count()).select_from(c).where(c.c.developer_id == developer_id)
-    if int((await conn.execute(count_stmt)).scalar_one()) != len(corpus):
+    if await _chunk_count(conn, developer_id) != len(corpus):
         return False
     if highest_doc is None:
         return True
+    c = tables.doc_chunks
     doc_stmt = sa.select(c.c.doc_id).where(c.c.id == highest, c.c.developer_id == developer_id)
     return (await conn.execute(doc_stmt)).scalar() == highest_doc
 
 
-async def _reconcile(conn: AsyncConnection, developer_id: UUID, corpus: Corpus) -> None:
+async def _reconcile(
+    conn: AsyncConnection, developer_id: UUID, corpus: Corpus, vectors: bool
+) -> None:
     """Apply deletions (and rowid reuse) found by comparing every (id, doc id)."""
     c = tables.doc_chunks
     stmt = sa.select(c.c.id, c.c.doc_id).where(c.c.developer_id == developer_id)
@@ -157,4 +220,4 @@ async def _reconcile(conn: AsyncConnection, developer_id: UUID, corpus: Corpus) 
     missing = [cid for cid in stored if cid not in corpus]
     for start in range(0, len(missing), IDS_PER_QUERY):
         batch = missing[start : start + IDS_PER_QUERY]
-        await _load_rows(conn, developer_id, corpus, tables.doc_chunks.c.id.in_(batch))
+        await _load_rows(conn, developer_id, corpus, tables.doc_chunks.c.id.in_(batch), vectors)
