@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
 import time
+import uuid
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
@@ -26,6 +28,8 @@ from sprig.server.errors import PayloadTooLargeError, SprigError
 from sprig.server.history import routes as history
 from sprig.server.jobs import routes as jobs
 from sprig.server.memory import routes as memory
+from sprig.server.openai import errors as openai_errors
+from sprig.server.openai import routes as openai_routes
 from sprig.server.openapi import build_openapi
 from sprig.server.resources import routes as resources
 from sprig.server.resources import tool_routes as tools
@@ -47,15 +51,27 @@ def error_body(
     **extra: Any,
 ) -> JSONResponse:
     body = {"error": {"message": message, "code": code, "type": type_, **extra}, "detail": message}
-    # 4xx and 501 are deterministic: tell the SDKs (2.x retries >= 500) not to retry;
-    # 408 and 429 (a provider's rate limit) may succeed later.
+    return JSONResponse(
+        body, status_code=status, headers={**_retry_header(status), **(headers or {})}
+    )
+
+
+def _retry_header(status: int) -> dict[str, str]:
+    """4xx and 501 are deterministic: tell the SDKs (2.x and openai retry >= 500) not to
+    retry; 408 and 429 (a provider's rate limit) may succeed later."""
     retryable = status in (408, 429) or (status >= 500 and status != 501)
-    sent = {"x-should-retry": "true" if retryable else "false"} if status >= 400 else {}
-    return JSONResponse(body, status_code=status, headers={**sent, **(headers or {})})
+    return {"x-should-retry": "true" if retryable else "false"} if status >= 400 else {}
 
 
-async def _sprig_error(_: Request, exc: Exception) -> Response:
+def openai_error(status: int, payload: dict[str, Any], headers: Mapping[str, str]) -> Response:
+    return JSONResponse(payload, status_code=status, headers=dict(headers))
+
+
+async def _sprig_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, SprigError)
+    if openai_errors.is_openai(request.scope):
+        payload = openai_errors.error_payload(exc.message, exc.type, exc.code, exc.param)
+        return openai_error(exc.status_code, payload, _retry_header(exc.status_code))
     extra: dict[str, Any] = {"details": exc.details} if exc.details else {}
     return error_body(exc.status_code, exc.message, exc.code, exc.type, **extra)
 
@@ -65,8 +81,11 @@ def _describe(err: dict[str, Any]) -> dict[str, Any]:
     return {"loc": loc, "msg": err.get("msg", ""), "type": err.get("type", "")}
 
 
-async def _validation_error(_: Request, exc: Exception) -> Response:
+async def _validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
+    if openai_errors.is_openai(request.scope):
+        payload = openai_errors.validation_payload(list(exc.errors()))
+        return openai_error(400, payload, _retry_header(400))
     details = [_describe(e) for e in exc.errors()]
     fields = "; ".join(f"{'.'.join(d['loc'])}: {d['msg']}" for d in details[:5])
     message = f"Validation error: {fields}" if fields else "Validation error"
@@ -78,6 +97,10 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     status = exc.status_code
     message = str(exc.detail) if exc.detail else "Error"
     code = {404: "not_found", 405: "method_not_allowed"}.get(status, f"http_{status}")
+    if openai_errors.is_openai(request.scope):
+        type_ = "invalid_request_error" if status < 500 else "server_error"
+        payload = openai_errors.error_payload(message, type_, code)
+        return openai_error(status, payload, {**_retry_header(status), **(exc.headers or {})})
     response = error_body(status, message, code, "http_error", headers=exc.headers)
     if status == 405:  # Allow: every method of the path (Starlette names one route's)
         allowed = ", ".join(request.app.state.methods.allowed(request.scope))
@@ -93,12 +116,18 @@ async def _database_error(request: Request, exc: Exception) -> Response:
     if isinstance(exc, DataError) or sqlstate.startswith("22"):
         log.warning("database refused a value: %s", type(exc).__name__)
         message = "A value is out of range, too long or not valid text"
+        if openai_errors.is_openai(request.scope):
+            payload = openai_errors.error_payload(message, "invalid_request_error", "invalid_data")
+            return openai_error(400, payload, _retry_header(400))
         return error_body(400, message, "invalid_data", "invalid_request_error")
     return await _unexpected(request, exc)
 
 
-async def _unexpected(_: Request, exc: Exception) -> Response:
+async def _unexpected(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error", exc_info=exc)
+    if openai_errors.is_openai(request.scope):
+        payload = openai_errors.error_payload("Internal server error", "server_error", None)
+        return openai_error(500, payload, _retry_header(500))
     return error_body(500, "Internal server error", "internal_error", "server_error")
 
 
@@ -106,7 +135,8 @@ class EdgeMiddleware:
     """Pure ASGI (cheaper than ``@app.middleware``): serves ``/api/...`` as ``/...`` (the
     2.x SDKs' base URL ends in ``/api``; one route table is half the matching of two),
     holds request bodies to the size limit, and adds ``Server-Timing: app;dur=<ms>`` (time
-    until the response starts) to every response.
+    until the response starts) and ``x-request-id`` (the caller's, or a new one) to every
+    response.
 
     A body whose Content-Length is over the limit is refused before it is read. A body
     without one (``Transfer-Encoding: chunked``, or HTTP/2) is counted as it arrives
@@ -124,15 +154,17 @@ class EdgeMiddleware:
         headers = dict(scope["headers"])
         length = headers.get(b"content-length", b"")
         if length.isdigit() and int(length) > self.max_body:
-            await _too_large(self.max_body)(scope, receive, send)
+            await _too_large(self.max_body, scope)(scope, receive, send)
             return
         start = time.perf_counter()
+        request_id = _request_id(headers.get(b"x-request-id"))
 
         async def timed_send(message: Message) -> None:
             if message["type"] == "http.response.start":
                 took = (time.perf_counter() - start) * 1000
                 headers = list(message.get("headers", []))
                 headers.append((b"server-timing", f"app;dur={took:.3f}".encode()))
+                headers.append((b"x-request-id", request_id))
                 message = {**message, "headers": headers}
             await send(message)
 
@@ -140,6 +172,16 @@ class EdgeMiddleware:
             await self.app(scope, receive, timed_send)  # the server holds it to its length
         else:
             await _BodyGuard(scope, receive, timed_send, self.max_body).run(self.app)
+
+
+_REQUEST_ID = re.compile(rb"[A-Za-z0-9._:-]{1,128}")
+
+
+def _request_id(given: bytes | None) -> bytes:
+    """The caller's ``x-request-id`` when it is a sane token, else a new ``req_<hex>``."""
+    if given is not None and _REQUEST_ID.fullmatch(given):
+        return given
+    return b"req_" + uuid.uuid4().hex.encode()
 
 
 def _no_body(scope: Scope, headers: dict[bytes, bytes]) -> bool:
@@ -150,8 +192,11 @@ def _no_body(scope: Scope, headers: dict[bytes, bytes]) -> bool:
 _HTTP_1 = ("1.1", "1.0")
 
 
-def _too_large(limit: int) -> Response:
+def _too_large(limit: int, scope: Scope) -> Response:
     err = PayloadTooLargeError(f"Request body larger than {limit} bytes")
+    if openai_errors.is_openai(scope):
+        payload = openai_errors.error_payload(err.message, err.type, err.code)
+        return openai_error(err.status_code, payload, _retry_header(err.status_code))
     return error_body(err.status_code, err.message, err.code, err.type)
 
 
@@ -203,7 +248,7 @@ class _BodyGuard:
     async def _refuse(self) -> None:
         if not self._replaced:
             self._replaced = True
-            await _too_large(self._limit)(self._scope, self._receive, self._send)
+            await _too_large(self._limit, self._scope)(self._scope, self._receive, self._send)
 
 
 def _under_api(scope: Scope) -> Scope:
@@ -239,6 +284,7 @@ def api_routers() -> list[APIRouter]:
         chat.router,
         search.router,
         memory.router,
+        openai_routes.router,
         health,
     ]
 

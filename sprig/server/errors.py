@@ -16,10 +16,17 @@ class SprigError(Exception):
     code = "internal_error"
     type = "server_error"
 
-    def __init__(self, message: str, *, details: list[dict[str, Any]] | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        details: list[dict[str, Any]] | None = None,
+        param: str | None = None,
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.details = details
+        self.param = param  # the request field at fault, for OpenAI's error shape
 
 
 class BadRequestError(SprigError):

@@ -15,10 +15,15 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from pydantic import BaseModel, Field
 
+from sprig.server.openai.responses import ChatCompletionChunk, OpenAIErrorResponse
+
 ERROR_REF = "#/components/schemas/ErrorResponse"
+OPENAI_ERROR_REF = "#/components/schemas/OpenAIErrorResponse"
 PUBLIC_PATHS = frozenset({"/healthz", "/openapi.json", "/docs", "/redoc"})
 # Operations that call a model or an embedder (their provider may fail, rate-limit, hang).
-UPSTREAM_SUFFIXES = ("/chat", "/search", "/memories", "/embed", "/render")
+UPSTREAM_SUFFIXES = (
+    "/chat", "/search", "/memories", "/embed", "/render", "/completions", "/embeddings",
+)  # fmt: skip
 # What each kind of failure means, in the descriptions of the document.
 REASONS = {
     400: "The request is not valid here (a rule the schema cannot say)",
@@ -73,19 +78,22 @@ def error_statuses(path: str, method: str, operation: dict[str, Any]) -> list[in
     return sorted(codes)
 
 
-def _error_response(status: int) -> dict[str, Any]:
+def _error_response(status: int, ref: str) -> dict[str, Any]:
     description = REASONS.get(status) or HTTPStatus(status).phrase
-    return {"description": description, "content": {"application/json": {"schema": ERROR_REF}}}
+    return {"description": description, "content": {"application/json": {"schema": ref}}}
 
 
 def _document_errors(path: str, method: str, operation: dict[str, Any]) -> None:
     responses: dict[str, Any] = operation.setdefault("responses", {})
     responses.pop("422", None)  # FastAPI's own shape, never sent
+    openai = path == "/v1" or path.startswith("/v1/")
+    ref = OPENAI_ERROR_REF if openai else ERROR_REF
     for status in error_statuses(path, method, operation):
-        responses[str(status)] = _error_response(status)
+        if not (openai and status in (403, 422)):  # OpenAI's: 401 for a bad key, 400 for a bad body
+            responses[str(status)] = _error_response(status, ref)
     responses["default"] = {
         "description": "Any other error (5xx: a server fault), in the same shape",
-        "content": {"application/json": {"schema": ERROR_REF}},
+        "content": {"application/json": {"schema": ref}},
     }
 
 
@@ -134,8 +142,8 @@ def _refs(schema: dict[str, Any]) -> None:
         for operation in path_item.values():
             for response in operation.get("responses", {}).values():
                 media = response.get("content", {}).get("application/json", {})
-                if media.get("schema") == ERROR_REF:
-                    media["schema"] = {"$ref": ERROR_REF}
+                if media.get("schema") in (ERROR_REF, OPENAI_ERROR_REF):
+                    media["schema"] = {"$ref": media["schema"]}
 
 
 def _add_models(components: dict[str, Any], models: Iterable[type[BaseModel]]) -> None:
@@ -163,7 +171,7 @@ def build_openapi(app: FastAPI, models: Iterable[type[BaseModel]] = ()) -> dict[
     components = schema.setdefault("components", {}).setdefault("schemas", {})
     for unused in ("HTTPValidationError", "ValidationError"):
         components.pop(unused, None)
-    _add_models(components, [ErrorResponse, *models])
+    _add_models(components, [ErrorResponse, OpenAIErrorResponse, ChatCompletionChunk, *models])
     _filter_fields(components)
     app.openapi_schema = schema
     return schema

@@ -51,7 +51,7 @@ async def test_every_route_refuses_other_tenants_ids(
             )
             expected = 409 if create_or_update else 404
             assert r.status_code == expected, (method, url, r.status_code, r.text)
-            assert r.json()["error"]["code"] in ("not_found", "conflict")
+            assert r.json()["error"]["code"] in ("not_found", "conflict", "model_not_found")
             checked += 1
     assert checked >= 40
     assert await _snapshot(client, ids) == before
@@ -72,6 +72,8 @@ async def test_lists_show_only_own_data(
             body = r.json()
             if "items" in body:
                 assert body["items"] == [], template
+            if "data" in body:  # /v1/models: raw models only, none of A's agents
+                assert all("agent_id" not in m for m in body["data"]), template
     agent = (await client.post("/agents", json={"name": "b"}, headers=other)).json()
     theirs = (await client.get("/users")).json()["items"][0]["id"]  # tenant A's user
     for user in (str(uuid.uuid4()), theirs):  # the same answer: nothing leaks

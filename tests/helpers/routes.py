@@ -70,6 +70,8 @@ def fill(path: str, ids: dict[str, str]) -> str:
         name = match.group(1)
         if name in ("id", "owner_id"):
             return ids[kind]
+        if name == "model_id":  # /v1/models/{model_id}: the agent as a model
+            return "agent:" + ids["agent"]
         if name == "doc_id":
             return ids[owner_doc.get(kind, "agent_doc")]
         return ids[name.removesuffix("_id")]

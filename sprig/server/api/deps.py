@@ -17,6 +17,7 @@ from sprig.server.errors import AuthenticationError, PermissionDeniedError, Vali
 from sprig.server.history.service import HistoryService
 from sprig.server.jobs.service import JobService
 from sprig.server.memory.service import MemoryService
+from sprig.server.openai.errors import is_openai
 from sprig.server.runtime import Runtime
 from sprig.server.store.crud import ListQuery
 
@@ -77,9 +78,16 @@ async def current_developer(request: Request, runtime: RuntimeDep) -> UUID:
         raise AuthenticationError("Missing API key: send 'Authorization: Bearer <key>'")
     developer_id = await authenticate(runtime.db, key, runtime.key_cache)
     if developer_id is None:
+        if is_openai(request.scope):  # OpenAI answers a wrong key with 401 invalid_api_key
+            raise InvalidAPIKeyError("Incorrect API key provided")
         raise PermissionDeniedError("Could not validate API key")
     request.state.developer_id = developer_id
     return developer_id
+
+
+class InvalidAPIKeyError(AuthenticationError):
+    code = "invalid_api_key"
+    type = "invalid_request_error"
 
 
 Developer = Annotated[UUID, Depends(current_developer)]

@@ -17,9 +17,11 @@ from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sprig.server.errors import BadRequestError, NotFoundError
+from sprig.server.ids import new_id
 from sprig.server.memory.store import scope_has_memories
 from sprig.server.store import tables
 from sprig.server.store.crud import Row
+from sprig.server.store.types import uuid_type
 
 _DEV: sa.BindParameter[Any] = sa.bindparam("developer_id")
 _SID: sa.BindParameter[Any] = sa.bindparam("session_id")
@@ -143,6 +145,81 @@ def _note(holdings: Holdings, owner: UUID, tools: bool, memories: bool, row: Row
     ):
         if flag:
             into.add(owner)
+
+
+@dataclass(frozen=True)
+class Transient:
+    """A turn without a stored session (the OpenAI front door's stateless requests): the
+    agent answers with its instructions, tools, docs and memories (those about ``user_id``);
+    there is no history and nothing is saved."""
+
+    agent_id: UUID
+    user_id: UUID | None = None
+
+
+# What a transient turn's session says: a new session's defaults, but server-side tools run
+# (the agent's own; a client's function tools still go back to it) and nothing is remembered.
+TRANSIENT_SESSION: Row = {
+    "situation": None,
+    "summary": None,
+    "system_template": None,
+    "render_templates": True,
+    "token_budget": None,
+    "context_overflow": None,
+    "auto_run_tools": True,
+    "forward_tool_calls": False,
+    "recall": True,
+    "remember": False,
+    "recall_options": None,
+    "metadata": {},
+    "next_seq": 0,
+    "summary_until": -1,
+    "transient": True,
+}
+
+_USER_ID: sa.BindParameter[Any] = sa.bindparam("user_id", type_=uuid_type())
+
+
+@functools.cache
+def _transient_stmt() -> sa.Select[Any]:
+    """The agent, the user (when named), the tenant's ``docs_version`` and what they hold."""
+    a, u, dv, t = tables.agents, tables.users, tables.developers, tables.tools
+    has_tools = sa.exists().where(t.c.developer_id == _DEV, t.c.agent_id == a.c.id)
+    return (
+        sa.select(
+            *_labelled(a, _AGENT_COL),
+            *_labelled(u, _USER),
+            dv.c.docs_version,
+            has_tools.label("has_tools"),
+            scope_has_memories(_DEV, a.c.id, _USER_ID).label("has_memories"),
+            _has_docs(sa.literal("agent"), a.c.id).label("has_docs"),
+            _has_docs(sa.literal("user"), u.c.id).label("user_has_docs"),
+        )
+        .join(dv, dv.c.id == a.c.developer_id)
+        .outerjoin(u, sa.and_(u.c.id == _USER_ID, u.c.developer_id == _DEV))
+        .where(a.c.id == _AGENT, a.c.developer_id == _DEV)
+    )
+
+
+async def load_transient_parties(
+    conn: AsyncConnection, developer_id: UUID, target: Transient
+) -> Parties:
+    """A transient turn's parties, in one query; a 404 for an unknown agent or user."""
+    params = {"developer_id": developer_id, "agent_id": target.agent_id, "user_id": target.user_id}
+    row = (await conn.execute(_transient_stmt(), params)).mappings().first()
+    if row is None:
+        raise NotFoundError(f"Agent {target.agent_id} not found")
+    if target.user_id is not None and row[_USER + "id"] is None:
+        raise NotFoundError(f"User {target.user_id} not found")
+    agent = _decoded(row, tables.agents, _AGENT_COL)
+    users = [_decoded(row, tables.users, _USER)] if target.user_id is not None else []
+    session = {**TRANSIENT_SESSION, "id": new_id(), "docs_version": row["docs_version"]}
+    session |= {"agents": [agent["id"]], "users": [u["id"] for u in users]}
+    parties = Parties(session, [agent], users)
+    _note(parties.holdings, agent["id"], row["has_tools"], row["has_memories"], row)
+    if users and row["user_has_docs"]:
+        parties.holdings.doc_owners.add(users[0]["id"])
+    return parties
 
 
 def answering_agent(agents: list[Row], wanted: UUID | None) -> Row:

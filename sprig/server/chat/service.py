@@ -17,6 +17,7 @@ from uuid import UUID
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sprig.server.chat import window
+from sprig.server.chat.parties import Transient
 from sprig.server.chat.recall import recall_docs, recall_query, turn_recall
 from sprig.server.chat.render import NO_RECALL, render_turn
 from sprig.server.chat.summary import summarize_session
@@ -129,7 +130,7 @@ class ChatService:
         self.windows = WindowCache()
 
     async def prepare(
-        self, developer_id: UUID, session_id: UUID, options: ChatOptions
+        self, developer_id: UUID, session_id: UUID | Transient, options: ChatOptions
     ) -> PreparedTurn:
         turn = await self.render(developer_id, session_id, options)
         policy = turn.session["context_overflow"]
@@ -139,7 +140,7 @@ class ChatService:
         return turn
 
     async def render(
-        self, developer_id: UUID, session_id: UUID, options: ChatOptions
+        self, developer_id: UUID, session_id: UUID | Transient, options: ChatOptions
     ) -> PreparedTurn:
         """The turn as the model will see it: recalled docs and memories in the system
         template. The session, its parties and tools are read once."""
@@ -172,7 +173,7 @@ class ChatService:
         )
 
     async def complete(
-        self, developer_id: UUID, session_id: UUID, options: ChatOptions
+        self, developer_id: UUID, session_id: UUID | Transient, options: ChatOptions
     ) -> ChatResult:
         run = TurnRun(await self.prepare(developer_id, session_id, options))
         auto = run.turn.auto_run_tools(options)
@@ -215,7 +216,7 @@ class ChatService:
         return [asked, *answers]
 
     async def stream(
-        self, developer_id: UUID, session_id: UUID, options: ChatOptions
+        self, developer_id: UUID, session_id: UUID | Transient, options: ChatOptions
     ) -> AsyncIterator[StreamEvent]:
         """Prepare first (errors surface before any byte is sent), then stream."""
         run = TurnRun(await self.prepare(developer_id, session_id, options))
@@ -249,7 +250,7 @@ class ChatService:
                 yield StreamToolStep(run.steps[before:])
         except (asyncio.CancelledError, GeneratorExit):
             done.content = "".join(parts)
-            if options.save and done.content:
+            if _saves(run, options) and done.content:
                 save = self._finish(developer_id, run, options, done, True, reply_id)
                 await asyncio.shield(asyncio.ensure_future(save))
             raise
@@ -266,7 +267,7 @@ class ChatService:
         reply_id: UUID | None = None,
     ) -> ChatResult:
         result = _result(run, completion, reply_id or new_id())
-        if not options.save:
+        if not _saves(run, options):
             result.saved = False
             return result
         turn = run.turn
@@ -348,6 +349,11 @@ async def _enqueue_summary(conn: AsyncConnection, developer_id: UUID, turn: Prep
     }
     job = await enqueue(conn, developer_id, "summarize_session", payload, name="summarize")
     return UUID(str(job["id"]))
+
+
+def _saves(run: TurnRun, options: ChatOptions) -> bool:
+    """A transient turn (no stored session) is never saved."""
+    return options.save and not run.turn.session.get("transient")
 
 
 def _result(run: TurnRun, completion: Completion, reply_id: UUID) -> ChatResult:

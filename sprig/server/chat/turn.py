@@ -14,7 +14,14 @@ from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from sprig.server.chat.parties import Parties, agent_tools, answering_agent, load_parties
+from sprig.server.chat.parties import (
+    Parties,
+    Transient,
+    agent_tools,
+    answering_agent,
+    load_parties,
+    load_transient_parties,
+)
 from sprig.server.chat.window import Window, WindowCache, load_window, load_window_cached
 from sprig.server.models.base import ChatMessage, ChatModel, CompletionRequest, SamplingParams
 from sprig.server.models.formats import json_format
@@ -91,19 +98,25 @@ class TurnInputs:
 async def load_inputs(
     conn: AsyncConnection,
     developer_id: UUID,
-    session_id: UUID,
+    session_id: UUID | Transient,
     options: ChatOptions,
     models: ModelResolver,
     windows: WindowCache | None = None,
 ) -> TurnInputs:
-    parties = await load_parties(conn, developer_id, session_id)
+    """``session_id``: a stored session, or a ``Transient`` turn (no history, nothing saved)."""
+    if isinstance(session_id, Transient):
+        parties = await load_transient_parties(conn, developer_id, session_id)
+    else:
+        parties = await load_parties(conn, developer_id, session_id)
     agent = answering_agent(parties.agents, options.agent_id)
     model = models.resolve(options.model or agent["model"])
     sampling = effective_sampling(
         model.default_sampling, agent_settings=agent["default_settings"], request=options.sampling
     )
     budget = budget_for(parties.session, model, sampling)
-    window = await _history(conn, model, parties.session, budget, windows, options.recall_tools)
+    window = Window(available=budget)
+    if not isinstance(session_id, Transient):
+        window = await _history(conn, model, parties.session, budget, windows, options.recall_tools)
     stored = await agent_tools(conn, developer_id, agent["id"], parties.holdings)
     tools = merge_tools(stored, options.tools)
     return TurnInputs(parties, agent, model, sampling, budget, window, tools)

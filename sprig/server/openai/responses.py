@@ -1,0 +1,155 @@
+"""What the ``/v1`` routes send, for the OpenAPI document (the ``openai`` SDK's types, as
+far as Sprig fills them; Sprig's own additions are named ``sprig_*`` or ``agent_*``)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Open(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+class OpenAIModel(_Open):
+    id: str
+    object: Literal["model"]
+    created: int
+    owned_by: str
+    agent_id: str | None = Field(default=None, description="The agent this model is")
+    agent_model: str | None = Field(default=None, description="The model the agent uses")
+
+
+class OpenAIModelList(BaseModel):
+    object: Literal["list"]
+    data: list[OpenAIModel]
+
+
+class FunctionCall(BaseModel):
+    name: str
+    arguments: str
+
+
+class ToolCallOut(BaseModel):
+    id: str
+    type: Literal["function"]
+    function: FunctionCall
+
+
+class AssistantMessage(BaseModel):
+    role: Literal["assistant"]
+    content: str | None
+    refusal: None = None
+    tool_calls: list[ToolCallOut] | None = None
+
+
+class CompletionUsage(BaseModel):
+    prompt_tokens: int
+    completion_tokens: int
+    total_tokens: int
+
+
+class Choice(BaseModel):
+    index: int
+    message: AssistantMessage
+    finish_reason: Literal["stop", "length", "tool_calls", "content_filter"]
+    logprobs: None = None
+
+
+class ChatCompletion(_Open):
+    """``stream: true`` sends ``ChatCompletionChunk`` events instead, then ``[DONE]``."""
+
+    id: str
+    object: Literal["chat.completion"]
+    created: int
+    model: str
+    choices: list[Choice]
+    usage: CompletionUsage
+    system_fingerprint: str | None = None
+    sprig_session_id: str | None = Field(
+        default=None, description="The session the exchange was saved in (stateful or `store`)"
+    )
+
+
+class ToolCallDelta(BaseModel):
+    index: int
+    id: str | None = None
+    type: Literal["function"] | None = None
+    function: FunctionCall | None = None
+
+
+class Delta(BaseModel):
+    role: Literal["assistant"] | None = None
+    content: str | None = None
+    tool_calls: list[ToolCallDelta] | None = None
+
+
+class ChunkChoice(BaseModel):
+    index: int
+    delta: Delta
+    finish_reason: Literal["stop", "length", "tool_calls", "content_filter"] | None
+    logprobs: None = None
+
+
+class ChatCompletionChunk(_Open):
+    id: str
+    object: Literal["chat.completion.chunk"]
+    created: int
+    model: str
+    choices: list[ChunkChoice]
+    usage: CompletionUsage | None = None
+    system_fingerprint: str | None = None
+
+
+class EmbeddingItem(BaseModel):
+    object: Literal["embedding"]
+    index: int
+    embedding: list[float] | str = Field(description="Floats, or base64 of float32 LE")
+
+
+class EmbeddingUsage(BaseModel):
+    prompt_tokens: int
+    total_tokens: int
+
+
+class EmbeddingList(BaseModel):
+    object: Literal["list"]
+    data: list[EmbeddingItem]
+    model: str
+    usage: EmbeddingUsage
+
+
+class OpenAIErrorInfo(BaseModel):
+    message: str
+    type: str
+    param: str | None
+    code: str | None
+
+
+class OpenAIErrorResponse(BaseModel):
+    """Every error of the ``/v1`` routes, as OpenAI shapes it."""
+
+    error: OpenAIErrorInfo
+
+
+def sse_response(chunk_ref: str, error_ref: str) -> dict[int | str, dict[str, Any]]:
+    """The ``stream: true`` answer of ``/v1/chat/completions``: ``data:`` events."""
+    data = {
+        "anyOf": [
+            {
+                "type": "string",
+                "contentMediaType": "application/json",
+                "contentSchema": {"anyOf": [{"$ref": chunk_ref}, {"$ref": error_ref}]},
+            },
+            {"const": "[DONE]"},
+        ]
+    }
+    item = {"type": "object", "required": ["data"], "properties": {"data": data}}
+    description = (
+        "The completion (JSON), or with `stream: true` Server-Sent Events: "
+        "`chat.completion.chunk` events, then `data: [DONE]`"
+    )
+    return {
+        200: {"description": description, "content": {"text/event-stream": {"itemSchema": item}}}
+    }
