@@ -288,6 +288,8 @@ async def copy_to(target: Sprig, source: Sprig, store: Store) -> Store:
         doc_map[str(row["id"])] = doc["metadata"]["doc_id"]
     seconds = time.perf_counter() - started
     print(f"  copied {len(doc_map)} docs to PostgreSQL in {seconds:.0f} s", file=sys.stderr)
+    async with target.runtime.db.read() as conn:  # the text index the server loads itself
+        await target.runtime.search.corpora.get(conn, dev)
     return Store(agent_id, doc_map, store.chunks, store.seconds, store.cached)
 
 
@@ -333,9 +335,16 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         store = await prepare(args, corpus, data_dir)
         async with evaluated_app(args, data_dir, store) as (sprig, searched):
             rows = {}
-            for label, extra in configurations(args.variants).items():
+            configs = configurations(args.variants)
+            for label, extra in configs.items():
                 rows[label] = await evaluate(sprig, searched, corpus, extra)
                 print(f"  {label}: nDCG@10 {rows[label]['ndcg@10']:.4f}", file=sys.stderr)
+            if args.backend == "postgres":  # the text ranked in SQL (SPRIG_PG_TEXT_SEARCH=sql)
+                sprig.runtime.search.in_memory = False
+                for label in ("text (BM25)", "hybrid (defaults)"):
+                    sql = f"{label.split(' ')[0]}, SQL ts_rank"
+                    rows[sql] = await evaluate(sprig, searched, corpus, configs[label])
+                    print(f"  {sql}: nDCG@10 {rows[sql]['ndcg@10']:.4f}", file=sys.stderr)
     return {"store": store, "rows": rows, "queries": len(corpus.qrels), "backend": args.backend}
 
 

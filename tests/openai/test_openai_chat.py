@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 
 import httpx
 import numpy as np
@@ -282,3 +282,47 @@ def test_embeddings_as_floats_and_base64(oai: openai.OpenAI, api: httpx.Client) 
     with pytest.raises(openai.BadRequestError) as dims:
         oai.embeddings.create(model=name, input="x", dimensions=3)
     assert dims.value.param == "dimensions"
+
+
+def test_apis_not_served_yet_say_so(oai: openai.OpenAI) -> None:
+    with pytest.raises(openai.InternalServerError) as err:
+        oai.responses.create(model="x", input="hi")
+    assert err.value.status_code == 501 and err.value.code == "not_implemented"
+    assert "responses API is not served" in err.value.message
+
+
+async def test_another_tenants_agents_and_sessions_stay_theirs(
+    client: httpx.AsyncClient,
+    tenant_key: Callable[[str], Awaitable[str]],
+    model: ScriptedModel,
+) -> None:
+    theirs = (await client.post("/agents", json={"name": "Private", "model": "scripted"})).json()
+    session = (await client.post("/sessions", json={"agent": theirs["id"]})).json()["id"]
+    other = auth(await tenant_key("tenant-b"))
+    mine = (await client.post("/agents", json={"name": "Mine"}, headers=other)).json()
+    ask = [{"role": "user", "content": "hi"}]
+    for name in (f"agent:{theirs['id']}", "Private"):
+        body = {"model": name, "messages": ask}
+        r = await client.post("/v1/chat/completions", json=body, headers=other)
+        assert (r.status_code, r.json()["error"]["code"]) == (404, "model_not_found")
+    body = {"model": "Mine", "messages": ask, "metadata": {"sprig_session_id": session}}
+    r = await client.post("/v1/chat/completions", json=body, headers=other)
+    assert r.status_code == 404 and "Session" in r.json()["error"]["message"]
+    listed = (await client.get("/v1/models", headers=other)).json()["data"]
+    assert {m.get("agent_id") for m in listed} == {None, mine["id"]}
+    assert model.requests == []  # no model was called for tenant B
+    history = (await client.get(f"/sessions/{session}/history")).json()["entries"]
+    assert history == []
+
+
+async def test_the_async_client_streams(
+    live_url: str, api: httpx.Client, model: ScriptedModel
+) -> None:
+    agent(api, "Async")
+    model.push("from the async client")
+    async with openai.AsyncOpenAI(base_url=f"{live_url}/v1", api_key=API_KEY) as c:
+        stream = await c.chat.completions.create(
+            model="Async", messages=[{"role": "user", "content": "hi"}], stream=True
+        )
+        parts = [ch.choices[0].delta.content or "" async for ch in stream if ch.choices]
+    assert "".join(parts) == "from the async client"

@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from sprig.server.api.deps import Developer, RuntimeDep
 from sprig.server.api.responses import documented
-from sprig.server.errors import BadRequestError
+from sprig.server.errors import BadRequestError, NotImplementedFeatureError
 from sprig.server.openai import targets, wire
 from sprig.server.openai.completions import SESSION_HEADER, SESSION_KEY, Completions
 from sprig.server.openai.responses import (
@@ -112,3 +112,26 @@ def _encoded(vector: np.ndarray[Any, Any], encoding: str) -> list[float] | str:
     if encoding == "base64":  # little-endian float32, as OpenAI sends it
         return base64.b64encode(vector.astype("<f4").tobytes()).decode()
     return [float(v) for v in vector]
+
+
+# OpenAI APIs Sprig does not serve yet: a clear 501, not a bare 404.
+NOT_YET = ("responses", "conversations", "vector_stores", "files")
+
+
+def _not_yet(api: str) -> Any:
+    message = (
+        f"The OpenAI {api.replace('_', ' ')} API is not served by Sprig yet; "
+        "/v1/chat/completions, /v1/models and /v1/embeddings are (docs/openai.md)"
+    )
+
+    async def answer(dev: Developer) -> None:
+        raise NotImplementedFeatureError(message)
+
+    return answer
+
+
+for _api in NOT_YET:
+    for _path in (f"/{_api}", f"/{_api}/{{rest:path}}"):
+        router.add_api_route(
+            _path, _not_yet(_api), methods=["GET", "POST", "DELETE"], include_in_schema=False
+        )
