@@ -182,3 +182,27 @@ async def test_adaptive_summary_job_runs_in_the_in_process_worker(
         "SUMMARY of the start"
     ]
     assert (await client.get(f"/sessions/{sid}")).json()["summary"] == "SUMMARY of the start"
+
+
+async def test_the_joined_history_is_the_history_sent(
+    client: httpx.AsyncClient, model: ScriptedModel, agent: dict
+) -> None:
+    """A window of cached entries carries its wire JSON joined once (``JoinedRun``); what
+    the direct gateway would send with it is byte for byte what it sends without, as the
+    session grows, is truncated, and after a tool step."""
+    from sprig.server.models.openai_compat.wire import encode_body
+
+    sid = await _session(client, agent, token_budget=300, context_overflow="truncate")
+    for n in range(8):
+        model.push(f"answer {n} {LONG}")
+        r = await client.post(f"/sessions/{sid}/chat", json=user_msg(f"question {n} {LONG}"))
+        assert r.status_code == 201, r.text
+        request = model.requests[-1]
+        if n == 0:
+            continue  # nothing cached before the first turn
+        assert request.joined is not None and request.joined.count > 0
+        plain = encode_body({"model": "m"}, request.messages)
+        assert encode_body({"model": "m"}, request.messages, request.joined) == plain
+    assert model.requests[-1].joined.start == 1  # after the system prompt
+    texts = [m.text() for m in model.requests[-1].messages]
+    assert not any(t.startswith("question 0") for t in texts)  # truncated meanwhile

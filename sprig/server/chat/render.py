@@ -12,8 +12,8 @@ from typing import Any
 from sprig.server.chat import templates
 from sprig.server.chat.tool_links import link_tool_results
 from sprig.server.chat.turn import ChatOptions, Counted, PreparedTurn, Recalled, TurnInputs
-from sprig.server.chat.window import ContextOverflowError, entry_message, trim_window
-from sprig.server.models.base import ChatMessage, CompletionRequest, ToolCall
+from sprig.server.chat.window import ContextOverflowError, trim_window
+from sprig.server.models.base import ChatMessage, CompletionRequest, JoinedRun, ToolCall
 from sprig.server.store.crud import Row
 from sprig.server.tools.spec import normalise_tool_choice, tool_specs
 
@@ -44,11 +44,13 @@ async def render_turn(
             f"The session history needs more than its token budget ({inputs.budget} tokens). "
             "Set the session's context_overflow to 'truncate', 'summarize' or 'adaptive'."
         )
-    history = [entry_message(r) for r in window.entries]
+    history, wire = window.messages()
     linked = link_tool_results(history, messages)
     counts = _recount(inputs, messages, counts, linked)
     messages = linked
     request = _request(inputs, options, head + history + messages)
+    if wire is not None:  # the history's wire JSON, joined: the direct gateway sends it as is
+        request.joined = JoinedRun(len(head), len(history), wire)
     counted = Counted(counts, fixed + window.tokens)
     return PreparedTurn(inputs, request, messages, window, recalled.docs, counted)
 

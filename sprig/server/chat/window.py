@@ -52,6 +52,18 @@ class Window:
     dropped_before_seq: int | None = None  # entries below this seq were left out
     tokens: int = 0
     available: int = 0  # the history budget this window was cut for
+    # where ``entries`` start in a session's cached entries, when they are a run of them
+    source: tuple[_Cached, int] | None = field(default=None, repr=False, compare=False)
+
+    def messages(self) -> tuple[list[ChatMessage], bytes | None]:
+        """The entries as messages, and their wire JSON joined (None when the window is not
+        a run of cached entries): list slices and one join, no work per entry."""
+        if self.source is not None and self.entries:
+            cached, first = self.source
+            found = cached.run(first, self.entries)
+            if found is not None:
+                return found
+        return [entry_message(r) for r in self.entries], None
 
 
 # A window row keeps the message made from it (rows of the window cache live across turns,
@@ -197,6 +209,24 @@ class _Cached:
     oldest: int | None  # lowest seq fetched so far
     _sums: list[int] = field(default_factory=lambda: [0], repr=False)
     _sums_model: str = ""
+    # the entries' messages and wire JSON, aligned with ``entries`` (extended as they grow)
+    _messages: list[ChatMessage] = field(default_factory=list, repr=False)
+    _wires: list[bytes] = field(default_factory=list, repr=False)
+
+    def run(self, first: int, rows: list[Row]) -> tuple[list[ChatMessage], bytes] | None:
+        """Messages and joined wire JSON of ``rows``, which must be ``entries[first:...]``
+        (None when the entries moved since the window was cut)."""
+        end = first + len(rows)
+        entries = self.entries
+        if end > len(entries) or entries[first] is not rows[0] or entries[end - 1] is not rows[-1]:
+            return None
+        if len(self._messages) > len(entries):
+            self._messages, self._wires = [], []
+        for row in entries[len(self._messages) : end]:
+            message = entry_message(row)
+            self._messages.append(message)
+            self._wires.append(message.wire_json())
+        return self._messages[first:end], b",".join(self._wires[first:end])
 
     async def catch_up(self, conn: AsyncConnection, sid: UUID, next_seq: int, cap: int) -> None:
         newest = self.entries[-1]["seq"] if self.entries else self.floor
@@ -212,7 +242,12 @@ class _Cached:
         if len(self.entries) > cap:
             del self.entries[: len(self.entries) - cap]
             self.oldest, self.complete = self.entries[0]["seq"], False
-            self._sums = [0]
+            self._forget()
+
+    def _forget(self) -> None:
+        """The oldest entries changed: what is aligned with them is remade."""
+        self._sums = [0]
+        self._messages, self._wires = [], []
 
     def token_sums(self, model: ChatModel) -> list[int]:
         """Running token sums: ``sums[i]`` is what ``entries[:i]`` cost with ``model``'s
@@ -229,7 +264,7 @@ class _Cached:
         if self.complete or self.oldest is None:
             return False
         rows = await _page(conn, sid, self.oldest, self.floor, True, size)
-        self._sums = [0]  # the sums start at the oldest entry: remade
+        self._forget()  # the sums start at the oldest entry: remade
         self.entries[:0] = list(reversed(rows))
         if rows:
             self.oldest = rows[-1]["seq"]
@@ -287,11 +322,13 @@ async def _fit_cached(
     total = sums[-1]
     entries = cached.entries
     if total <= available:
-        return Window(entries=list(entries), tokens=total, available=available)
+        return Window(entries=list(entries), tokens=total, available=available, source=(cached, 0))
     first = bisect.bisect_left(sums, total - available)  # the oldest entry that may stay
     while first < len(entries) and entries[first]["role"] == "tool":
         first += 1  # a tool result stays with the call it answers: whole groups only
-    window = Window(entries=entries[first:], overflowed=True, available=available)
+    window = Window(
+        entries=entries[first:], overflowed=True, available=available, source=(cached, first)
+    )
     window.tokens = total - sums[first]
     window.dropped_before_seq = entries[first - 1]["seq"] + 1
     return window
@@ -338,6 +375,9 @@ def trim_window(window: Window, model: ChatModel, available: int) -> Window:
     taken: list[list[Row]] = []
     _take(cut, taken, _groups(list(reversed(window.entries))), model, available)
     cut.entries = [row for group in reversed(taken) for row in group]
+    if window.source is not None:  # the newest entries: still a run of the cached ones
+        cached, first = window.source
+        cut.source = (cached, first + len(window.entries) - len(cut.entries))
     return cut
 
 

@@ -144,6 +144,17 @@ def _is_set(value: object) -> bool:
     return value is not None and value != [] and value != {}
 
 
+@dataclass(frozen=True, slots=True)
+class JoinedRun:
+    """``messages[start : start + count]`` of a request with their wire JSON already joined
+    by commas (a session's history, whose messages' JSON is kept as it grows): a gateway
+    that sends the OpenAI wire copies these bytes instead of visiting each message."""
+
+    start: int
+    count: int
+    wire: bytes
+
+
 @dataclass(slots=True)
 class CompletionRequest:
     messages: list[ChatMessage]
@@ -151,6 +162,7 @@ class CompletionRequest:
     response_format: dict[str, Any] | None = None
     tools: list[ToolSpec] = field(default_factory=list)
     tool_choice: ToolChoice | None = None
+    joined: JoinedRun | None = None  # a hint: the messages are the truth
 
 
 @dataclass(frozen=True, slots=True)

@@ -100,7 +100,7 @@ class DirectModel(HostedModel):
         fields.update(self._extra)
         return Call(
             self.endpoint.url,
-            encode_body(self.endpoint.adapt(fields), request.messages),
+            encode_body(self.endpoint.adapt(fields), request.messages, request.joined),
             self.endpoint.headers(),
             self.config.timeout,
             self.config.max_retries,

@@ -16,6 +16,7 @@ from sprig.server.models.base import (
     Completion,
     CompletionRequest,
     FinishReason,
+    JoinedRun,
     SamplingParams,
     ToolCall,
     ToolChoice,
@@ -82,15 +83,26 @@ def request_fields(request: CompletionRequest, *, stream: bool) -> dict[str, Any
     return body
 
 
-def encode_body(fields: Mapping[str, Any], messages: Sequence[ChatMessage]) -> bytes:
+def encode_body(
+    fields: Mapping[str, Any], messages: Sequence[ChatMessage], joined: JoinedRun | None = None
+) -> bytes:
     """The request JSON: each message's own encoding (made once per message, see
-    ``ChatMessage.wire_json``) joined with the other fields'."""
-    parts = [b'{"messages":[', b",".join(m.wire_json() for m in messages), b"]"]
+    ``ChatMessage.wire_json``; a ``joined`` run's, joined already) with the other fields'."""
+    parts = [b'{"messages":[', _joined_messages(messages, joined), b"]"]
     if fields:
         parts += [b",", json.dumps(fields, ensure_ascii=False).encode()[1:]]
     else:
         parts.append(b"}")
     return b"".join(parts)
+
+
+def _joined_messages(messages: Sequence[ChatMessage], joined: JoinedRun | None) -> bytes:
+    if joined is None or not joined.count or joined.start + joined.count > len(messages):
+        return b",".join(m.wire_json() for m in messages)
+    end = joined.start + joined.count
+    before = [m.wire_json() for m in messages[: joined.start]]
+    after = [m.wire_json() for m in messages[end:]]
+    return b",".join([*before, joined.wire, *after])
 
 
 def finish_reason_of(reason: str | None, has_tool_calls: bool) -> FinishReason:
