@@ -29,6 +29,7 @@ from sprig.server.history import routes as history
 from sprig.server.jobs import routes as jobs
 from sprig.server.memory import routes as memory
 from sprig.server.openai import errors as openai_errors
+from sprig.server.openai import responses_routes as openai_responses
 from sprig.server.openai import routes as openai_routes
 from sprig.server.openapi import build_openapi
 from sprig.server.resources import routes as resources
@@ -284,6 +285,7 @@ def api_routers() -> list[APIRouter]:
         chat.router,
         search.router,
         memory.router,
+        openai_responses.router,
         openai_routes.router,
         health,
     ]

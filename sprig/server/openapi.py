@@ -15,7 +15,11 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from pydantic import BaseModel, Field
 
-from sprig.server.openai.responses import ChatCompletionChunk, OpenAIErrorResponse
+from sprig.server.openai.shapes import (
+    ChatCompletionChunk,
+    OpenAIErrorResponse,
+    ResponseStreamEvent,
+)
 
 ERROR_REF = "#/components/schemas/ErrorResponse"
 OPENAI_ERROR_REF = "#/components/schemas/OpenAIErrorResponse"
@@ -23,6 +27,7 @@ PUBLIC_PATHS = frozenset({"/healthz", "/openapi.json", "/docs", "/redoc"})
 # Operations that call a model or an embedder (their provider may fail, rate-limit, hang).
 UPSTREAM_SUFFIXES = (
     "/chat", "/search", "/memories", "/embed", "/render", "/completions", "/embeddings",
+    "/responses",
 )  # fmt: skip
 # What each kind of failure means, in the descriptions of the document.
 REASONS = {
@@ -171,7 +176,10 @@ def build_openapi(app: FastAPI, models: Iterable[type[BaseModel]] = ()) -> dict[
     components = schema.setdefault("components", {}).setdefault("schemas", {})
     for unused in ("HTTPValidationError", "ValidationError"):
         components.pop(unused, None)
-    _add_models(components, [ErrorResponse, OpenAIErrorResponse, ChatCompletionChunk, *models])
+    _add_models(
+        components,
+        [ErrorResponse, OpenAIErrorResponse, ChatCompletionChunk, ResponseStreamEvent, *models],
+    )
     _filter_fields(components)
     app.openapi_schema = schema
     return schema

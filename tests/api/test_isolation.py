@@ -51,7 +51,10 @@ async def test_every_route_refuses_other_tenants_ids(
             )
             expected = 409 if create_or_update else 404
             assert r.status_code == expected, (method, url, r.status_code, r.text)
-            assert r.json()["error"]["code"] in ("not_found", "conflict", "model_not_found")
+            assert r.json()["error"]["code"] in ("not_found", "conflict", "model_not_found"), (
+                url,
+                r.text,
+            )
             checked += 1
     assert checked >= 40
     assert await _snapshot(client, ids) == before

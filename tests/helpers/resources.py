@@ -32,6 +32,30 @@ async def seed_every_kind(client: httpx.AsyncClient, runtime: Runtime) -> dict[s
     async with runtime.db.write() as conn:
         job = await enqueue(conn, runtime.startup_key.developer_id, "noop", {}, delay_seconds=3600)
     ids["job"] = str(job["id"])
+    ids["response"] = await _stored_response(runtime, session)
     ids["doc"] = ids["agent_doc"]
     ids["memory"] = str(uuid.uuid4())  # no memory exists yet: the owner check comes first
     return ids
+
+
+async def _stored_response(runtime: Runtime, session: str) -> str:
+    """A stored OpenAI response of tenant A, in the session (its wire id)."""
+    from sprig.server.openai import response_store
+    from sprig.server.openai.responses_api import response_object
+    from sprig.server.openai.schemas import ResponseIn
+
+    assert runtime.startup_key is not None
+    response_id = uuid.uuid4()
+    request = ResponseIn(model="a", input="hi", conversation=session)
+    body = response_object(request, response_id, 0, [], None, status="completed")
+    async with runtime.db.write() as conn:
+        await response_store.save(
+            conn,
+            runtime.startup_key.developer_id,
+            response_id,
+            previous_id=None,
+            session_id=uuid.UUID(session),
+            input_items=[],
+            body=body,
+        )
+    return str(body["id"])

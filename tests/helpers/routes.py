@@ -33,6 +33,12 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/sessions/{owner_id}/docs"): {"title": "t", "content": "new"},
     ("POST", "/sessions/{session_id}/chat"): {"messages": [{"role": "user", "content": "hi"}]},
     ("POST", "/sessions/{session_id}/render"): {"messages": [{"role": "user", "content": "hi"}]},
+    ("POST", "/v1/chat/completions"): {
+        "model": "n",
+        "messages": [{"role": "user", "content": "hi"}],
+    },
+    ("POST", "/v1/responses"): {"model": "n", "input": "hi"},
+    ("POST", "/v1/embeddings"): {"model": "n", "input": "hi"},
     ("POST", "/agents/{owner_id}/search"): {"text": "hello"},
     ("POST", "/users/{owner_id}/search"): {"text": "hello"},
     ("POST", "/sessions/{owner_id}/search"): {"text": "hello"},

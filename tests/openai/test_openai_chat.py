@@ -12,6 +12,7 @@ import numpy as np
 import openai
 import pytest
 
+from sprig.server.errors import UpstreamError
 from sprig.server.models.base import ToolCall
 from sprig.server.models.scripted import ScriptedModel
 from tests.helpers.app import API_KEY, auth
@@ -286,9 +287,9 @@ def test_embeddings_as_floats_and_base64(oai: openai.OpenAI, api: httpx.Client) 
 
 def test_apis_not_served_yet_say_so(oai: openai.OpenAI) -> None:
     with pytest.raises(openai.InternalServerError) as err:
-        oai.responses.create(model="x", input="hi")
+        oai.conversations.create()
     assert err.value.status_code == 501 and err.value.code == "not_implemented"
-    assert "responses API is not served" in err.value.message
+    assert "conversations API is not served" in err.value.message
 
 
 async def test_another_tenants_agents_and_sessions_stay_theirs(
@@ -326,3 +327,16 @@ async def test_the_async_client_streams(
         )
         parts = [ch.choices[0].delta.content or "" async for ch in stream if ch.choices]
     assert "".join(parts) == "from the async client"
+
+
+def test_a_failure_mid_stream_is_an_error_event(
+    api: httpx.Client, oai: openai.OpenAI, model: ScriptedModel
+) -> None:
+    agent(api, "Fragile")
+    model.push(UpstreamError("the provider went away"))
+    stream = oai.chat.completions.create(
+        model="Fragile", messages=[{"role": "user", "content": "hi"}], stream=True
+    )
+    with pytest.raises(openai.APIError) as err:
+        list(stream)
+    assert "the provider went away" in err.value.message

@@ -15,14 +15,14 @@ from sprig.server.api.responses import documented
 from sprig.server.errors import BadRequestError, NotImplementedFeatureError
 from sprig.server.openai import targets, wire
 from sprig.server.openai.completions import SESSION_HEADER, SESSION_KEY, Completions
-from sprig.server.openai.responses import (
+from sprig.server.openai.schemas import ChatCompletionIn, EmbeddingIn
+from sprig.server.openai.shapes import (
     ChatCompletion,
     EmbeddingList,
     OpenAIModel,
     OpenAIModelList,
     sse_response,
 )
-from sprig.server.openai.schemas import ChatCompletionIn, EmbeddingIn
 
 router = APIRouter(prefix="/v1", tags=["openai"])
 
@@ -115,13 +115,13 @@ def _encoded(vector: np.ndarray[Any, Any], encoding: str) -> list[float] | str:
 
 
 # OpenAI APIs Sprig does not serve yet: a clear 501, not a bare 404.
-NOT_YET = ("responses", "conversations", "vector_stores", "files")
+NOT_YET = ("conversations", "vector_stores", "files")
 
 
 def _not_yet(api: str) -> Any:
     message = (
         f"The OpenAI {api.replace('_', ' ')} API is not served by Sprig yet; "
-        "/v1/chat/completions, /v1/models and /v1/embeddings are (docs/openai.md)"
+        "/v1/chat/completions, /v1/responses, /v1/models and /v1/embeddings are (docs/openai.md)"
     )
 
     async def answer(dev: Developer) -> None:

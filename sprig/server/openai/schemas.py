@@ -92,3 +92,45 @@ class EmbeddingIn(Body):
     encoding_format: Literal["float", "base64"] = "float"
     dimensions: Annotated[int, Field(ge=1)] | None = None
     user: str | None = None
+
+
+class TextConfig(Body):
+    format: dict[str, Any] | None = None
+
+
+class ResponseIn(Body):
+    """``POST /v1/responses``."""
+
+    model: ModelName
+    input: (
+        Annotated[str, StringConstraints(min_length=1)]
+        | Annotated[list[dict[str, Any]], Field(min_length=1, max_length=10_000)]
+    )
+    instructions: str | None = None
+    previous_response_id: Annotated[str, StringConstraints(max_length=80)] | None = None
+    conversation: str | dict[str, Any] | None = None
+    store: bool = True
+    stream: bool = False
+    # documented as false only: true answers 501 (background responses are not served yet)
+    background: bool = Field(default=False, json_schema_extra={"const": False})
+    tools: Annotated[list[dict[str, Any]], Field(max_length=128)] | None = None
+    tool_choice: str | dict[str, Any] | None = None
+    text: TextConfig | None = None
+    max_output_tokens: int | None = Field(default=None, ge=1, le=1_000_000)
+    temperature: float | None = Field(default=None, ge=0, le=2)
+    top_p: float | None = Field(default=None, ge=0, le=1)
+    truncation: Literal["auto", "disabled"] = "disabled"
+    reasoning: dict[str, Any] | None = None
+    metadata: dict[str, Annotated[str, StringConstraints(max_length=512)]] | None = None
+    parallel_tool_calls: bool = True
+    user: Annotated[str, StringConstraints(max_length=255)] | None = None
+    include: list[str] | None = None
+
+    def sampling(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for key, value in (("temperature", self.temperature), ("top_p", self.top_p)):
+            if value is not None:
+                out[key] = value
+        if self.max_output_tokens is not None:
+            out["max_tokens"] = self.max_output_tokens
+        return out

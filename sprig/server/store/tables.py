@@ -293,6 +293,27 @@ jobs = sa.Table(
     sa.Index("ix_jobs_claim", "state", "run_after"),
 )
 
+# OpenAI Responses (``/v1/responses``): each stored response, its input items as given and
+# the response object as sent; a chain follows ``previous_id``; a response made in a
+# conversation names its session.
+responses = sa.Table(
+    "responses",
+    metadata,
+    _id(),
+    _developer(),
+    sa.Column("previous_id", uuid_type(), nullable=True),
+    sa.Column(
+        "session_id",
+        uuid_type(),
+        sa.ForeignKey("sessions.id", ondelete="CASCADE"),
+        nullable=True,
+    ),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("input", json_type(), nullable=False),
+    sa.Column("body", json_type(), nullable=False),
+    *_timestamps(),
+)
+
 store_meta = sa.Table(
     "store_meta",
     metadata,

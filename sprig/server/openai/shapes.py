@@ -153,3 +153,66 @@ def sse_response(chunk_ref: str, error_ref: str) -> dict[int | str, dict[str, An
     return {
         200: {"description": description, "content": {"text/event-stream": {"itemSchema": item}}}
     }
+
+
+class OpenAIResponse(_Open):
+    """A model response (``/v1/responses``)."""
+
+    id: str
+    object: Literal["response"]
+    created_at: int
+    status: Literal["completed", "failed", "in_progress", "incomplete", "cancelled", "queued"]
+    model: str
+    output: list[dict[str, Any]]
+    usage: dict[str, Any] | None = None
+    error: dict[str, Any] | None = None
+    incomplete_details: dict[str, Any] | None = None
+    instructions: str | None = None
+    previous_response_id: str | None = None
+    metadata: dict[str, str] | None = None
+    tools: list[dict[str, Any]]
+    tool_choice: str | dict[str, Any]
+    parallel_tool_calls: bool
+    store: bool | None = None
+    conversation: dict[str, str] | None = None
+
+
+class ResponseDeleted(BaseModel):
+    id: str
+    object: Literal["response"]
+    deleted: bool
+
+
+class InputItemList(BaseModel):
+    object: Literal["list"]
+    data: list[dict[str, Any]]
+    first_id: str | None
+    last_id: str | None
+    has_more: bool
+
+
+class ResponseStreamEvent(_Open):
+    """One event of a streamed response: ``type`` says which (``response.created``,
+    ``response.output_text.delta``, ``response.completed``, …)."""
+
+    type: str
+    sequence_number: int
+
+
+def responses_sse(event_ref: str) -> dict[int | str, dict[str, Any]]:
+    item = {
+        "type": "object",
+        "required": ["data"],
+        "properties": {
+            "event": {"type": "string"},
+            "data": {
+                "type": "string",
+                "contentMediaType": "application/json",
+                "contentSchema": {"$ref": event_ref},
+            },
+        },
+    }
+    description = "The response (JSON), or with `stream: true` its typed events (SSE)"
+    return {
+        200: {"description": description, "content": {"text/event-stream": {"itemSchema": item}}}
+    }

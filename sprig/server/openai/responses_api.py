@@ -1,0 +1,412 @@
+"""``/v1/responses``: OpenAI Responses as Sprig chat turns, stored for chaining.
+
+A response runs like a chat completion (``completions``): on an agent as a transient turn,
+on a raw model as a pass-through, or in a conversation (a Sprig session, by its id) as a
+stateful turn. ``previous_response_id`` continues a stored chain: the items of every
+response up to it (inputs and outputs, ``instructions`` excepted, as OpenAI does) come
+before the new input. ``truncation: auto`` drops the oldest of those items until the turn
+fits; ``disabled`` answers 400 ``context_overflow``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+from uuid import UUID
+
+from sprig.server.chat.turn import ChatOptions
+from sprig.server.chat.window import ContextOverflowError
+from sprig.server.errors import BadRequestError, NotImplementedFeatureError, SprigError
+from sprig.server.ids import new_id, utcnow
+from sprig.server.models.base import Usage
+from sprig.server.openai import items as it
+from sprig.server.openai import response_store as store
+from sprig.server.openai import targets
+from sprig.server.openai.completions import Completions, Plan
+from sprig.server.openai.schemas import ResponseIn
+from sprig.server.openai.wire import Event, Reply
+from sprig.server.runtime import Runtime
+
+
+@dataclass
+class Prepared:
+    """A request made ready: its plan, its input items and where it continues from."""
+
+    plan: Plan
+    input_items: list[it.Item]
+    previous_id: UUID | None
+    history: list[it.Item] = field(default_factory=list)
+
+
+class ResponsesService:
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self.completions = Completions(runtime)
+
+    # -- create ----------------------------------------------------------------------------
+    async def prepare(self, developer_id: UUID, body: ResponseIn) -> Prepared:
+        if body.background:
+            raise NotImplementedFeatureError(
+                "Background responses are not served by Sprig yet", param="background"
+            )
+        session_id = _conversation_id(body)
+        if session_id is not None and body.previous_response_id:
+            raise BadRequestError(
+                "`previous_response_id` and `conversation` cannot both be given",
+                param="previous_response_id",
+            )
+        input_items = it.normalise_input(body.input)
+        async with self.runtime.db.read() as conn:
+            target = await targets.resolve(conn, developer_id, self.runtime.models, body.model)
+            history, previous_id = await self._history(conn, developer_id, body)
+        options = _options(body, target, history, input_items, stateful=session_id is not None)
+        plan = Plan(target, session_id, options, None)
+        return Prepared(plan, input_items, previous_id, history)
+
+    async def _history(
+        self, conn: Any, developer_id: UUID, body: ResponseIn
+    ) -> tuple[list[it.Item], UUID | None]:
+        if not body.previous_response_id:
+            return [], None
+        previous = store.parse_id(body.previous_response_id, previous=True)
+        items, _ = await store.chain_items(conn, developer_id, previous)
+        return items, previous
+
+    async def create(self, developer_id: UUID, body: ResponseIn) -> dict[str, Any]:
+        prepared = await self.prepare(developer_id, body)
+        response_id, created = new_id(), int(utcnow().timestamp())
+        _, reply = await self._complete(developer_id, body, prepared)
+        output = it.output_items(reply)
+        response = response_object(body, response_id, created, output, reply)
+        await self._store(developer_id, body, prepared, response_id, response)
+        return response
+
+    async def _complete(
+        self, developer_id: UUID, body: ResponseIn, prepared: Prepared
+    ) -> tuple[Any, Reply]:
+        while True:
+            try:
+                return await self.completions.complete(developer_id, prepared.plan)
+            except ContextOverflowError:
+                if not _shorten(body, prepared):
+                    raise
+
+    async def _store(
+        self,
+        developer_id: UUID,
+        body: ResponseIn,
+        prepared: Prepared,
+        response_id: UUID,
+        response: dict[str, Any],
+    ) -> None:
+        if not body.store:
+            return
+        async with self.runtime.db.write() as conn:
+            await store.save(
+                conn,
+                developer_id,
+                response_id,
+                previous_id=prepared.previous_id,
+                session_id=prepared.plan.session_id,
+                input_items=prepared.input_items,
+                body=response,
+            )
+
+    # -- stream ----------------------------------------------------------------------------
+    async def stream(self, developer_id: UUID, body: ResponseIn) -> AsyncIterator[str]:
+        """Errors before the model is called raise here; later ones end the stream with
+        ``response.failed``."""
+        prepared = await self.prepare(developer_id, body)
+        while True:
+            try:
+                _, events = await self.completions.stream(developer_id, prepared.plan)
+                break
+            except ContextOverflowError:
+                if not _shorten(body, prepared):
+                    raise
+        return self._events(developer_id, body, prepared, events)
+
+    async def _events(
+        self, developer_id: UUID, body: ResponseIn, prepared: Prepared, events: AsyncIterator[Event]
+    ) -> AsyncIterator[str]:
+        response_id, created = new_id(), int(utcnow().timestamp())
+        sse = _Sequence()
+        pending = response_object(body, response_id, created, [], None, status="in_progress")
+        yield sse.event("response.created", response=pending)
+        yield sse.event("response.in_progress", response=pending)
+        text = _TextItem(it.item_id("msg"))
+        try:
+            reply: Reply | None = None
+            async for event in events:
+                if isinstance(event, str):
+                    for out in text.delta(sse, event):
+                        yield out
+                else:
+                    reply = event
+            assert reply is not None
+        except Exception as exc:  # the stream has started: say what failed, as OpenAI does
+            failed = response_object(body, response_id, created, [], None, status="failed")
+            failed["error"] = _error(exc)
+            yield sse.event("response.failed", response=failed)
+            return
+        output: list[it.Item] = []
+        if reply.content or not reply.tool_calls:
+            for out in text.close(sse, reply.content):
+                yield out
+            output.append(text.done_item)
+        for call in reply.tool_calls:
+            item = it.call_item(it.item_id("fc"), call)
+            for out in _call_events(sse, len(output), item):
+                yield out
+            output.append(item)
+        response = response_object(body, response_id, created, output, reply)
+        await self._store(developer_id, body, prepared, response_id, response)
+        kind = "response.incomplete" if response["status"] == "incomplete" else "response.completed"
+        yield sse.event(kind, response=response)
+
+    # -- read ------------------------------------------------------------------------------
+    async def get(self, developer_id: UUID, given: str) -> dict[str, Any]:
+        row = await self._row(developer_id, given)
+        return dict(row["body"])
+
+    async def _row(self, developer_id: UUID, given: str) -> dict[str, Any]:
+        async with self.runtime.db.read() as conn:
+            row = await store.get(conn, developer_id, store.parse_id(given))
+        if row is None:
+            raise store.ResponseNotFoundError(given)
+        return row
+
+    async def delete(self, developer_id: UUID, given: str) -> dict[str, Any]:
+        async with self.runtime.db.write() as conn:
+            if not await store.delete(conn, developer_id, store.parse_id(given)):
+                raise store.ResponseNotFoundError(given)
+        return {"id": given, "object": "response", "deleted": True}
+
+    async def input_items(
+        self, developer_id: UUID, given: str, limit: int, order: str, after: str | None
+    ) -> dict[str, Any]:
+        row = await self._row(developer_id, given)
+        listed = list(row["input"]) if order == "asc" else list(reversed(row["input"]))
+        if after is not None:
+            ids = [i["id"] for i in listed]
+            listed = listed[ids.index(after) + 1 :] if after in ids else []
+        page = listed[:limit]
+        return {
+            "object": "list",
+            "data": page,
+            "first_id": page[0]["id"] if page else None,
+            "last_id": page[-1]["id"] if page else None,
+            "has_more": len(listed) > limit,
+        }
+
+    async def cancel(self, developer_id: UUID, given: str) -> dict[str, Any]:
+        await self._row(developer_id, given)
+        raise BadRequestError("Only background responses can be cancelled", param="response_id")
+
+
+# -- the request ---------------------------------------------------------------------------
+def _conversation_id(body: ResponseIn) -> UUID | None:
+    given = body.conversation
+    if isinstance(given, dict):
+        given = given.get("id")
+    if not given:
+        return None
+    try:
+        return UUID(str(given).removeprefix("conv_"))
+    except ValueError:
+        raise BadRequestError(f"Not a conversation id: {given!r}", param="conversation") from None
+
+
+def _options(
+    body: ResponseIn,
+    target: targets.Target,
+    history: list[it.Item],
+    input_items: list[it.Item],
+    *,
+    stateful: bool,
+) -> ChatOptions:
+    messages = it.to_messages([*history, *input_items])
+    if body.instructions:
+        messages.insert(0, {"role": "system", "content": body.instructions})
+    agent_id = target.agent["id"] if isinstance(target, targets.AgentTarget) else None
+    return ChatOptions(
+        messages=messages,
+        sampling=body.sampling(),
+        response_format=_format(body),
+        agent_id=agent_id if stateful else None,
+        model=target.model.name if isinstance(target, targets.RawTarget) else None,
+        metadata=dict(body.metadata or {}),
+        tools=[_tool(t, i) for i, t in enumerate(body.tools or [])],
+        tool_choice=_tool_choice(body.tool_choice),
+    )
+
+
+def _shorten(body: ResponseIn, prepared: Prepared) -> bool:
+    """``truncation: auto``: drop the oldest quarter of the chain's items (and any tool
+    output left without its call); False when there is nothing left to drop."""
+    history = prepared.history
+    if body.truncation != "auto" or not history:
+        return False
+    cut = max(1, len(history) // 4)
+    while cut < len(history) and history[cut]["type"] == "function_call_output":
+        cut += 1
+    prepared.history = history[cut:]
+    stateful = prepared.plan.session_id is not None
+    options = _options(
+        body, prepared.plan.target, prepared.history, prepared.input_items, stateful=stateful
+    )
+    prepared.plan = Plan(prepared.plan.target, prepared.plan.session_id, options, None)
+    return True
+
+
+def _format(body: ResponseIn) -> dict[str, Any] | None:
+    fmt = (body.text.format if body.text else None) or {"type": "text"}
+    kind = fmt.get("type")
+    if kind == "text":
+        return None
+    if kind == "json_object":
+        return {"type": "json_object"}
+    if kind == "json_schema":
+        schema = {k: fmt[k] for k in ("name", "schema", "strict", "description") if k in fmt}
+        return {"type": "json_schema", "json_schema": schema}
+    raise BadRequestError(f"Unknown text format {kind!r}", param="text.format.type")
+
+
+def _tool(raw: dict[str, Any], index: int) -> dict[str, Any]:
+    if raw.get("type") != "function" or not isinstance(raw.get("name"), str):
+        kind = raw.get("type")
+        raise BadRequestError(
+            f"Tools of type {kind!r} are not supported here (function tools are)",
+            param=f"tools[{index}]",
+        )
+    function = {k: raw[k] for k in ("name", "description", "parameters") if k in raw}
+    return {"type": "function", "function": function}
+
+
+def _tool_choice(choice: str | dict[str, Any] | None) -> str | dict[str, Any] | None:
+    if isinstance(choice, dict):
+        if choice.get("type") != "function" or not isinstance(choice.get("name"), str):
+            raise BadRequestError("Unsupported tool_choice", param="tool_choice")
+        return {"type": "function", "function": {"name": choice["name"]}}
+    return choice
+
+
+# -- the response ----------------------------------------------------------------------------
+def response_object(
+    body: ResponseIn,
+    response_id: UUID,
+    created: int,
+    output: list[it.Item],
+    reply: Reply | None,
+    status: str | None = None,
+) -> dict[str, Any]:
+    incomplete = reply is not None and reply.finish_reason == "length"
+    if status is None:
+        status = "incomplete" if incomplete else "completed"
+    conversation = _conversation_id(body)
+    return {
+        "id": store.wire_id(response_id),
+        "object": "response",
+        "created_at": created,
+        "status": status,
+        "background": False,
+        "error": None,
+        "incomplete_details": {"reason": "max_output_tokens"} if incomplete else None,
+        "instructions": body.instructions,
+        "max_output_tokens": body.max_output_tokens,
+        "model": body.model,
+        "output": output,
+        "parallel_tool_calls": body.parallel_tool_calls,
+        "previous_response_id": body.previous_response_id,
+        "reasoning": {"effort": None, "summary": None},
+        "store": body.store,
+        "temperature": body.temperature,
+        "text": {"format": (body.text.format if body.text else None) or {"type": "text"}},
+        "tool_choice": body.tool_choice or "auto",
+        "tools": body.tools or [],
+        "top_p": body.top_p,
+        "truncation": body.truncation,
+        "usage": _usage(reply.usage) if reply is not None else None,
+        "user": body.user,
+        "metadata": dict(body.metadata or {}),
+        "conversation": {"id": f"conv_{conversation.hex}"} if conversation else None,
+    }
+
+
+def _usage(u: Usage) -> dict[str, Any]:
+    return {
+        "input_tokens": u.prompt_tokens,
+        "input_tokens_details": {"cached_tokens": 0},
+        "output_tokens": u.completion_tokens,
+        "output_tokens_details": {"reasoning_tokens": 0},
+        "total_tokens": u.total_tokens,
+    }
+
+
+def _error(exc: Exception) -> dict[str, Any]:
+    if isinstance(exc, SprigError):
+        return {"code": exc.code, "message": exc.message}
+    return {"code": "server_error", "message": "Internal server error"}
+
+
+# -- streaming events ---------------------------------------------------------------------------
+class _Sequence:
+    def __init__(self) -> None:
+        self.number = 0
+
+    def event(self, kind: str, **fields: Any) -> str:
+        payload = {"type": kind, "sequence_number": self.number, **fields}
+        self.number += 1
+        return f"event: {kind}\ndata: {json.dumps(payload, ensure_ascii=False)}\n\n"
+
+
+class _TextItem:
+    """The assistant message item of a stream: opened at its first text."""
+
+    def __init__(self, item_id: str) -> None:
+        self.id = item_id
+        self.opened = False
+        self.done_item: it.Item = {}
+
+    def _open(self, sse: _Sequence) -> list[str]:
+        self.opened = True
+        part = {"type": "output_text", "text": "", "annotations": []}
+        where = {"item_id": self.id, "output_index": 0, "content_index": 0}
+        return [
+            sse.event(
+                "response.output_item.added",
+                output_index=0,
+                item=it.message_item(self.id, "", "in_progress"),
+            ),
+            sse.event("response.content_part.added", **where, part=part),
+        ]
+
+    def delta(self, sse: _Sequence, text: str) -> list[str]:
+        out = [] if self.opened else self._open(sse)
+        where = {"item_id": self.id, "output_index": 0, "content_index": 0}
+        return [*out, sse.event("response.output_text.delta", **where, delta=text, logprobs=[])]
+
+    def close(self, sse: _Sequence, text: str) -> list[str]:
+        out = [] if self.opened else self._open(sse)
+        where = {"item_id": self.id, "output_index": 0, "content_index": 0}
+        part = {"type": "output_text", "text": text, "annotations": []}
+        self.done_item = it.message_item(self.id, text)
+        return [
+            *out,
+            sse.event("response.output_text.done", **where, text=text, logprobs=[]),
+            sse.event("response.content_part.done", **where, part=part),
+            sse.event("response.output_item.done", output_index=0, item=self.done_item),
+        ]
+
+
+def _call_events(sse: _Sequence, index: int, item: it.Item) -> list[str]:
+    opened = {**item, "arguments": "", "status": "in_progress"}
+    where = {"item_id": item["id"], "output_index": index}
+    return [
+        sse.event("response.output_item.added", output_index=index, item=opened),
+        sse.event("response.function_call_arguments.delta", **where, delta=item["arguments"]),
+        sse.event("response.function_call_arguments.done", **where, arguments=item["arguments"]),
+        sse.event("response.output_item.done", output_index=index, item=item),
+    ]

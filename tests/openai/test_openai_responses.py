@@ -1,0 +1,223 @@
+"""/v1/responses driven by the official ``openai`` SDK against a live server (scripted model)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import httpx
+import openai
+import pytest
+
+from sprig.server.models.base import Completion, ToolCall
+from sprig.server.models.scripted import ScriptedModel
+from tests.helpers.app import API_KEY, auth
+
+WEATHER = {
+    "type": "function",
+    "name": "get_weather",
+    "description": "The weather in a city",
+    "parameters": {"type": "object", "properties": {"city": {"type": "string"}}},
+}
+
+
+@pytest.fixture
+def api(live_url: str) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=live_url, headers=auth(API_KEY), timeout=30) as c:
+        yield c
+
+
+@pytest.fixture
+def oai(live_url: str) -> Iterator[openai.OpenAI]:
+    with openai.OpenAI(base_url=f"{live_url}/v1", api_key=API_KEY, max_retries=0) as c:
+        yield c
+
+
+def agent(api: httpx.Client, name: str, **fields: object) -> str:
+    r = api.post("/agents", json={"name": name, "model": "scripted", **fields})
+    assert r.status_code == 201, r.text
+    return str(r.json()["id"])
+
+
+def said(model: ScriptedModel) -> list[tuple[str, str]]:
+    return [(m.role, m.text()) for m in model.requests[-1].messages]
+
+
+def test_a_response_and_its_chain(
+    api: httpx.Client, oai: openai.OpenAI, model: ScriptedModel
+) -> None:
+    agent(api, "Guide", instructions="You guide travellers.")
+    model.push("Lisbon is lovely in May.", "Try the pastéis de nata.")
+    first = oai.responses.create(
+        model="Guide", input="Where should I go in May?", instructions="Be brief."
+    )
+    assert first.status == "completed" and first.id.startswith("resp_")
+    assert first.output_text == "Lisbon is lovely in May."
+    assert first.usage is not None and first.usage.output_tokens > 0
+    assert said(model)[1:] == [("system", "Be brief."), ("user", "Where should I go in May?")]
+    assert "You guide travellers." in said(model)[0][1]
+    second = oai.responses.create(
+        model="Guide", input="What should I eat there?", previous_response_id=first.id
+    )
+    assert second.output_text == "Try the pastéis de nata."
+    assert second.previous_response_id == first.id
+    assert said(model)[1:] == [  # the chain, without the first response's instructions
+        ("user", "Where should I go in May?"),
+        ("assistant", "Lisbon is lovely in May."),
+        ("user", "What should I eat there?"),
+    ]
+    again = oai.responses.retrieve(second.id)
+    assert (again.id, again.output_text) == (second.id, second.output_text)
+    items = oai.responses.input_items.list(second.id)
+    assert [i.content[0].text for i in items.data] == ["What should I eat there?"]
+    assert oai.responses.delete(first.id) is None
+    with pytest.raises(openai.NotFoundError):
+        oai.responses.retrieve(first.id)
+    with pytest.raises(openai.NotFoundError) as gone:
+        oai.responses.create(model="Guide", input="And?", previous_response_id=first.id)
+    assert gone.value.code == "previous_response_not_found"
+
+
+def test_function_calls_round_trip(
+    api: httpx.Client, oai: openai.OpenAI, model: ScriptedModel
+) -> None:
+    agent(api, "Weatherman")
+    model.push([ToolCall(id="call_7", name="get_weather", arguments='{"city": "Oslo"}')])
+    first = oai.responses.create(model="Weatherman", input="Weather in Oslo?", tools=[WEATHER])
+    [call] = [o for o in first.output if o.type == "function_call"]
+    assert (call.call_id, call.name, json.loads(call.arguments)) == (
+        "call_7",
+        "get_weather",
+        {"city": "Oslo"},
+    )
+    assert [t.name for t in model.requests[-1].tools] == ["get_weather"]
+    model.push("Cold and clear in Oslo.")
+    second = oai.responses.create(
+        model="Weatherman",
+        previous_response_id=first.id,
+        input=[{"type": "function_call_output", "call_id": "call_7", "output": '{"c": -3}'}],
+        tools=[WEATHER],
+    )
+    assert second.output_text == "Cold and clear in Oslo."
+    sent = model.requests[-1].messages
+    assert [(m.role, m.tool_call_id) for m in sent[1:]] == [
+        ("user", None),
+        ("assistant", None),
+        ("tool", "call_7"),
+    ]
+    assert sent[2].tool_calls[0].id == "call_7"
+
+
+def test_a_streamed_response_sends_the_typed_events(
+    api: httpx.Client, oai: openai.OpenAI, model: ScriptedModel
+) -> None:
+    agent(api, "Narrator")
+    model.push("once upon a time")
+    events = list(oai.responses.create(model="Narrator", input="A story", stream=True))
+    kinds = [e.type for e in events]
+    assert kinds[:2] == ["response.created", "response.in_progress"]
+    assert kinds[-1] == "response.completed"
+    assert [e.sequence_number for e in events] == list(range(len(events)))
+    for kind in (
+        "response.output_item.added",
+        "response.content_part.added",
+        "response.output_text.done",
+        "response.content_part.done",
+        "response.output_item.done",
+    ):
+        assert kinds.count(kind) == 1, kind
+    text = "".join(e.delta for e in events if e.type == "response.output_text.delta")
+    assert text == "once upon a time"
+    done = events[-1].response
+    assert done.output_text == "once upon a time" and done.status == "completed"
+    assert oai.responses.retrieve(done.id).output_text == "once upon a time"
+
+
+def test_streamed_function_call_events(
+    api: httpx.Client, oai: openai.OpenAI, model: ScriptedModel
+) -> None:
+    agent(api, "Caller")
+    model.push([ToolCall(id="call_1", name="get_weather", arguments='{"city": "Rome"}')])
+    with oai.responses.stream(model="Caller", input="Rome?", tools=[WEATHER]) as stream:
+        kinds = [e.type for e in stream]
+        final = stream.get_final_response()
+    assert "response.function_call_arguments.done" in kinds
+    assert [o.type for o in final.output] == ["function_call"]
+
+
+def test_conversations_are_sessions(
+    api: httpx.Client, oai: openai.OpenAI, model: ScriptedModel
+) -> None:
+    agent_id = agent(api, "Keeper")
+    session = api.post("/sessions", json={"agent": agent_id}).json()["id"]
+    model.push("Noted, Ana.", "You are Ana.")
+    first = oai.responses.create(model="Keeper", input="I am Ana.", conversation=session)
+    assert first.conversation is not None
+    assert first.conversation.id == f"conv_{session.replace('-', '')}"
+    oai.responses.create(model="Keeper", input="Who am I?", conversation=f"conv_{session}")
+    history = api.get(f"/sessions/{session}/history").json()["entries"]
+    assert [e["content"] for e in history] == [
+        "I am Ana.",
+        "Noted, Ana.",
+        "Who am I?",
+        "You are Ana.",
+    ]
+
+
+def test_raw_model_json_and_incomplete(oai: openai.OpenAI, model: ScriptedModel) -> None:
+    model.push('{"ok": true}')
+    done = oai.responses.create(
+        model="scripted",
+        input="JSON please",
+        text={"format": {"type": "json_schema", "name": "ok", "schema": {"type": "object"}}},
+        store=False,
+    )
+    assert json.loads(done.output_text) == {"ok": True}
+    assert model.requests[-1].response_format == {
+        "type": "json_schema",
+        "json_schema": {"name": "ok", "schema": {"type": "object"}},
+    }
+    with pytest.raises(openai.NotFoundError):
+        oai.responses.retrieve(done.id)  # store: false
+    model.push(Completion(content="cut sho", finish_reason="length"))
+    cut = oai.responses.create(model="scripted", input="Talk", max_output_tokens=3)
+    assert cut.status == "incomplete" and cut.incomplete_details.reason == "max_output_tokens"
+    assert model.requests[-1].sampling.max_tokens == 3
+
+
+def test_truncation_auto_drops_the_oldest_items(
+    api: httpx.Client, oai: openai.OpenAI, model: ScriptedModel
+) -> None:
+    agent(api, "Tiny")
+    long = " ".join(["word"] * 1000)  # the scripted model's window: 4,096 tokens
+    model.push("first answer", "second answer", "third answer", "fourth answer")
+    previous = oai.responses.create(model="Tiny", input=f"turn 0 {long}").id
+    for n in (1, 2):
+        previous = oai.responses.create(
+            model="Tiny", input=f"turn {n} {long}", previous_response_id=previous
+        ).id
+    with pytest.raises(openai.BadRequestError) as err:
+        oai.responses.create(model="Tiny", input=f"turn 3 {long}", previous_response_id=previous)
+    assert err.value.code == "context_overflow"
+    kept = oai.responses.create(
+        model="Tiny", input=f"turn 3 {long}", previous_response_id=previous, truncation="auto"
+    )
+    assert kept.output_text == "fourth answer"
+    texts = [t for _, t in said(model)]
+    assert texts[-1].startswith("turn 3") and not any(t.startswith("turn 0") for t in texts)
+    assert any(t.startswith("turn 2") for t in texts)  # the newest items stay
+
+
+def test_errors(oai: openai.OpenAI, api: httpx.Client) -> None:
+    agent(api, "Strict")
+    with pytest.raises(openai.BadRequestError) as bad:
+        oai.responses.create(model="Strict", input=[{"type": "item_reference", "id": "x"}])
+    assert bad.value.param == "input[0]"
+    with pytest.raises(openai.BadRequestError) as tools:
+        oai.responses.create(model="Strict", input="x", tools=[{"type": "web_search"}])
+    assert tools.value.param == "tools[0]"
+    with pytest.raises(openai.InternalServerError) as later:
+        oai.responses.create(model="Strict", input="x", background=True)
+    assert later.value.status_code == 501
+    with pytest.raises(openai.NotFoundError):
+        oai.responses.retrieve("resp_0123")
