@@ -1,8 +1,9 @@
 """Sprig's overhead on a chat turn to a hosted-style model, measured from outside.
 
 An instant OpenAI-compatible stub (``bench/_openai_stub.py``, its own process) stands in
-for the provider; ``sprig serve`` runs as a real process with two models on it: ``stub``
-(Sprig's direct gateway) and ``stub-litellm`` (the same endpoint through LiteLLM). Per
+for the provider; ``sprig serve`` runs as a real process with ``stub`` (Sprig's direct
+gateway), and a second one with ``stub-litellm`` (the same endpoint through LiteLLM: its own
+process, so that its garbage is not collected during the direct turns). Per
 history size (entries in the session, built through the API in one saved chat request;
 ``context_overflow: truncate`` and a context window large enough that the whole history is
 sent), timed at the client, interleaved round-robin so load hits all alike:
@@ -116,9 +117,13 @@ def timed(fn: Any) -> float:
     return (time.perf_counter() - started) * 1000
 
 
-def measure_size(client: httpx.Client, base: str, size: int, turns: int) -> dict[str, Any]:
-    sessions = {g: session_with_history(client, m, size) for g, m in GATEWAYS.items()}
+def measure_size(
+    clients: dict[str, httpx.Client], base: str, size: int, turns: int
+) -> dict[str, Any]:
+    """``clients``: the server of each gateway (``sprig``: the direct one; ``litellm``)."""
+    sessions = {g: session_with_history(clients[g], m, size) for g, m in GATEWAYS.items()}
     ask = {"messages": [{"role": "user", "content": "How are you today?"}], "save": False}
+    client = clients["sprig"]
     rendered = call(client, "POST", f"/sessions/{sessions['sprig']}/render", ask)["messages"]
     direct_body = json.dumps({"model": "stub", "messages": rendered}).encode()
     provider = httpx.Client(timeout=60)
@@ -131,7 +136,7 @@ def measure_size(client: httpx.Client, base: str, size: int, turns: int) -> dict
     server: list[float] = []
 
     def chat(gateway: str) -> None:
-        r = client.post(f"/sessions/{sessions[gateway]}/chat", json=ask)
+        r = clients[gateway].post(f"/sessions/{sessions[gateway]}/chat", json=ask)
         if r.status_code != 201:
             raise RuntimeError(f"chat via {gateway}: {r.status_code} {r.text[:300]}")
         if gateway == "sprig":
@@ -287,8 +292,14 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp, stub() as base:
         data = Path(tmp)
         results["first_chat_s"] = first_chat(base, data)
-        with sprig_serve(data / "sprig", models_env(base)) as client:
-            results["sizes"] = {str(n): measure_size(client, base, n, turns) for n in sizes}
+        # each gateway on its own server: LiteLLM's garbage (hundreds of ms of allocation
+        # per turn at 2,000 entries) would otherwise be collected in the direct turns
+        with (
+            sprig_serve(data / "sprig", models_env(base, litellm=False)) as direct,
+            sprig_serve(data / "litellm", models_env(base)) as litellm,
+        ):
+            clients = {"sprig": direct, "litellm": litellm}
+            results["sizes"] = {str(n): measure_size(clients, base, n, turns) for n in sizes}
         if args.concurrency:
             results["concurrency"] = concurrency(
                 base, data, args.concurrency, args.seconds, args.postgres

@@ -28,6 +28,7 @@ from sprig.server.errors import PayloadTooLargeError, SprigError
 from sprig.server.history import routes as history
 from sprig.server.jobs import routes as jobs
 from sprig.server.memory import routes as memory
+from sprig.server.openai import conversations_routes as openai_conversations
 from sprig.server.openai import errors as openai_errors
 from sprig.server.openai import responses_routes as openai_responses
 from sprig.server.openai import routes as openai_routes
@@ -286,6 +287,7 @@ def api_routers() -> list[APIRouter]:
         search.router,
         memory.router,
         openai_responses.router,
+        openai_conversations.router,
         openai_routes.router,
         health,
     ]

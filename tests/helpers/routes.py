@@ -39,6 +39,11 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     },
     ("POST", "/v1/responses"): {"model": "n", "input": "hi"},
     ("POST", "/v1/embeddings"): {"model": "n", "input": "hi"},
+    ("POST", "/v1/conversations"): {"metadata": {"k": "v"}},
+    ("POST", "/v1/conversations/{conversation_id}"): {"metadata": {"k": "v"}},
+    ("POST", "/v1/conversations/{conversation_id}/items"): {
+        "items": [{"role": "user", "content": "hi"}]
+    },
     ("POST", "/agents/{owner_id}/search"): {"text": "hello"},
     ("POST", "/users/{owner_id}/search"): {"text": "hello"},
     ("POST", "/sessions/{owner_id}/search"): {"text": "hello"},
@@ -78,6 +83,10 @@ def fill(path: str, ids: dict[str, str]) -> str:
             return ids[kind]
         if name == "model_id":  # /v1/models/{model_id}: the agent as a model
             return "agent:" + ids["agent"]
+        if name == "conversation_id":  # an OpenAI conversation is a session
+            return ids["session"]
+        if name == "item_id":
+            return "msg_" + ids["session"].replace("-", "")
         if name == "doc_id":
             return ids[owner_doc.get(kind, "agent_doc")]
         return ids[name.removesuffix("_id")]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from uuid import UUID
 
 import httpx
 import openai
@@ -221,3 +222,44 @@ def test_errors(oai: openai.OpenAI, api: httpx.Client) -> None:
     assert later.value.status_code == 501
     with pytest.raises(openai.NotFoundError):
         oai.responses.retrieve("resp_0123")
+
+
+def test_the_conversations_api(api: httpx.Client, oai: openai.OpenAI, model: ScriptedModel) -> None:
+    conv = oai.conversations.create(
+        items=[{"type": "message", "role": "user", "content": "My name is Ana."}],
+        metadata={"topic": "names"},
+    )
+    assert conv.id.startswith("conv_") and conv.metadata == {"topic": "names"}
+    session = str(UUID(conv.id.removeprefix("conv_")))
+    assert api.get(f"/sessions/{session}").json()["agents"] == []  # no agent yet
+    agent_id = agent(api, "Namer")
+    model.push("Hello Ana.")
+    reply = oai.responses.create(model="Namer", input="Say hello.", conversation=conv.id)
+    assert reply.output_text == "Hello Ana."
+    sent = said(model)[1:]
+    assert sent == [("user", "My name is Ana."), ("user", "Say hello.")]
+    assert api.get(f"/sessions/{session}").json()["agents"] == [agent_id]  # it joined
+    listed = oai.conversations.items.list(conv.id, order="asc")
+    texts = [(i.type, i.role, i.content[0].text) for i in listed.data]
+    assert texts == [
+        ("message", "user", "My name is Ana."),
+        ("message", "user", "Say hello."),
+        ("message", "assistant", "Hello Ana."),
+    ]
+    added = oai.conversations.items.create(
+        conv.id, items=[{"type": "message", "role": "user", "content": "Added later."}]
+    )
+    [new] = added.data
+    assert oai.conversations.items.retrieve(new.id, conversation_id=conv.id).id == new.id
+    history = api.get(f"/sessions/{session}/history").json()["entries"]
+    assert history[-1]["content"] == "Added later."  # the Julep API sees the same history
+    updated = oai.conversations.update(conv.id, metadata={"topic": "greetings"})
+    assert updated.metadata == {"topic": "greetings"}
+    with pytest.raises(openai.InternalServerError) as later:
+        oai.conversations.items.delete(new.id, conversation_id=conv.id)
+    assert later.value.status_code == 501
+    assert oai.conversations.delete(conv.id).deleted
+    with pytest.raises(openai.NotFoundError):
+        oai.conversations.retrieve(conv.id)
+    with pytest.raises(openai.NotFoundError):
+        oai.responses.create(model="Namer", input="x", conversation=conv.id)

@@ -16,9 +16,16 @@ from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
+import sqlalchemy as sa
+
 from sprig.server.chat.turn import ChatOptions
 from sprig.server.chat.window import ContextOverflowError
-from sprig.server.errors import BadRequestError, NotImplementedFeatureError, SprigError
+from sprig.server.errors import (
+    BadRequestError,
+    NotFoundError,
+    NotImplementedFeatureError,
+    SprigError,
+)
 from sprig.server.ids import new_id, utcnow
 from sprig.server.models.base import Usage
 from sprig.server.openai import items as it
@@ -27,7 +34,9 @@ from sprig.server.openai import targets
 from sprig.server.openai.completions import Completions, Plan
 from sprig.server.openai.schemas import ResponseIn
 from sprig.server.openai.wire import Event, Reply
+from sprig.server.resources.sessions import join_agent
 from sprig.server.runtime import Runtime
+from sprig.server.store import tables
 
 
 @dataclass
@@ -61,9 +70,27 @@ class ResponsesService:
         async with self.runtime.db.read() as conn:
             target = await targets.resolve(conn, developer_id, self.runtime.models, body.model)
             history, previous_id = await self._history(conn, developer_id, body)
+        if session_id is not None:
+            await self._enter(developer_id, session_id, target, body)
         options = _options(body, target, history, input_items, stateful=session_id is not None)
         plan = Plan(target, session_id, options, None)
         return Prepared(plan, input_items, previous_id, history)
+
+    async def _enter(
+        self, developer_id: UUID, session_id: UUID, target: targets.Target, body: ResponseIn
+    ) -> None:
+        """The conversation must be the tenant's; an agent named as the model joins it."""
+        s = tables.sessions
+        mine = sa.select(s.c.id).where(s.c.id == session_id, s.c.developer_id == developer_id)
+        async with self.runtime.db.write() as conn:
+            if (await conn.execute(mine)).first() is None:
+                given = body.conversation
+                shown = given.get("id") if isinstance(given, dict) else given
+                raise NotFoundError(
+                    f"Conversation with id '{shown}' not found.", param="conversation"
+                )
+            if isinstance(target, targets.AgentTarget):
+                await join_agent(conn, developer_id, session_id, target.agent["id"])
 
     async def _history(
         self, conn: Any, developer_id: UUID, body: ResponseIn

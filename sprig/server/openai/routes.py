@@ -115,13 +115,13 @@ def _encoded(vector: np.ndarray[Any, Any], encoding: str) -> list[float] | str:
 
 
 # OpenAI APIs Sprig does not serve yet: a clear 501, not a bare 404.
-NOT_YET = ("conversations", "vector_stores", "files")
+NOT_YET = ("vector_stores", "files")
 
 
 def _not_yet(api: str) -> Any:
     message = (
         f"The OpenAI {api.replace('_', ' ')} API is not served by Sprig yet; "
-        "/v1/chat/completions, /v1/responses, /v1/models and /v1/embeddings are (docs/openai.md)"
+        "chat completions, responses, conversations, models and embeddings are (docs/openai.md)"
     )
 
     async def answer(dev: Developer) -> None:

@@ -216,3 +216,26 @@ def responses_sse(event_ref: str) -> dict[int | str, dict[str, Any]]:
     return {
         200: {"description": description, "content": {"text/event-stream": {"itemSchema": item}}}
     }
+
+
+class Conversation(BaseModel):
+    """An OpenAI conversation: a Sprig session (``conv_<session id hex>``)."""
+
+    id: str
+    object: Literal["conversation"]
+    created_at: int
+    metadata: dict[str, str]
+
+
+class ConversationDeleted(BaseModel):
+    id: str
+    object: Literal["conversation.deleted"]
+    deleted: bool
+
+
+class ConversationItem(_Open):
+    """An item of a conversation (a ``message``, ``function_call`` or
+    ``function_call_output``)."""
+
+    id: str
+    type: str

@@ -15,6 +15,25 @@ from sprig.server.store import tables
 from sprig.server.store.crud import Row
 
 PARTICIPANT_TABLES = {"agent": tables.agents, "user": tables.users}
+# ``extra`` key of a session made without agents (an OpenAI conversation): its first
+# response names the agent that joins it (``join_agent``).
+OPEN = "open"
+
+
+async def join_agent(
+    conn: AsyncConnection, developer_id: UUID, session_id: UUID, agent_id: UUID
+) -> None:
+    """Make ``agent_id`` (the tenant's) a participant of the session, after any others."""
+    sp = tables.session_participants
+    mine = sa.and_(sp.c.session_id == session_id, sp.c.developer_id == developer_id)
+    agents = sa.and_(mine, sp.c.kind == "agent")
+    present = await conn.execute(sa.select(sp.c.participant_id).where(agents))
+    ids = [row[0] for row in present]
+    if agent_id in ids:
+        return
+    await _require_all(conn, developer_id, "agent", [agent_id])
+    values = {"session_id": session_id, "kind": "agent", "participant_id": agent_id}
+    await conn.execute(sa.insert(sp).values(**values, position=len(ids), developer_id=developer_id))
 
 
 class SessionService(ResourceService):
@@ -42,7 +61,7 @@ class SessionService(ResourceService):
         self, conn: AsyncConnection, developer_id: UUID, row: Row, extra: Row, created: bool
     ) -> None:
         agents, users = extra.get("agents"), extra.get("users")
-        if created and not agents:
+        if created and not agents and not extra.get(OPEN):
             raise BadRequestError("A session needs at least one agent")
         if agents is not None:
             await self._set(conn, developer_id, row["id"], "agent", agents)
