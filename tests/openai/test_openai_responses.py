@@ -263,3 +263,51 @@ def test_the_conversations_api(api: httpx.Client, oai: openai.OpenAI, model: Scr
         oai.conversations.retrieve(conv.id)
     with pytest.raises(openai.NotFoundError):
         oai.responses.create(model="Namer", input="x", conversation=conv.id)
+
+
+# Fields the Open Responses specification requires of every response object.
+REQUIRED = ["id", "object", "created_at", "completed_at", "status", "incomplete_details", "model", "previous_response_id", "instructions", "output", "error", "tools", "tool_choice", "truncation", "parallel_tool_calls", "text", "top_p", "presence_penalty", "frequency_penalty", "top_logprobs", "temperature", "reasoning", "user", "usage", "max_output_tokens", "max_tool_calls", "store", "background", "service_tier", "metadata", "safety_identifier", "prompt_cache_key"]
+
+
+def test_the_response_object_has_every_required_field(
+    api: httpx.Client, model: ScriptedModel
+) -> None:
+    agent(api, "Complete")
+    model.push("Here.")
+    body = api.post("/v1/responses", json={"model": "Complete", "input": "Hi"}).json()
+    assert set(REQUIRED) <= set(body)
+    for key in ("top_p", "presence_penalty", "frequency_penalty", "temperature"):
+        assert isinstance(body[key], int | float), key
+    assert isinstance(body["top_logprobs"], int) and isinstance(body["completed_at"], int)
+    [message] = body["output"]
+    assert set(message) >= {"id", "type", "role", "status", "content"}
+    assert body["usage"]["input_tokens_details"] == {"cached_tokens": 0}
+
+
+def test_compaction(api: httpx.Client, oai: openai.OpenAI, model: ScriptedModel) -> None:
+    agent(api, "Packer")
+    model.push("Ana likes tea; she asked about Lisbon.", "Tea, in Lisbon.")
+    conversation = [
+        {"role": "user", "content": "I am Ana and I like tea."},
+        {"role": "assistant", "content": "Noted."},
+        {"role": "user", "content": "Tell me about Lisbon."},
+    ]
+    packed = oai.responses.compact(model="Packer", input=conversation)
+    assert packed.object == "response.compaction"
+    kinds = [o.type for o in packed.output]
+    assert kinds == ["message", "message", "compaction"]  # the user's messages, the summary
+    summarised = model.requests[-1].messages[-1].text()
+    assert "user: I am Ana and I like tea." in summarised and "assistant: Noted." in summarised
+    sealed = packed.output[-1].encrypted_content
+    assert "tea" not in sealed  # opaque to the client
+    follow = [o.model_dump(exclude_none=True, warnings=False) for o in packed.output]
+    follow.append({"role": "user", "content": "What do I drink?"})
+    answer = oai.responses.create(model="Packer", input=follow)
+    assert answer.output_text == "Tea, in Lisbon."
+    system = [t for r, t in said(model) if r == "system"]
+    assert "Summary of the earlier conversation: Ana likes tea; she asked about Lisbon." in system
+    forged = {"type": "compaction", "encrypted_content": "gAAAAA-not-ours"}
+    with pytest.raises(openai.BadRequestError):
+        oai.responses.create(model="Packer", input=[forged])
+    r = api.post("/v1/responses/compact", json={"input": "x"})
+    assert r.status_code == 400 and r.json()["error"]["param"] == "model"

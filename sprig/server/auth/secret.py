@@ -94,8 +94,9 @@ class ServerSecret:
         """The stored form of an API key: HMAC-SHA256 under a key derived from the secret."""
         return hmac.new(self._api_keys_key, api_key.encode(), "sha256").hexdigest()
 
-    def cipher(self) -> SecretCipher:
-        return SecretCipher(base64.urlsafe_b64encode(self.derive("sprig/tool-secrets/v1")))
+    def cipher(self, purpose: str = "sprig/tool-secrets/v1") -> SecretCipher:
+        """A cipher whose key is derived for ``purpose`` (tool secrets by default)."""
+        return SecretCipher(base64.urlsafe_b64encode(self.derive(purpose)))
 
 
 class SecretCipher:

@@ -38,7 +38,7 @@ async def summarize_session(
         return None
     model = models.resolve(agent_model)
     messages = window.summary_request_messages(session["summary"], span)
-    summary = (await model.complete(_summary_request(messages))).content.strip()
+    summary = (await model.complete(summary_request(messages))).content.strip()
     async with db.write() as conn:
         return await _save_summary(conn, developer_id, session_id, model, summary, span)
 
@@ -70,7 +70,8 @@ async def _save_summary(
     return UUID(str(rows[0]["id"]))
 
 
-def _summary_request(messages: list[ChatMessage]) -> CompletionRequest:
+def summary_request(messages: list[ChatMessage]) -> CompletionRequest:
+    """The summariser's model call: low temperature, a short answer."""
     sampling = SamplingParams(temperature=0.2, max_tokens=400)
     return CompletionRequest(messages=messages, sampling=sampling)
 

@@ -430,13 +430,15 @@ SUMMARY_PROMPT = (
 
 
 def summary_request_messages(previous: str | None, rows: Sequence[Row]) -> list[ChatMessage]:
-    lines = []
-    if previous:
-        lines.append(f"Earlier summary: {previous}")
-    for row in rows:
-        text = entry_message(row).text()
-        who = row.get("name") or row["role"]
-        lines.append(f"{who}: {text}")
+    said = [(row.get("name") or row["role"], entry_message(row).text()) for row in rows]
+    return summary_prompt(previous, said)
+
+
+def summary_prompt(previous: str | None, said: Sequence[tuple[str, str]]) -> list[ChatMessage]:
+    """The summariser's request: its instructions, then who said what (and any earlier
+    summary) as one user message."""
+    lines = [f"Earlier summary: {previous}"] if previous else []
+    lines += [f"{who}: {text}" for who, text in said]
     return [
         ChatMessage(role="system", content=SUMMARY_PROMPT.format(words=200)),
         ChatMessage(role="user", content="\n".join(lines)),

@@ -10,7 +10,7 @@ one ``function_call`` per tool call.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from sprig.server.errors import BadRequestError
@@ -47,9 +47,20 @@ def _normalised(raw: Any, index: int) -> Item:
         return {**raw, "type": kind, "id": raw.get("id") or item_id("fc"), "status": "completed"}
     if kind == "reasoning":
         return {**raw, "type": kind, "id": raw.get("id") or item_id("rs")}
+    if kind == "compaction":
+        _require(raw, ("encrypted_content",), index)
+        return {
+            "type": kind,
+            "id": raw.get("id") or item_id("cmp"),
+            **_only(raw, "encrypted_content"),
+        }
     raise BadRequestError(
         f"Input items of type {kind!r} are not supported", param=f"input[{index}]"
     )
+
+
+def _only(raw: Item, *keys: str) -> Item:
+    return {k: raw[k] for k in keys if k in raw}
 
 
 def _require(raw: Item, keys: Iterable[str], index: int) -> None:
@@ -94,6 +105,23 @@ def _part(raw: Any, index: int, j: int) -> Item:
     )
 
 
+def said(items: Iterable[Item], opener: Opener) -> list[tuple[str, str]]:
+    """Who said what, for a summariser: messages, tool calls and their results, and the
+    summaries of earlier compactions."""
+    out: list[tuple[str, str]] = []
+    for item in items:
+        kind = item["type"]
+        if kind == "message":
+            out.append((item["role"], "".join(p.get("text", "") for p in item["content"])))
+        elif kind == "function_call":
+            out.append(("assistant", f"(called {item['name']} with {item['arguments']})"))
+        elif kind == "function_call_output":
+            out.append(("tool", item["output"]))
+        elif kind == "compaction":
+            out.append(("summary", opener(item["encrypted_content"])))
+    return out
+
+
 def _parts_text(parts: Any) -> str:
     if not isinstance(parts, list):
         return str(parts)
@@ -101,11 +129,18 @@ def _parts_text(parts: Any) -> str:
 
 
 # -- items -> chat messages ---------------------------------------------------------------------
-def to_messages(items: Iterable[Item]) -> list[dict[str, Any]]:
+Opener = Callable[[str], str]  # a compaction item's encrypted_content -> its summary
+
+
+def to_messages(items: Iterable[Item], opener: Opener | None = None) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     for item in items:
         kind = item["type"]
-        if kind == "message":
+        if kind == "compaction":
+            summary = opener(item["encrypted_content"]) if opener else ""
+            text = f"Summary of the earlier conversation: {summary}"
+            out.append({"role": "system", "content": text})
+        elif kind == "message":
             out.append({"role": ROLES[item["role"]], "content": _content(item["content"])})
         elif kind == "function_call":
             call = {"id": item["call_id"], "type": "function"}

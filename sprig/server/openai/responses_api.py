@@ -28,9 +28,9 @@ from sprig.server.errors import (
 )
 from sprig.server.ids import new_id, utcnow
 from sprig.server.models.base import Usage
+from sprig.server.openai import compaction, targets
 from sprig.server.openai import items as it
 from sprig.server.openai import response_store as store
-from sprig.server.openai import targets
 from sprig.server.openai.completions import Completions, Plan
 from sprig.server.openai.schemas import ResponseIn
 from sprig.server.openai.wire import Event, Reply
@@ -46,6 +46,7 @@ class Prepared:
     plan: Plan
     input_items: list[it.Item]
     previous_id: UUID | None
+    opener: it.Opener
     history: list[it.Item] = field(default_factory=list)
 
 
@@ -72,9 +73,11 @@ class ResponsesService:
             history, previous_id = await self._history(conn, developer_id, body)
         if session_id is not None:
             await self._enter(developer_id, session_id, target, body)
-        options = _options(body, target, history, input_items, stateful=session_id is not None)
+        opener = compaction.opener(self.runtime, developer_id)
+        stateful = session_id is not None
+        options = _options(body, target, history, input_items, opener, stateful=stateful)
         plan = Plan(target, session_id, options, None)
-        return Prepared(plan, input_items, previous_id, history)
+        return Prepared(plan, input_items, previous_id, opener, history)
 
     async def _enter(
         self, developer_id: UUID, session_id: UUID, target: targets.Target, body: ResponseIn
@@ -251,10 +254,11 @@ def _options(
     target: targets.Target,
     history: list[it.Item],
     input_items: list[it.Item],
+    opener: it.Opener,
     *,
     stateful: bool,
 ) -> ChatOptions:
-    messages = it.to_messages([*history, *input_items])
+    messages = it.to_messages([*history, *input_items], opener)
     if body.instructions:
         messages.insert(0, {"role": "system", "content": body.instructions})
     agent_id = target.agent["id"] if isinstance(target, targets.AgentTarget) else None
@@ -281,9 +285,8 @@ def _shorten(body: ResponseIn, prepared: Prepared) -> bool:
         cut += 1
     prepared.history = history[cut:]
     stateful = prepared.plan.session_id is not None
-    options = _options(
-        body, prepared.plan.target, prepared.history, prepared.input_items, stateful=stateful
-    )
+    target, items = prepared.plan.target, prepared.input_items
+    options = _options(body, target, prepared.history, items, prepared.opener, stateful=stateful)
     prepared.plan = Plan(prepared.plan.target, prepared.plan.session_id, options, None)
     return True
 
@@ -333,10 +336,12 @@ def response_object(
     if status is None:
         status = "incomplete" if incomplete else "completed"
     conversation = _conversation_id(body)
+    finished = status in ("completed", "incomplete")
     return {
         "id": store.wire_id(response_id),
         "object": "response",
         "created_at": created,
+        "completed_at": int(utcnow().timestamp()) if finished else None,
         "status": status,
         "background": False,
         "error": None,
@@ -349,15 +354,22 @@ def response_object(
         "previous_response_id": body.previous_response_id,
         "reasoning": {"effort": None, "summary": None},
         "store": body.store,
-        "temperature": body.temperature,
+        "temperature": 1.0 if body.temperature is None else body.temperature,
+        "top_p": 1.0 if body.top_p is None else body.top_p,
+        "presence_penalty": body.presence_penalty or 0.0,
+        "frequency_penalty": body.frequency_penalty or 0.0,
+        "top_logprobs": 0,
         "text": {"format": (body.text.format if body.text else None) or {"type": "text"}},
         "tool_choice": body.tool_choice or "auto",
         "tools": body.tools or [],
-        "top_p": body.top_p,
+        "max_tool_calls": body.max_tool_calls,
         "truncation": body.truncation,
         "usage": _usage(reply.usage) if reply is not None else None,
         "user": body.user,
         "metadata": dict(body.metadata or {}),
+        "service_tier": "default",
+        "safety_identifier": body.safety_identifier,
+        "prompt_cache_key": body.prompt_cache_key,
         "conversation": {"id": f"conv_{conversation.hex}"} if conversation else None,
     }
 

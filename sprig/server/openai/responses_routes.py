@@ -9,9 +9,11 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from sprig.server.api.deps import Developer, RuntimeDep
 from sprig.server.api.responses import documented
+from sprig.server.openai import compaction
 from sprig.server.openai.responses_api import ResponsesService
 from sprig.server.openai.schemas import ResponseIn
 from sprig.server.openai.shapes import (
+    CompactedResponse,
     InputItemList,
     OpenAIResponse,
     ResponseDeleted,
@@ -39,6 +41,15 @@ async def create_response(body: ResponseIn, runtime: RuntimeDep, dev: Developer)
             headers={"cache-control": "no-cache", "x-accel-buffering": "no"},
         )
     return JSONResponse(await service.create(dev, body))
+
+
+@router.post("/responses/compact", response_model=documented(CompactedResponse))
+async def compact_response(
+    body: compaction.CompactIn, runtime: RuntimeDep, dev: Developer
+) -> dict[str, Any]:
+    """The conversation (``input`` and/or the chain before ``previous_response_id``) folded
+    into a ``compaction`` item by Sprig's summariser; pass the output on as input."""
+    return await compaction.compact(runtime, dev, body)
 
 
 @router.get("/responses/{response_id}", response_model=documented(OpenAIResponse))

@@ -125,10 +125,16 @@ class ResponseIn(Body):
     parallel_tool_calls: bool = True
     user: Annotated[str, StringConstraints(max_length=255)] | None = None
     include: list[str] | None = None
+    presence_penalty: float | None = Field(default=None, ge=-2, le=2)
+    frequency_penalty: float | None = Field(default=None, ge=-2, le=2)
+    max_tool_calls: int | None = Field(default=None, ge=1)
+    safety_identifier: Annotated[str, StringConstraints(max_length=255)] | None = None
+    prompt_cache_key: Annotated[str, StringConstraints(max_length=255)] | None = None
 
     def sampling(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
-        for key, value in (("temperature", self.temperature), ("top_p", self.top_p)):
+        for key in ("temperature", "top_p", "presence_penalty", "frequency_penalty"):
+            value = getattr(self, key)
             if value is not None:
                 out[key] = value
         if self.max_output_tokens is not None:

@@ -239,3 +239,13 @@ class ConversationItem(_Open):
 
     id: str
     type: str
+
+
+class CompactedResponse(BaseModel):
+    """``POST /v1/responses/compact``: the user's messages and one ``compaction`` item."""
+
+    id: str
+    object: Literal["response.compaction"]
+    output: list[dict[str, Any]]
+    created_at: int
+    usage: dict[str, Any]
