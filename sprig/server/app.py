@@ -31,6 +31,7 @@ from sprig.server.memory import routes as memory
 from sprig.server.openai import conversations_routes as openai_conversations
 from sprig.server.openai import errors as openai_errors
 from sprig.server.openai import responses_routes as openai_responses
+from sprig.server.openai import responses_socket as openai_socket
 from sprig.server.openai import routes as openai_routes
 from sprig.server.openapi import build_openapi
 from sprig.server.resources import routes as resources
@@ -288,6 +289,7 @@ def api_routers() -> list[APIRouter]:
         memory.router,
         openai_responses.router,
         openai_conversations.router,
+        openai_socket.router,
         openai_routes.router,
         health,
     ]

@@ -4,6 +4,7 @@ queries, client family."""
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
@@ -61,9 +62,10 @@ JobsDep = Annotated[JobService, Depends(_jobs)]
 MemoryDep = Annotated[MemoryService, Depends(_memory)]
 
 
-def _presented_key(request: Request) -> str | None:
+def presented_key(headers: Mapping[str, str]) -> str | None:
+    """The API key a request (or a WebSocket handshake) presents, if any."""
     for header in ("authorization", "x-auth-key"):
-        value = request.headers.get(header)
+        value = headers.get(header)
         if value:
             value = value.strip()
             if value[:7].lower() == "bearer ":
@@ -73,7 +75,7 @@ def _presented_key(request: Request) -> str | None:
 
 
 async def current_developer(request: Request, runtime: RuntimeDep) -> UUID:
-    key = _presented_key(request)
+    key = presented_key(request.headers)
     if key is None:
         raise AuthenticationError("Missing API key: send 'Authorization: Bearer <key>'")
     developer_id = await authenticate(runtime.db, key, runtime.key_cache)

@@ -56,7 +56,9 @@ class ResponsesService:
         self.completions = Completions(runtime)
 
     # -- create ----------------------------------------------------------------------------
-    async def prepare(self, developer_id: UUID, body: ResponseIn) -> Prepared:
+    async def prepare(
+        self, developer_id: UUID, body: ResponseIn, local: LocalChains | None = None
+    ) -> Prepared:
         if body.background:
             raise NotImplementedFeatureError(
                 "Background responses are not served by Sprig yet", param="background"
@@ -70,7 +72,7 @@ class ResponsesService:
         input_items = it.normalise_input(body.input)
         async with self.runtime.db.read() as conn:
             target = await targets.resolve(conn, developer_id, self.runtime.models, body.model)
-            history, previous_id = await self._history(conn, developer_id, body)
+            history, previous_id = await self._history(conn, developer_id, body, local)
         if session_id is not None:
             await self._enter(developer_id, session_id, target, body)
         opener = compaction.opener(self.runtime, developer_id)
@@ -96,11 +98,14 @@ class ResponsesService:
                 await join_agent(conn, developer_id, session_id, target.agent["id"])
 
     async def _history(
-        self, conn: Any, developer_id: UUID, body: ResponseIn
+        self, conn: Any, developer_id: UUID, body: ResponseIn, local: LocalChains | None
     ) -> tuple[list[it.Item], UUID | None]:
         if not body.previous_response_id:
             return [], None
         previous = store.parse_id(body.previous_response_id, previous=True)
+        held = local.get(previous) if local is not None else None
+        if held is not None:
+            return held, previous
         items, _ = await store.chain_items(conn, developer_id, previous)
         return items, previous
 
@@ -145,10 +150,13 @@ class ResponsesService:
             )
 
     # -- stream ----------------------------------------------------------------------------
-    async def stream(self, developer_id: UUID, body: ResponseIn) -> AsyncIterator[str]:
-        """Errors before the model is called raise here; later ones end the stream with
-        ``response.failed``."""
-        prepared = await self.prepare(developer_id, body)
+    async def stream(
+        self, developer_id: UUID, body: ResponseIn, local: LocalChains | None = None
+    ) -> AsyncIterator[dict[str, Any]]:
+        """The typed events. Errors before the model is called raise here; later ones end
+        the stream with ``response.failed``. ``local``: a WebSocket's chains of responses
+        not stored, which ``previous_response_id`` may continue."""
+        prepared = await self.prepare(developer_id, body, local)
         while True:
             try:
                 _, events = await self.completions.stream(developer_id, prepared.plan)
@@ -156,11 +164,16 @@ class ResponsesService:
             except ContextOverflowError:
                 if not _shorten(body, prepared):
                     raise
-        return self._events(developer_id, body, prepared, events)
+        return self._events(developer_id, body, prepared, events, local)
 
     async def _events(
-        self, developer_id: UUID, body: ResponseIn, prepared: Prepared, events: AsyncIterator[Event]
-    ) -> AsyncIterator[str]:
+        self,
+        developer_id: UUID,
+        body: ResponseIn,
+        prepared: Prepared,
+        events: AsyncIterator[Event],
+        local: LocalChains | None,
+    ) -> AsyncIterator[dict[str, Any]]:
         response_id, created = new_id(), int(utcnow().timestamp())
         sse = _Sequence()
         pending = response_object(body, response_id, created, [], None, status="in_progress")
@@ -193,6 +206,8 @@ class ResponsesService:
             output.append(item)
         response = response_object(body, response_id, created, output, reply)
         await self._store(developer_id, body, prepared, response_id, response)
+        if local is not None and not body.store:
+            local.put(response_id, [*prepared.history, *prepared.input_items, *output])
         kind = "response.incomplete" if response["status"] == "incomplete" else "response.completed"
         yield sse.event(kind, response=response)
 
@@ -234,6 +249,37 @@ class ResponsesService:
     async def cancel(self, developer_id: UUID, given: str) -> dict[str, Any]:
         await self._row(developer_id, given)
         raise BadRequestError("Only background responses can be cancelled", param="response_id")
+
+
+class LocalChains:
+    """A WebSocket connection's responses that were not stored: each one's whole chain of
+    items, so ``previous_response_id`` continues them on that connection (and only there).
+    Bounded: the oldest are dropped past ``limit``."""
+
+    def __init__(self, limit: int = 64) -> None:
+        self.limit = limit
+        self._chains: dict[UUID, list[it.Item]] = {}
+
+    def get(self, response_id: UUID) -> list[it.Item] | None:
+        return self._chains.get(response_id)
+
+    def put(self, response_id: UUID, items: list[it.Item]) -> None:
+        self._chains[response_id] = items
+        while len(self._chains) > self.limit:
+            self._chains.pop(next(iter(self._chains)))
+
+    def evict(self, response_id: UUID) -> None:
+        self._chains.pop(response_id, None)
+
+
+def sse(events: AsyncIterator[dict[str, Any]]) -> AsyncIterator[str]:
+    """The events as Server-Sent Events (``event:`` and ``data:`` lines)."""
+
+    async def lines() -> AsyncIterator[str]:
+        async for event in events:
+            yield f"event: {event['type']}\ndata: {json.dumps(event, ensure_ascii=False)}\n\n"
+
+    return lines()
 
 
 # -- the request ---------------------------------------------------------------------------
@@ -395,10 +441,10 @@ class _Sequence:
     def __init__(self) -> None:
         self.number = 0
 
-    def event(self, kind: str, **fields: Any) -> str:
+    def event(self, kind: str, **fields: Any) -> dict[str, Any]:
         payload = {"type": kind, "sequence_number": self.number, **fields}
         self.number += 1
-        return f"event: {kind}\ndata: {json.dumps(payload, ensure_ascii=False)}\n\n"
+        return payload
 
 
 class _TextItem:
@@ -409,7 +455,7 @@ class _TextItem:
         self.opened = False
         self.done_item: it.Item = {}
 
-    def _open(self, sse: _Sequence) -> list[str]:
+    def _open(self, sse: _Sequence) -> list[dict[str, Any]]:
         self.opened = True
         part = {"type": "output_text", "text": "", "annotations": []}
         where = {"item_id": self.id, "output_index": 0, "content_index": 0}
@@ -422,12 +468,12 @@ class _TextItem:
             sse.event("response.content_part.added", **where, part=part),
         ]
 
-    def delta(self, sse: _Sequence, text: str) -> list[str]:
+    def delta(self, sse: _Sequence, text: str) -> list[dict[str, Any]]:
         out = [] if self.opened else self._open(sse)
         where = {"item_id": self.id, "output_index": 0, "content_index": 0}
         return [*out, sse.event("response.output_text.delta", **where, delta=text, logprobs=[])]
 
-    def close(self, sse: _Sequence, text: str) -> list[str]:
+    def close(self, sse: _Sequence, text: str) -> list[dict[str, Any]]:
         out = [] if self.opened else self._open(sse)
         where = {"item_id": self.id, "output_index": 0, "content_index": 0}
         part = {"type": "output_text", "text": text, "annotations": []}
@@ -440,7 +486,7 @@ class _TextItem:
         ]
 
 
-def _call_events(sse: _Sequence, index: int, item: it.Item) -> list[str]:
+def _call_events(sse: _Sequence, index: int, item: it.Item) -> list[dict[str, Any]]:
     opened = {**item, "arguments": "", "status": "in_progress"}
     where = {"item_id": item["id"], "output_index": index}
     return [

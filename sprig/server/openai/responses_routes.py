@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 from sprig.server.api.deps import Developer, RuntimeDep
 from sprig.server.api.responses import documented
 from sprig.server.openai import compaction
-from sprig.server.openai.responses_api import ResponsesService
+from sprig.server.openai.responses_api import ResponsesService, sse
 from sprig.server.openai.schemas import ResponseIn
 from sprig.server.openai.shapes import (
     CompactedResponse,
@@ -36,7 +36,7 @@ async def create_response(body: ResponseIn, runtime: RuntimeDep, dev: Developer)
     if body.stream:
         events = await service.stream(dev, body)
         return StreamingResponse(
-            events,
+            sse(events),
             media_type="text/event-stream",
             headers={"cache-control": "no-cache", "x-accel-buffering": "no"},
         )
