@@ -30,6 +30,14 @@ def test_every_example_runs(
         "Hello Ana.",
         "Your name is Ana.",
         '{"ok": true}',
+        "Ninety degrees, like a book's corner.",
+        "More than ninety degrees.",
+        "Right, acute, obtuse.",
+        "We spoke of right and obtuse angles.",
+        "A right angle.",
+        "Seven.",
+        "Fourteen.",
+        "Ana.",
     )
     blocks = BLOCK.findall(DOC.read_text())
     assert len(blocks) >= 8
@@ -49,6 +57,16 @@ def test_every_example_runs(
         "It is sunny in Paris, 21 degrees.",
         "4 entries",
         '{"ok": true}',
+        "Ninety degrees, like a book's corner.",
+        "More than ninety degrees.",
+        "['And an obtuse one?']",
+        "Right, acute, obtuse.",
+        "completed",
+        "A right angle.",
+        "Fourteen.",
+        "Ana.",
+        "['message', 'message', 'message']",
+        "3 entries",
         "2 384",
         "model_not_found",
     ]
