@@ -86,7 +86,7 @@ class Runtime:
         users, sessions, history = UserService(db, indexer), SessionService(db), HistoryService(db)
         services = RuntimeServices(agents, users, sessions, history, docs, search)
         chat = _chat(settings, db, models, cipher, services, search, memory, worker)
-        return cls(
+        runtime = cls(
             settings=settings,
             db=db,
             agents=agents,
@@ -104,6 +104,11 @@ class Runtime:
             key_cache=KeyCache(settings.auth_cache_seconds, secret),
             worker=worker,
         )
+        # the OpenAI front door's background responses (imported here: it imports Runtime)
+        from sprig.server.openai.responses_api import BACKGROUND_JOB, background_handler
+
+        worker.handlers[BACKGROUND_JOB] = background_handler(runtime)
+        return runtime
 
     async def start(self, *, worker: bool | None = None) -> None:
         """Migrate the database, make sure the default tenant has a key, start the worker."""

@@ -217,9 +217,6 @@ def test_errors(oai: openai.OpenAI, api: httpx.Client) -> None:
     with pytest.raises(openai.BadRequestError) as tools:
         oai.responses.create(model="Strict", input="x", tools=[{"type": "web_search"}])
     assert tools.value.param == "tools[0]"
-    with pytest.raises(openai.InternalServerError) as later:
-        oai.responses.create(model="Strict", input="x", background=True)
-    assert later.value.status_code == 501
     with pytest.raises(openai.NotFoundError):
         oai.responses.retrieve("resp_0123")
 

@@ -113,3 +113,22 @@ async def chain_items(
     for row in rows:
         items += row["input"] + row["body"]["output"]
     return items, rows[-1]
+
+
+FINISHED = ("completed", "incomplete", "failed", "cancelled")
+
+
+async def settle(
+    conn: AsyncConnection, developer_id: UUID, response_id: UUID, body: dict[str, Any]
+) -> bool:
+    """Write a background response's new state, unless it was cancelled (False then)."""
+    stmt = (
+        sa.update(_r)
+        .where(
+            _r.c.id == response_id,
+            _r.c.developer_id == developer_id,
+            _r.c.status != "cancelled",
+        )
+        .values(status=body["status"], body=body, updated_at=utcnow())
+    )
+    return bool((await conn.execute(stmt)).rowcount)

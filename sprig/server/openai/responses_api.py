@@ -23,10 +23,11 @@ from sprig.server.chat.window import ContextOverflowError
 from sprig.server.errors import (
     BadRequestError,
     NotFoundError,
-    NotImplementedFeatureError,
     SprigError,
 )
 from sprig.server.ids import new_id, utcnow
+from sprig.server.jobs.service import enqueue
+from sprig.server.jobs.worker import Handler
 from sprig.server.models.base import Usage
 from sprig.server.openai import compaction, targets
 from sprig.server.openai import items as it
@@ -59,10 +60,6 @@ class ResponsesService:
     async def prepare(
         self, developer_id: UUID, body: ResponseIn, local: LocalChains | None = None
     ) -> Prepared:
-        if body.background:
-            raise NotImplementedFeatureError(
-                "Background responses are not served by Sprig yet", param="background"
-            )
         session_id = _conversation_id(body)
         if session_id is not None and body.previous_response_id:
             raise BadRequestError(
@@ -110,6 +107,8 @@ class ResponsesService:
         return items, previous
 
     async def create(self, developer_id: UUID, body: ResponseIn) -> dict[str, Any]:
+        if body.background:
+            return await self._queue(developer_id, body)
         prepared = await self.prepare(developer_id, body)
         response_id, created = new_id(), int(utcnow().timestamp())
         _, reply = await self._complete(developer_id, body, prepared)
@@ -117,6 +116,58 @@ class ResponsesService:
         response = response_object(body, response_id, created, output, reply)
         await self._store(developer_id, body, prepared, response_id, response)
         return response
+
+    # -- background --------------------------------------------------------------------------
+    async def _queue(self, developer_id: UUID, body: ResponseIn) -> dict[str, Any]:
+        """A background response: stored ``queued`` at once, run by a job (poll it with
+        GET, stop it with cancel)."""
+        if not body.store:
+            raise BadRequestError("A background response must be stored", param="store")
+        if body.stream:
+            raise BadRequestError("Stream a background response by polling it", param="stream")
+        prepared = await self.prepare(developer_id, body)  # a bad request fails now, not later
+        response_id, created = new_id(), int(utcnow().timestamp())
+        queued = response_object(body, response_id, created, [], None, status="queued")
+        payload = {"response_id": str(response_id), "request": body.model_dump(mode="json")}
+        async with self.runtime.db.write() as conn:
+            await store.save(
+                conn,
+                developer_id,
+                response_id,
+                previous_id=prepared.previous_id,
+                session_id=prepared.plan.session_id,
+                input_items=prepared.input_items,
+                body=queued,
+            )
+            await enqueue(conn, developer_id, BACKGROUND_JOB, payload, max_attempts=1)
+        self.runtime.worker.wake()
+        return queued
+
+    async def run_background(self, developer_id: UUID, payload: dict[str, Any]) -> None:
+        """The job: run the queued response and store what came of it (a cancel wins)."""
+        response_id = UUID(payload["response_id"])
+        body = ResponseIn.model_validate(payload["request"])
+        async with self.runtime.db.read() as conn:
+            row = await store.get(conn, developer_id, response_id)
+        if row is None or row["status"] != "queued":
+            return  # deleted or cancelled before it ran
+        created = int(row["body"]["created_at"])
+        await self._settle(developer_id, response_id, {**row["body"], "status": "in_progress"})
+        try:
+            prepared = await self.prepare(developer_id, body)
+            _, reply = await self._complete(developer_id, body, prepared)
+        except Exception as exc:
+            failed = response_object(body, response_id, created, [], None, status="failed")
+            await self._settle(developer_id, response_id, {**failed, "error": _error(exc)})
+            if not isinstance(exc, SprigError):
+                raise
+            return
+        done = response_object(body, response_id, created, it.output_items(reply), reply)
+        await self._settle(developer_id, response_id, done)
+
+    async def _settle(self, developer_id: UUID, response_id: UUID, body: dict[str, Any]) -> None:
+        async with self.runtime.db.write() as conn:
+            await store.settle(conn, developer_id, response_id, body)
 
     async def _complete(
         self, developer_id: UUID, body: ResponseIn, prepared: Prepared
@@ -247,8 +298,30 @@ class ResponsesService:
         }
 
     async def cancel(self, developer_id: UUID, given: str) -> dict[str, Any]:
-        await self._row(developer_id, given)
-        raise BadRequestError("Only background responses can be cancelled", param="response_id")
+        """A queued or running background response stops: ``cancelled`` (a reply already
+        on its way is not stored)."""
+        row = await self._row(developer_id, given)
+        body = dict(row["body"])
+        if not body.get("background"):
+            raise BadRequestError("Only background responses can be cancelled", param="response_id")
+        if body["status"] in store.FINISHED:
+            return body
+        cancelled = {**body, "status": "cancelled"}
+        async with self.runtime.db.write() as conn:
+            await store.settle(conn, developer_id, row["id"], cancelled)
+        return cancelled
+
+
+BACKGROUND_JOB = "openai_response"
+
+
+def background_handler(runtime: Runtime) -> Handler:
+    """The job handler of background responses."""
+
+    async def run(developer_id: UUID, payload: dict[str, Any]) -> None:
+        await ResponsesService(runtime).run_background(developer_id, payload)
+
+    return run
 
 
 class LocalChains:
@@ -389,7 +462,7 @@ def response_object(
         "created_at": created,
         "completed_at": int(utcnow().timestamp()) if finished else None,
         "status": status,
-        "background": False,
+        "background": body.background,
         "error": None,
         "incomplete_details": {"reason": "max_output_tokens"} if incomplete else None,
         "instructions": body.instructions,

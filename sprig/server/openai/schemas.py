@@ -111,8 +111,7 @@ class ResponseIn(Body):
     conversation: str | dict[str, Any] | None = None
     store: bool = True
     stream: bool = False
-    # documented as false only: true answers 501 (background responses are not served yet)
-    background: bool = Field(default=False, json_schema_extra={"const": False})
+    background: bool = False
     tools: Annotated[list[dict[str, Any]], Field(max_length=128)] | None = None
     tool_choice: str | dict[str, Any] | None = None
     text: TextConfig | None = None
