@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 
 import httpx
 import numpy as np
@@ -16,6 +16,7 @@ from sprig.server.errors import UpstreamError
 from sprig.server.models.base import ToolCall
 from sprig.server.models.scripted import ScriptedModel
 from tests.helpers.app import API_KEY, auth
+from tests.helpers.openai_api import agent
 
 WEATHER = {
     "type": "function",
@@ -25,25 +26,6 @@ WEATHER = {
         "parameters": {"type": "object", "properties": {"city": {"type": "string"}}},
     },
 }
-
-
-@pytest.fixture
-def api(live_url: str) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=live_url, headers=auth(API_KEY), timeout=30) as c:
-        yield c
-
-
-@pytest.fixture
-def oai(live_url: str) -> Iterator[openai.OpenAI]:
-    with openai.OpenAI(base_url=f"{live_url}/v1", api_key=API_KEY, max_retries=0) as c:
-        yield c
-
-
-def agent(api: httpx.Client, name: str, **fields: object) -> str:
-    body = {"name": name, "model": "scripted", **fields}
-    r = api.post("/agents", json=body)
-    assert r.status_code == 201, r.text
-    return str(r.json()["id"])
 
 
 def system_prompt(model: ScriptedModel) -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from uuid import UUID
 
 import httpx
@@ -12,7 +11,7 @@ import pytest
 
 from sprig.server.models.base import Completion, ToolCall
 from sprig.server.models.scripted import ScriptedModel
-from tests.helpers.app import API_KEY, auth
+from tests.helpers.openai_api import agent, said
 
 WEATHER = {
     "type": "function",
@@ -20,28 +19,6 @@ WEATHER = {
     "description": "The weather in a city",
     "parameters": {"type": "object", "properties": {"city": {"type": "string"}}},
 }
-
-
-@pytest.fixture
-def api(live_url: str) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=live_url, headers=auth(API_KEY), timeout=30) as c:
-        yield c
-
-
-@pytest.fixture
-def oai(live_url: str) -> Iterator[openai.OpenAI]:
-    with openai.OpenAI(base_url=f"{live_url}/v1", api_key=API_KEY, max_retries=0) as c:
-        yield c
-
-
-def agent(api: httpx.Client, name: str, **fields: object) -> str:
-    r = api.post("/agents", json={"name": name, "model": "scripted", **fields})
-    assert r.status_code == 201, r.text
-    return str(r.json()["id"])
-
-
-def said(model: ScriptedModel) -> list[tuple[str, str]]:
-    return [(m.role, m.text()) for m in model.requests[-1].messages]
 
 
 def test_a_response_and_its_chain(

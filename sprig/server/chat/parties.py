@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sprig.server.errors import BadRequestError, NotFoundError
 from sprig.server.ids import new_id
 from sprig.server.memory.store import scope_has_memories
+from sprig.server.resources.sessions import SESSION_DEFAULTS
 from sprig.server.store import tables
 from sprig.server.store.crud import Row
 from sprig.server.store.types import uuid_type
@@ -160,19 +161,9 @@ class Transient:
 # What a transient turn's session says: a new session's defaults, but server-side tools run
 # (the agent's own; a client's function tools still go back to it) and nothing is remembered.
 TRANSIENT_SESSION: Row = {
-    "situation": None,
-    "summary": None,
-    "system_template": None,
-    "render_templates": True,
-    "token_budget": None,
-    "context_overflow": None,
+    **SESSION_DEFAULTS,
     "auto_run_tools": True,
-    "forward_tool_calls": False,
-    "recall": True,
     "remember": False,
-    "recall_options": None,
-    "metadata": {},
-    "next_seq": 0,
     "summary_until": -1,
     "transient": True,
 }

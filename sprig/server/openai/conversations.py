@@ -132,10 +132,7 @@ class ConversationsService:
         listed = [item for e in entries for item in entry_items(e)]
         if order == "desc":
             listed.reverse()
-        if after is not None:
-            ids = [i["id"] for i in listed]
-            listed = listed[ids.index(after) + 1 :] if after in ids else []
-        return _page(listed, limit)
+        return it.page(listed, limit, after)
 
     async def item(self, developer_id: UUID, given: str, item_id: str) -> dict[str, Any]:
         wanted = _entry_of(item_id)
@@ -154,7 +151,8 @@ class ConversationsService:
         if not items:
             raise BadRequestError("No items to add", param="items")
         rows = await self._append(developer_id, parse_id(given), it.normalise_input(items))
-        return _page([item for row in rows for item in entry_items(row)], len(rows) * 8)
+        added = [item for row in rows for item in entry_items(row)]
+        return it.page(added, len(added))
 
     async def delete_item(self, developer_id: UUID, given: str, item_id: str) -> None:
         await self.item(developer_id, given, item_id)
@@ -180,14 +178,3 @@ def _entry(message: dict[str, Any]) -> dict[str, Any]:
 def _check_count(items: list[dict[str, Any]]) -> None:
     if len(items) > MAX_NEW_ITEMS:
         raise BadRequestError(f"At most {MAX_NEW_ITEMS} items at a time", param="items")
-
-
-def _page(listed: list[it.Item], limit: int) -> dict[str, Any]:
-    page = listed[:limit]
-    return {
-        "object": "list",
-        "data": page,
-        "first_id": page[0]["id"] if page else None,
-        "last_id": page[-1]["id"] if page else None,
-        "has_more": len(listed) > limit,
-    }

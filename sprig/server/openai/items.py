@@ -196,3 +196,18 @@ def output_items(reply: Reply, message_id: str | None = None) -> list[Item]:
         items.append(message_item(message_id or item_id("msg"), reply.content))
     items += [call_item(item_id("fc"), call) for call in reply.tool_calls]
     return items
+
+
+def page(listed: list[Item], limit: int, after: str | None = None) -> dict[str, Any]:
+    """A list page of items (OpenAI's cursor: the items after the one named ``after``)."""
+    if after is not None:
+        ids = [i["id"] for i in listed]
+        listed = listed[ids.index(after) + 1 :] if after in ids else []
+    shown = listed[:limit]
+    return {
+        "object": "list",
+        "data": shown,
+        "first_id": shown[0]["id"] if shown else None,
+        "last_id": shown[-1]["id"] if shown else None,
+        "has_more": len(listed) > limit,
+    }

@@ -130,15 +130,7 @@ class ResponsesService:
         queued = response_object(body, response_id, created, [], None, status="queued")
         payload = {"response_id": str(response_id), "request": body.model_dump(mode="json")}
         async with self.runtime.db.write() as conn:
-            await store.save(
-                conn,
-                developer_id,
-                response_id,
-                previous_id=prepared.previous_id,
-                session_id=prepared.plan.session_id,
-                input_items=prepared.input_items,
-                body=queued,
-            )
+            await _save(conn, developer_id, prepared, response_id, queued)
             await enqueue(conn, developer_id, BACKGROUND_JOB, payload, max_attempts=1)
         self.runtime.worker.wake()
         return queued
@@ -190,15 +182,7 @@ class ResponsesService:
         if not body.store:
             return
         async with self.runtime.db.write() as conn:
-            await store.save(
-                conn,
-                developer_id,
-                response_id,
-                previous_id=prepared.previous_id,
-                session_id=prepared.plan.session_id,
-                input_items=prepared.input_items,
-                body=response,
-            )
+            await _save(conn, developer_id, prepared, response_id, response)
 
     # -- stream ----------------------------------------------------------------------------
     async def stream(
@@ -285,17 +269,7 @@ class ResponsesService:
     ) -> dict[str, Any]:
         row = await self._row(developer_id, given)
         listed = list(row["input"]) if order == "asc" else list(reversed(row["input"]))
-        if after is not None:
-            ids = [i["id"] for i in listed]
-            listed = listed[ids.index(after) + 1 :] if after in ids else []
-        page = listed[:limit]
-        return {
-            "object": "list",
-            "data": page,
-            "first_id": page[0]["id"] if page else None,
-            "last_id": page[-1]["id"] if page else None,
-            "has_more": len(listed) > limit,
-        }
+        return it.page(listed, limit, after)
 
     async def cancel(self, developer_id: UUID, given: str) -> dict[str, Any]:
         """A queued or running background response stops: ``cancelled`` (a reply already
@@ -313,6 +287,20 @@ class ResponsesService:
 
 
 BACKGROUND_JOB = "openai_response"
+
+
+async def _save(
+    conn: Any, developer_id: UUID, prepared: Prepared, response_id: UUID, body: dict[str, Any]
+) -> None:
+    await store.save(
+        conn,
+        developer_id,
+        response_id,
+        previous_id=prepared.previous_id,
+        session_id=prepared.plan.session_id,
+        input_items=prepared.input_items,
+        body=body,
+    )
 
 
 def background_handler(runtime: Runtime) -> Handler:

@@ -15,6 +15,22 @@ from sprig.server.store import tables
 from sprig.server.store.crud import Row
 
 PARTICIPANT_TABLES = {"agent": tables.agents, "user": tables.users}
+# A new session's settings, where the request gives none.
+SESSION_DEFAULTS: Row = {
+    "situation": None,
+    "summary": None,
+    "system_template": None,
+    "render_templates": True,
+    "token_budget": None,
+    "context_overflow": None,
+    "auto_run_tools": False,
+    "forward_tool_calls": False,
+    "recall": True,
+    "remember": False,
+    "recall_options": None,
+    "metadata": {},
+    "next_seq": 0,
+}
 # ``extra`` key of a session made without agents (an OpenAI conversation): its first
 # response names the agent that joins it (``join_agent``).
 OPEN = "open"
@@ -41,21 +57,7 @@ class SessionService(ResourceService):
     label = "Session"
 
     def defaults(self) -> Row:
-        return {
-            "situation": None,
-            "summary": None,
-            "system_template": None,
-            "render_templates": True,
-            "token_budget": None,
-            "context_overflow": None,
-            "auto_run_tools": False,
-            "forward_tool_calls": False,
-            "recall": True,
-            "remember": False,
-            "recall_options": None,
-            "metadata": {},
-            "next_seq": 0,
-        }
+        return {**SESSION_DEFAULTS, "metadata": {}}
 
     async def after_write(
         self, conn: AsyncConnection, developer_id: UUID, row: Row, extra: Row, created: bool
