@@ -279,12 +279,12 @@ def api_routers() -> list[APIRouter]:
         return {"status": "ok", "version": __version__, "schema": revision}
 
     return [
+        chat.router,  # the hot path first: its paths clash with no other router's
         resources.router,
         tools.router,
         docs.router,
         history.router,
         jobs.router,
-        chat.router,
         search.router,
         memory.router,
         openai_responses.router,

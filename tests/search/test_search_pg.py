@@ -461,22 +461,37 @@ async def text_docs(svc: SearchService, dev: UUID, agent: UUID, query: str) -> l
     return [d["title"] for d in docs]
 
 
+def _counting(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Counts the text searches ranked in SQL."""
+    calls = [0]
+    ranked = search_pg.text_hits
+
+    async def spy(*args: Any, **kwargs: Any) -> Any:
+        calls[0] += 1
+        return await ranked(*args, **kwargs)
+
+    monkeypatch.setattr(search_pg, "text_hits", spy)
+    return calls
+
+
 async def test_text_search_moves_into_memory_and_keeps_up_with_writes(
-    db: Database, tmp_path: Path
+    db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     dev, agent, other = await tenant(db), new_id(), new_id()
     await add_doc(db, dev, agent, ["The heron waits in the reeds."], title="heron")
     await add_doc(db, dev, agent, ["Herons and egrets nest together."], title="egret")
     await add_doc(db, dev, other, ["A heron of another agent."], title="elsewhere")
     svc = service(tmp_path, db)
+    in_sql = _counting(monkeypatch)
     # the first search is answered in SQL while the tenant's index loads in the background
     assert await text_docs(svc, dev, agent, "heron") == ["heron", "egret"]
-    assert not svc.corpora.holds(dev)
+    assert in_sql == [1]
     await svc.corpora.wait_loads()
     assert svc.corpora.holds(dev)
     corpus = await _held(svc, db, dev)
     assert corpus.dimensions is None  # text only: the embeddings stay in PostgreSQL
-    assert await text_docs(svc, dev, agent, "heron") == ["heron", "egret"]  # in memory now
+    assert await text_docs(svc, dev, agent, "heron") == ["heron", "egret"]
+    assert in_sql == [1]  # in memory now
     gone, _ = await add_doc(db, dev, agent, ["Grey heron, heron, heron."], title="grey")
     assert (await text_docs(svc, dev, agent, "heron"))[0] == "grey"
     async with db.write() as conn:

@@ -26,7 +26,7 @@ class OpenAIModelList(BaseModel):
     data: list[OpenAIModel]
 
 
-class FunctionCall(BaseModel):
+class CalledFunction(BaseModel):
     name: str
     arguments: str
 
@@ -34,10 +34,10 @@ class FunctionCall(BaseModel):
 class ToolCallOut(BaseModel):
     id: str
     type: Literal["function"]
-    function: FunctionCall
+    function: CalledFunction
 
 
-class AssistantMessage(BaseModel):
+class CompletionMessage(BaseModel):
     role: Literal["assistant"]
     content: str | None
     refusal: None = None
@@ -50,9 +50,9 @@ class CompletionUsage(BaseModel):
     total_tokens: int
 
 
-class Choice(BaseModel):
+class CompletionChoice(BaseModel):
     index: int
-    message: AssistantMessage
+    message: CompletionMessage
     finish_reason: Literal["stop", "length", "tool_calls", "content_filter"]
     logprobs: None = None
 
@@ -64,7 +64,7 @@ class ChatCompletion(_Open):
     object: Literal["chat.completion"]
     created: int
     model: str
-    choices: list[Choice]
+    choices: list[CompletionChoice]
     usage: CompletionUsage
     system_fingerprint: str | None = None
     sprig_session_id: str | None = Field(
@@ -72,22 +72,22 @@ class ChatCompletion(_Open):
     )
 
 
-class ToolCallDelta(BaseModel):
+class CompletionToolCallDelta(BaseModel):
     index: int
     id: str | None = None
     type: Literal["function"] | None = None
-    function: FunctionCall | None = None
+    function: CalledFunction | None = None
 
 
-class Delta(BaseModel):
+class CompletionDelta(BaseModel):
     role: Literal["assistant"] | None = None
     content: str | None = None
-    tool_calls: list[ToolCallDelta] | None = None
+    tool_calls: list[CompletionToolCallDelta] | None = None
 
 
-class ChunkChoice(BaseModel):
+class CompletionChunkChoice(BaseModel):
     index: int
-    delta: Delta
+    delta: CompletionDelta
     finish_reason: Literal["stop", "length", "tool_calls", "content_filter"] | None
     logprobs: None = None
 
@@ -97,7 +97,7 @@ class ChatCompletionChunk(_Open):
     object: Literal["chat.completion.chunk"]
     created: int
     model: str
-    choices: list[ChunkChoice]
+    choices: list[CompletionChunkChoice]
     usage: CompletionUsage | None = None
     system_fingerprint: str | None = None
 
