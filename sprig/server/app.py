@@ -33,6 +33,7 @@ from sprig.server.openai import errors as openai_errors
 from sprig.server.openai import responses_routes as openai_responses
 from sprig.server.openai import responses_socket as openai_socket
 from sprig.server.openai import routes as openai_routes
+from sprig.server.openai import vector_store_routes as openai_stores
 from sprig.server.openapi import build_openapi
 from sprig.server.resources import routes as resources
 from sprig.server.resources import tool_routes as tools
@@ -290,6 +291,7 @@ def api_routers() -> list[APIRouter]:
         openai_responses.router,
         openai_conversations.router,
         openai_socket.router,
+        openai_stores.router,
         openai_routes.router,
         health,
     ]

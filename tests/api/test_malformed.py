@@ -6,8 +6,10 @@ import json
 from typing import Any
 
 import httpx
+import pytest
 from fastapi import FastAPI
 
+from sprig.server.models.scripted import ScriptedModel
 from sprig.server.runtime import Runtime
 from tests.helpers.resources import seed_every_kind
 from tests.helpers.routes import body_for, fill, has_body, routes
@@ -28,6 +30,13 @@ JUNK: list[Any] = [
     True,
 ]
 BAD_IDS = ["nope", "1234", "00000000-0000-0000-0000-00000000000g", "%00", "a%2Fb"]
+
+
+@pytest.fixture
+def model() -> ScriptedModel:
+    """Answers every turn a junk-but-valid body starts (the sweep tests the edges, not the
+    model)."""
+    return ScriptedModel(name="scripted", fallback="ok")
 
 
 def _assert_error_shape(r: httpx.Response, context: object) -> None:
@@ -123,7 +132,8 @@ async def test_junk_queries_never_500(
 
 
 def _fields(app: FastAPI, op: dict[str, Any]) -> set[str]:
-    schema = op["requestBody"]["content"]["application/json"]["schema"]
+    content = op["requestBody"]["content"]  # JSON, or a form (an upload)
+    schema = (content.get("application/json") or next(iter(content.values())))["schema"]
     resolved = _resolve(app, schema)
     return set(resolved.get("properties", {}))
 

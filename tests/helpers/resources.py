@@ -33,6 +33,7 @@ async def seed_every_kind(client: httpx.AsyncClient, runtime: Runtime) -> dict[s
         job = await enqueue(conn, runtime.startup_key.developer_id, "noop", {}, delay_seconds=3600)
     ids["job"] = str(job["id"])
     ids["response"] = await _stored_response(runtime, session)
+    ids["file"], ids["store"] = await _file_in_a_store(runtime)
     ids["doc"] = ids["agent_doc"]
     ids["memory"] = str(uuid.uuid4())  # no memory exists yet: the owner check comes first
     return ids
@@ -59,3 +60,14 @@ async def _stored_response(runtime: Runtime, session: str) -> str:
             body=body,
         )
     return str(body["id"])
+
+
+async def _file_in_a_store(runtime: Runtime) -> tuple[str, str]:
+    """An uploaded file of tenant A in a vector store (their wire ids)."""
+    from sprig.server.openai.vector_stores import FilesService, VectorStoresService
+
+    assert runtime.startup_key is not None
+    dev = runtime.startup_key.developer_id
+    file = await FilesService(runtime).create(dev, "notes.txt", "assistants", b"some notes")
+    store = await VectorStoresService(runtime).create(dev, "store", {}, [file["id"]])
+    return str(file["id"]), str(store["id"])

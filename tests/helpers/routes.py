@@ -40,6 +40,10 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/v1/responses"): {"model": "n", "input": "hi"},
     ("POST", "/v1/embeddings"): {"model": "n", "input": "hi"},
     ("POST", "/v1/conversations"): {"metadata": {"k": "v"}},
+    ("POST", "/v1/vector_stores"): {"name": "n"},
+    ("POST", "/v1/vector_stores/{store_id}"): {"name": "n"},
+    ("POST", "/v1/vector_stores/{store_id}/files"): {"file_id": "{file}"},
+    ("POST", "/v1/vector_stores/{store_id}/search"): {"query": "notes"},
     ("POST", "/v1/conversations/{conversation_id}"): {"metadata": {"k": "v"}},
     ("POST", "/v1/conversations/{conversation_id}/items"): {
         "items": [{"role": "user", "content": "hi"}]
@@ -87,6 +91,8 @@ def fill(path: str, ids: dict[str, str]) -> str:
             return ids["session"]
         if name == "item_id":
             return "msg_" + ids["session"].replace("-", "")
+        if name in ("file_id", "store_id"):  # OpenAI files and vector stores
+            return ids[name.removesuffix("_id")]
         if name == "doc_id":
             return ids[owner_doc.get(kind, "agent_doc")]
         return ids[name.removesuffix("_id")]
@@ -98,4 +104,5 @@ def body_for(method: str, path: str, ids: dict[str, str]) -> dict[str, Any] | No
     body = BODIES.get((method, path))
     if body is None:
         return None
-    return {k: (ids["agent"] if v == "{agent}" else v) for k, v in body.items()}
+    named = {"{agent}": ids["agent"], "{file}": ids.get("file")}
+    return {k: (named[v] if isinstance(v, str) and v in named else v) for k, v in body.items()}

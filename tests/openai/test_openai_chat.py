@@ -269,9 +269,9 @@ def test_embeddings_as_floats_and_base64(oai: openai.OpenAI, api: httpx.Client) 
 
 def test_apis_not_served_yet_say_so(oai: openai.OpenAI) -> None:
     with pytest.raises(openai.InternalServerError) as err:
-        oai.vector_stores.list()
+        oai.batches.list()
     assert err.value.status_code == 501 and err.value.code == "not_implemented"
-    assert "vector stores API is not served" in err.value.message
+    assert "batches API is not served" in err.value.message
 
 
 async def test_another_tenants_agents_and_sessions_stay_theirs(

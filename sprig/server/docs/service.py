@@ -25,11 +25,15 @@ from sprig.server.store.crud import ListQuery, Row, Rows
 from sprig.server.store.db import Database
 from sprig.server.store.filters import metadata_contains
 
-OwnerKind = Literal["agent", "user", "session"]
+# A vector store (OpenAI's, /v1/vector_stores) owns docs too, as "vstore" (owner_kind holds
+# 8 characters); the Julep routes serve the other kinds.
+OwnerKind = Literal["agent", "user", "session", "vstore"]
+OWNER_NAMES = {"vstore": "Vector store"}
 OWNER_TABLES: dict[str, sa.Table] = {
     "agent": tables.agents,
     "user": tables.users,
     "session": tables.sessions,
+    "vstore": tables.vector_stores,
 }
 
 
@@ -37,7 +41,7 @@ async def require_owner(
     conn: AsyncConnection, developer_id: UUID, kind: OwnerKind, owner_id: UUID
 ) -> None:
     if await crud.get(conn, OWNER_TABLES[kind], developer_id, owner_id) is None:
-        raise NotFoundError(f"{kind.capitalize()} {owner_id} not found")
+        raise NotFoundError(f"{OWNER_NAMES.get(kind, kind.capitalize())} {owner_id} not found")
 
 
 @functools.cache
@@ -57,7 +61,7 @@ async def owner_docs_version(
     params = {"developer_id": developer_id, "owner_id": owner_id}
     row = (await conn.execute(_owner_version_stmt(kind), params)).first()
     if row is None or not row[0]:
-        raise NotFoundError(f"{kind.capitalize()} {owner_id} not found")
+        raise NotFoundError(f"{OWNER_NAMES.get(kind, kind.capitalize())} {owner_id} not found")
     return int(row[1])
 
 

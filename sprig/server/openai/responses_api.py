@@ -34,6 +34,7 @@ from sprig.server.openai import items as it
 from sprig.server.openai import response_store as store
 from sprig.server.openai.completions import Completions, Plan
 from sprig.server.openai.schemas import ResponseIn
+from sprig.server.openai.vector_stores import VectorStoresService, file_search_item
 from sprig.server.openai.wire import Event, Reply
 from sprig.server.resources.sessions import join_agent
 from sprig.server.runtime import Runtime
@@ -49,6 +50,8 @@ class Prepared:
     previous_id: UUID | None
     opener: it.Opener
     history: list[it.Item] = field(default_factory=list)
+    searched: it.Item | None = None  # the file_search_call item, when file_search ran
+    excerpts: str | None = None  # what it found, for the model
 
 
 class ResponsesService:
@@ -74,9 +77,25 @@ class ResponsesService:
             await self._enter(developer_id, session_id, target, body)
         opener = compaction.opener(self.runtime, developer_id)
         stateful = session_id is not None
-        options = _options(body, target, history, input_items, opener, stateful=stateful)
+        searched, excerpts = await self._file_search(developer_id, body, input_items)
+        options = _options(body, target, history, input_items, opener, stateful, excerpts)
         plan = Plan(target, session_id, options, None)
-        return Prepared(plan, input_items, previous_id, opener, history)
+        return Prepared(plan, input_items, previous_id, opener, history, searched, excerpts)
+
+    async def _file_search(
+        self, developer_id: UUID, body: ResponseIn, input_items: list[it.Item]
+    ) -> tuple[it.Item | None, str | None]:
+        """``file_search`` tools: the vector stores are searched with the newest user text
+        before the model is called; what was found reaches it as excerpts (a system
+        message). The ``file_search_call`` item, and the excerpts."""
+        tools = [t for t in body.tools or [] if t.get("type") == "file_search"]
+        query = _last_user_text(input_items)
+        if not tools or not query:
+            return None, None
+        ids = [str(i) for t in tools for i in t.get("vector_store_ids") or []]
+        limit = min(int(tools[0].get("max_num_results") or 10), 50)
+        hits = await VectorStoresService(self.runtime).search_many(developer_id, ids, query, limit)
+        return file_search_item(query, hits), _excerpts(hits) if hits else None
 
     async def _enter(
         self, developer_id: UUID, session_id: UUID, target: targets.Target, body: ResponseIn
@@ -113,6 +132,8 @@ class ResponsesService:
         response_id, created = new_id(), int(utcnow().timestamp())
         _, reply = await self._complete(developer_id, body, prepared)
         output = it.output_items(reply)
+        if prepared.searched:
+            output.insert(0, prepared.searched)
         response = response_object(body, response_id, created, output, reply)
         await self._store(developer_id, body, prepared, response_id, response)
         return response
@@ -154,7 +175,9 @@ class ResponsesService:
             if not isinstance(exc, SprigError):
                 raise
             return
-        done = response_object(body, response_id, created, it.output_items(reply), reply)
+        output = [prepared.searched] if prepared.searched else []
+        output += it.output_items(reply)
+        done = response_object(body, response_id, created, output, reply)
         await self._settle(developer_id, response_id, done)
 
     async def _settle(self, developer_id: UUID, response_id: UUID, body: dict[str, Any]) -> None:
@@ -214,7 +237,11 @@ class ResponsesService:
         pending = response_object(body, response_id, created, [], None, status="in_progress")
         yield sse.event("response.created", response=pending)
         yield sse.event("response.in_progress", response=pending)
-        text = _TextItem(it.item_id("msg"))
+        searched = [prepared.searched] if prepared.searched else []
+        for index, item in enumerate(searched):
+            yield sse.event("response.output_item.added", output_index=index, item=item)
+            yield sse.event("response.output_item.done", output_index=index, item=item)
+        text = _TextItem(it.item_id("msg"), len(searched))
         try:
             reply: Reply | None = None
             async for event in events:
@@ -229,7 +256,7 @@ class ResponsesService:
             failed["error"] = _error(exc)
             yield sse.event("response.failed", response=failed)
             return
-        output: list[it.Item] = []
+        output: list[it.Item] = list(searched)
         if reply.content or not reply.tool_calls:
             for out in text.close(sse, reply.content):
                 yield out
@@ -362,12 +389,13 @@ def _options(
     history: list[it.Item],
     input_items: list[it.Item],
     opener: it.Opener,
-    *,
     stateful: bool,
+    excerpts: str | None = None,
 ) -> ChatOptions:
     messages = it.to_messages([*history, *input_items], opener)
-    if body.instructions:
-        messages.insert(0, {"role": "system", "content": body.instructions})
+    for system in (excerpts, body.instructions):  # instructions first, then the excerpts
+        if system:
+            messages.insert(0, {"role": "system", "content": system})
     agent_id = target.agent["id"] if isinstance(target, targets.AgentTarget) else None
     return ChatOptions(
         messages=messages,
@@ -376,7 +404,7 @@ def _options(
         agent_id=agent_id if stateful else None,
         model=target.model.name if isinstance(target, targets.RawTarget) else None,
         metadata=dict(body.metadata or {}),
-        tools=[_tool(t, i) for i, t in enumerate(body.tools or [])],
+        tools=[d for i, t in enumerate(body.tools or []) if (d := _tool(t, i)) is not None],
         tool_choice=_tool_choice(body.tool_choice),
     )
 
@@ -392,8 +420,8 @@ def _shorten(body: ResponseIn, prepared: Prepared) -> bool:
         cut += 1
     prepared.history = history[cut:]
     stateful = prepared.plan.session_id is not None
-    target, items = prepared.plan.target, prepared.input_items
-    options = _options(body, target, prepared.history, items, prepared.opener, stateful=stateful)
+    target, items, opener = prepared.plan.target, prepared.input_items, prepared.opener
+    options = _options(body, target, prepared.history, items, opener, stateful, prepared.excerpts)
     prepared.plan = Plan(prepared.plan.target, prepared.plan.session_id, options, None)
     return True
 
@@ -411,11 +439,28 @@ def _format(body: ResponseIn) -> dict[str, Any] | None:
     raise BadRequestError(f"Unknown text format {kind!r}", param="text.format.type")
 
 
-def _tool(raw: dict[str, Any], index: int) -> dict[str, Any]:
+def _last_user_text(items: list[it.Item]) -> str:
+    for item in reversed(items):
+        if item["type"] == "message" and item["role"] == "user":
+            return "".join(p.get("text", "") for p in item["content"]).strip()
+    return ""
+
+
+def _excerpts(hits: list[dict[str, Any]]) -> str:
+    lines = ["Excerpts of the user's files found for this request:"]
+    lines += [f"[{h['filename']}] {h['content'][0]['text']}" for h in hits]
+    return "\n\n".join(lines)
+
+
+def _tool(raw: dict[str, Any], index: int) -> dict[str, Any] | None:
+    if raw.get("type") == "file_search":
+        if not isinstance(raw.get("vector_store_ids"), list):
+            raise BadRequestError("file_search needs vector_store_ids", param=f"tools[{index}]")
+        return None  # searched before the model is called (_file_search)
     if raw.get("type") != "function" or not isinstance(raw.get("name"), str):
         kind = raw.get("type")
         raise BadRequestError(
-            f"Tools of type {kind!r} are not supported here (function tools are)",
+            f"Tools of type {kind!r} are not supported here (function and file_search are)",
             param=f"tools[{index}]",
         )
     function = {k: raw[k] for k in ("name", "description", "parameters") if k in raw}
@@ -511,19 +556,20 @@ class _Sequence:
 class _TextItem:
     """The assistant message item of a stream: opened at its first text."""
 
-    def __init__(self, item_id: str) -> None:
+    def __init__(self, item_id: str, index: int = 0) -> None:
         self.id = item_id
+        self.index = index
         self.opened = False
         self.done_item: it.Item = {}
 
     def _open(self, sse: _Sequence) -> list[dict[str, Any]]:
         self.opened = True
         part = {"type": "output_text", "text": "", "annotations": []}
-        where = {"item_id": self.id, "output_index": 0, "content_index": 0}
+        where = {"item_id": self.id, "output_index": self.index, "content_index": 0}
         return [
             sse.event(
                 "response.output_item.added",
-                output_index=0,
+                output_index=self.index,
                 item=it.message_item(self.id, "", "in_progress"),
             ),
             sse.event("response.content_part.added", **where, part=part),
@@ -531,19 +577,19 @@ class _TextItem:
 
     def delta(self, sse: _Sequence, text: str) -> list[dict[str, Any]]:
         out = [] if self.opened else self._open(sse)
-        where = {"item_id": self.id, "output_index": 0, "content_index": 0}
+        where = {"item_id": self.id, "output_index": self.index, "content_index": 0}
         return [*out, sse.event("response.output_text.delta", **where, delta=text, logprobs=[])]
 
     def close(self, sse: _Sequence, text: str) -> list[dict[str, Any]]:
         out = [] if self.opened else self._open(sse)
-        where = {"item_id": self.id, "output_index": 0, "content_index": 0}
+        where = {"item_id": self.id, "output_index": self.index, "content_index": 0}
         part = {"type": "output_text", "text": text, "annotations": []}
         self.done_item = it.message_item(self.id, text)
         return [
             *out,
             sse.event("response.output_text.done", **where, text=text, logprobs=[]),
             sse.event("response.content_part.done", **where, part=part),
-            sse.event("response.output_item.done", output_index=0, item=self.done_item),
+            sse.event("response.output_item.done", output_index=self.index, item=self.done_item),
         ]
 
 

@@ -115,13 +115,17 @@ def _encoded(vector: np.ndarray[Any, Any], encoding: str) -> list[float] | str:
 
 
 # OpenAI APIs Sprig does not serve yet: a clear 501, not a bare 404.
-NOT_YET = ("vector_stores", "files")
+NOT_YET = (
+    "assistants", "threads", "batches", "uploads", "fine_tuning", "audio", "images",
+    "moderations", "containers", "evals",
+)  # fmt: skip
 
 
 def _not_yet(api: str) -> Any:
     message = (
-        f"The OpenAI {api.replace('_', ' ')} API is not served by Sprig yet; "
-        "chat completions, responses, conversations, models and embeddings are (docs/openai.md)"
+        f"The OpenAI {api.replace('_', ' ')} API is not served by Sprig; chat completions, "
+        "responses, conversations, files, vector stores, models and embeddings are "
+        "(docs/openai.md)"
     )
 
     async def answer(dev: Developer) -> None:

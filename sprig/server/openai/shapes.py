@@ -249,3 +249,61 @@ class CompactedResponse(BaseModel):
     output: list[dict[str, Any]]
     created_at: int
     usage: dict[str, Any]
+
+
+class FileObject(BaseModel):
+    id: str
+    object: Literal["file"]
+    bytes: int
+    created_at: int
+    filename: str
+    purpose: str
+    status: str
+    status_details: str | None = None
+    expires_at: int | None = None
+
+
+class ObjectList(BaseModel):
+    """A list of objects (files, vector stores, vector store files)."""
+
+    object: Literal["list"]
+    data: list[dict[str, Any]]
+    first_id: str | None
+    last_id: str | None
+    has_more: bool
+
+
+class OpenAIDeleted(BaseModel):
+    id: str
+    object: str
+    deleted: bool
+
+
+class VectorStore(_Open):
+    id: str
+    object: Literal["vector_store"]
+    created_at: int
+    name: str | None
+    usage_bytes: int
+    file_counts: dict[str, int]
+    status: str
+    metadata: dict[str, str]
+
+
+class VectorStoreFile(_Open):
+    id: str
+    object: Literal["vector_store.file"]
+    created_at: int
+    vector_store_id: str
+    status: str
+    usage_bytes: int
+    last_error: dict[str, Any] | None
+    attributes: dict[str, Any]
+
+
+class SearchResultsPage(BaseModel):
+    object: Literal["vector_store.search_results.page"]
+    search_query: list[str]
+    data: list[dict[str, Any]]
+    has_more: bool
+    next_page: str | None

@@ -160,7 +160,7 @@ docs = sa.Table(
     metadata,
     _id(),
     _developer(),
-    sa.Column("owner_kind", sa.String(8), nullable=False),  # agent | user | session
+    sa.Column("owner_kind", sa.String(8), nullable=False),  # agent | user | session | vstore
     sa.Column("owner_id", uuid_type(), nullable=False),
     sa.Column("title", sa.Text(), nullable=False),
     sa.Column("content", json_type(), nullable=False),  # str | [str]
@@ -311,6 +311,30 @@ responses = sa.Table(
     sa.Column("status", sa.String(16), nullable=False),
     sa.Column("input", json_type(), nullable=False),
     sa.Column("body", json_type(), nullable=False),
+    *_timestamps(),
+)
+
+# OpenAI files (``/v1/files``): uploaded as they are; vector stores (``/v1/vector_stores``)
+# own docs (``docs.owner_kind = 'vstore'``) made from them.
+files = sa.Table(
+    "files",
+    metadata,
+    _id(),
+    _developer(),
+    sa.Column("filename", sa.String(255), nullable=False),
+    sa.Column("purpose", sa.String(32), nullable=False),
+    sa.Column("bytes", sa.Integer(), nullable=False),
+    sa.Column("content", sa.LargeBinary(), nullable=False),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+)
+
+vector_stores = sa.Table(
+    "vector_stores",
+    metadata,
+    _id(),
+    _developer(),
+    sa.Column("name", sa.String(255), nullable=True),
+    sa.Column("metadata", json_type(), nullable=False),
     *_timestamps(),
 )
 
