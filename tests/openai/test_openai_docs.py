@@ -38,6 +38,7 @@ def test_every_example_runs(
         "Seven.",
         "Fourteen.",
         "Ana.",
+        "At 06:12.",
     )
     blocks = BLOCK.findall(DOC.read_text())
     assert len(blocks) >= 8
@@ -67,6 +68,8 @@ def test_every_example_runs(
         "Ana.",
         "['message', 'message', 'message']",
         "3 entries",
+        "tides.md",
+        "['file_search_call', 'message']",
         "2 384",
         "model_not_found",
     ]
