@@ -39,6 +39,16 @@ def store_wire_id(store_id: UUID) -> str:
     return f"{STORE_PREFIX}{store_id.hex}"
 
 
+async def _get(runtime: Runtime, table: sa.Table, developer_id: UUID, id_: UUID, what: str) -> Row:
+    """The tenant's row, or OpenAI's 404 for it."""
+    async with runtime.db.read() as conn:
+        row = await crud.get(conn, table, developer_id, id_)
+    if row is None:
+        prefix = FILE_PREFIX if table is tables.files else STORE_PREFIX
+        raise NotFoundError(f"No {what} found with id '{prefix}{id_.hex}'.")
+    return row
+
+
 def _parse(given: str, prefix: str, what: str) -> UUID:
     try:
         return UUID(given.removeprefix(prefix))
@@ -107,11 +117,7 @@ class FilesService:
         return file_object(row)
 
     async def row(self, developer_id: UUID, given: str) -> Row:
-        async with self.runtime.db.read() as conn:
-            row = await crud.get(conn, tables.files, developer_id, parse_file(given))
-        if row is None:
-            raise NotFoundError(f"No file found with id '{given}'.")
-        return row
+        return await _get(self.runtime, tables.files, developer_id, parse_file(given), "file")
 
     async def listed(self, developer_id: UUID, purpose: str | None, limit: int) -> dict[str, Any]:
         f = tables.files
@@ -152,11 +158,10 @@ class VectorStoresService:
         return await self.get(developer_id, given)
 
     async def _row(self, developer_id: UUID, given: str) -> Row:
-        async with self.runtime.db.read() as conn:
-            row = await crud.get(conn, tables.vector_stores, developer_id, parse_store(given))
-        if row is None:
-            raise NotFoundError(f"No vector store found with id '{given}'.")
-        return row
+        store_id = parse_store(given)
+        return await _get(
+            self.runtime, tables.vector_stores, developer_id, store_id, "vector store"
+        )
 
     async def get(self, developer_id: UUID, given: str) -> dict[str, Any]:
         row = await self._row(developer_id, given)
