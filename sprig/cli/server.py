@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -101,6 +103,15 @@ def _serve_one(settings: Settings, sock: socket.socket) -> None:
         raise typer.Exit(3)
 
 
+def _metrics_dir(settings: Settings) -> Path:
+    """Where the processes write their metrics (emptied first: a past run's samples are not
+    this one's)."""
+    folder = settings.data_dir / "metrics"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    return folder
+
+
 def _serve_many(settings: Settings, workers: int, sock: socket.socket) -> None:
     """Migrate and key once here, then fork ``workers`` processes that build their own app
     from the environment (so every setting given as a flag is exported first). The port is
@@ -121,6 +132,7 @@ def _serve_many(settings: Settings, workers: int, sock: socket.socket) -> None:
     _print_key(runtime, f"http://{settings.host}:{settings.port} ({workers} processes)")
     os.environ["SPRIG_DATA_DIR"] = str(settings.data_dir)
     os.environ["SPRIG_DATABASE_URL"] = settings.resolved_database_url
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(_metrics_dir(settings))  # metrics.MULTIPROC_ENV
     sock.close()
     uvicorn.run(
         "sprig.server.app:app_from_env",

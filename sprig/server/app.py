@@ -28,6 +28,8 @@ from sprig.server.errors import PayloadTooLargeError, SprigError
 from sprig.server.history import routes as history
 from sprig.server.jobs import routes as jobs
 from sprig.server.memory import routes as memory
+from sprig.server.observability import metrics
+from sprig.server.observability import routes as observability
 from sprig.server.openai import conversations_routes as openai_conversations
 from sprig.server.openai import errors as openai_errors
 from sprig.server.openai import responses_routes as openai_responses
@@ -165,11 +167,13 @@ class EdgeMiddleware:
 
         async def timed_send(message: Message) -> None:
             if message["type"] == "http.response.start":
-                took = (time.perf_counter() - start) * 1000
+                seconds = time.perf_counter() - start
                 headers = list(message.get("headers", []))
-                headers.append((b"server-timing", f"app;dur={took:.3f}".encode()))
+                headers.append((b"server-timing", f"app;dur={seconds * 1000:.3f}".encode()))
                 headers.append((b"x-request-id", request_id))
                 message = {**message, "headers": headers}
+                route = metrics.route_label(scope)
+                metrics.observe_request(scope["method"], route, message["status"], seconds)
             await send(message)
 
         if length.isdigit() or _no_body(scope, headers):
@@ -293,6 +297,7 @@ def api_routers() -> list[APIRouter]:
         openai_socket.router,
         openai_stores.router,
         openai_routes.router,
+        observability.router,
         health,
     ]
 

@@ -63,6 +63,12 @@ class Settings(BaseSettings):
     )
     sqlite_busy_timeout_ms: int = Field(default=30_000, ge=0)
 
+    # -- observability ---------------------------------------------------------------------
+    metrics: bool = Field(default=True, description="Serve Prometheus metrics at /metrics.")
+    metrics_require_key: bool = Field(
+        default=False, description="/metrics asks for an API key (any tenant's)."
+    )
+
     # -- background jobs ---------------------------------------------------------------------
     in_process_worker: bool = Field(
         default=True, description="Run a job worker inside `sprig serve` (off with `sprig worker`)."

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -37,6 +38,7 @@ from sprig.server.ids import new_id, utcnow
 from sprig.server.jobs.service import enqueue
 from sprig.server.memory.service import enqueue_after_turn
 from sprig.server.models.base import ChatMessage, ChatModel, Completion, CompletionChunk, Usage
+from sprig.server.observability import metrics
 from sprig.server.search.options import RecallOptions
 from sprig.server.search.service import SearchService
 from sprig.server.store.crud import Row
@@ -157,9 +159,11 @@ class ChatService:
         recall = turn_recall(inputs, options)
         if self.search is None or recall is None:
             return NO_RECALL
+        started = time.perf_counter()
         query = recall_query(inputs, options, recall)
         docs = await recall_docs(self.search, developer_id, inputs, recall, query)
         memories = await self._recall_memories(developer_id, inputs, recall, query)
+        metrics.observe_part("recall", time.perf_counter() - started)
         return Recalled(docs, memories)
 
     async def _recall_memories(
@@ -177,11 +181,17 @@ class ChatService:
     ) -> ChatResult:
         run = TurnRun(await self.prepare(developer_id, session_id, options))
         auto = run.turn.auto_run_tools(options)
-        for step in range(self.max_tool_iterations):
-            completion = await run.turn.model.complete(run.request())
-            if not await self._continue(developer_id, run, completion, auto, step):
-                break
-        return await self._finish(developer_id, run, options, completion, partial=False)
+        try:
+            for step in range(self.max_tool_iterations):
+                called = time.perf_counter()
+                completion = await run.turn.model.complete(run.request())
+                run.model_seconds += time.perf_counter() - called
+                if not await self._continue(developer_id, run, completion, auto, step):
+                    break
+            return await self._finish(developer_id, run, options, completion, partial=False)
+        except Exception:
+            _observe(run, "error")
+            raise
 
     async def _continue(
         self, developer_id: UUID, run: TurnRun, completion: Completion, auto: bool, step: int
@@ -238,21 +248,27 @@ class ChatService:
         try:
             for step in range(self.max_tool_iterations):
                 done, parts = Completion(), []
+                called = time.perf_counter()
                 async with contextlib.aclosing(run.turn.model.stream(run.request())) as chunks:
                     async for chunk in chunks:
                         _fold(done, parts, chunk)
                         if chunk.content:
                             yield StreamDelta(chunk.content)
+                run.model_seconds += time.perf_counter() - called
                 done.content = "".join(parts)
                 before = len(run.steps)
                 if not await self._continue(developer_id, run, done, auto, step):
                     break
                 yield StreamToolStep(run.steps[before:])
         except (asyncio.CancelledError, GeneratorExit):
+            _observe(run, "cancelled")
             done.content = "".join(parts)
             if _saves(run, options) and done.content:
                 save = self._finish(developer_id, run, options, done, True, reply_id)
                 await asyncio.shield(asyncio.ensure_future(save))
+            raise
+        except Exception:
+            _observe(run, "error")
             raise
         done.content = "".join(parts)
         yield StreamEnd(await self._finish(developer_id, run, options, done, False, reply_id))
@@ -265,6 +281,24 @@ class ChatService:
         completion: Completion,
         partial: bool,
         reply_id: UUID | None = None,
+    ) -> ChatResult:
+        """The turn's result, saved (unless it is not to be); a whole turn is counted."""
+        saving = time.perf_counter()
+        result = await self._save(developer_id, run, options, completion, partial, reply_id)
+        metrics.observe_part("persist", time.perf_counter() - saving)
+        if not partial:
+            _observe(run, "ok")
+            metrics.count_tokens(run.turn.model.name, *result.usage.as_pair())
+        return result
+
+    async def _save(
+        self,
+        developer_id: UUID,
+        run: TurnRun,
+        options: ChatOptions,
+        completion: Completion,
+        partial: bool,
+        reply_id: UUID | None,
     ) -> ChatResult:
         result = _result(run, completion, reply_id or new_id())
         if not _saves(run, options):
@@ -349,6 +383,11 @@ async def _enqueue_summary(conn: AsyncConnection, developer_id: UUID, turn: Prep
     }
     job = await enqueue(conn, developer_id, "summarize_session", payload, name="summarize")
     return UUID(str(job["id"]))
+
+
+def _observe(run: TurnRun, outcome: str) -> None:
+    seconds = time.perf_counter() - run.started
+    metrics.observe_turn(run.turn.model.name, outcome, seconds, run.model_seconds)
 
 
 def _saves(run: TurnRun, options: ChatOptions) -> bool:

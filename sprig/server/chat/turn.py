@@ -8,6 +8,7 @@ it stopped).
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 from uuid import UUID
@@ -202,6 +203,8 @@ class TurnRun:
     turn: PreparedTurn
     steps: list[ChatMessage] = field(default_factory=list)
     stop_reason: str | None = None
+    started: float = field(default_factory=time.perf_counter)  # for the turn's metrics
+    model_seconds: float = 0.0  # spent in the model's calls
 
     def request(self) -> CompletionRequest:
         """The next model call: the prepared request and the steps taken since."""

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import time
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -26,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sprig.server.embeddings import Embedder, make_embedder
 from sprig.server.embeddings.base import Vectors
 from sprig.server.errors import ConflictError
+from sprig.server.observability import metrics
 from sprig.server.search import postgres
 from sprig.server.search.chunking import Chunk, chunk_document
 from sprig.server.settings import Settings
@@ -85,7 +87,11 @@ class DocIndexer:
     async def embed(self, texts: list[str]) -> Vectors:
         if not texts:
             return np.zeros((0, self.embedder.dimensions or 0), dtype=np.float32)
-        return await self.embedder.embed(texts)
+        started = time.perf_counter()
+        vectors = await self.embedder.embed(texts)
+        elapsed = time.perf_counter() - started
+        metrics.observe_embedding(self.embedder.name, len(texts), elapsed)
+        return vectors
 
     async def check_model(self, conn: AsyncConnection) -> None:
         """Record the store's embedding model, or refuse a different one."""

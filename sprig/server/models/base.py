@@ -170,6 +170,9 @@ class Usage:
     prompt_tokens: int = 0
     completion_tokens: int = 0
 
+    def as_pair(self) -> tuple[int, int]:
+        return self.prompt_tokens, self.completion_tokens
+
     @property
     def total_tokens(self) -> int:
         return self.prompt_tokens + self.completion_tokens

@@ -30,6 +30,7 @@ from sprig.server.docs.indexing import DocIndexer
 from sprig.server.docs.service import OwnerKind, owner_docs_version
 from sprig.server.embeddings.base import Vectors
 from sprig.server.errors import BadRequestError
+from sprig.server.observability import metrics
 from sprig.server.search import postgres
 from sprig.server.search.cache import CorpusCache
 from sprig.server.search.corpus import Corpus, Hit, Mask
@@ -103,7 +104,7 @@ class SearchService:
         query_vector = await self._query_vector(q)  # outside any transaction: may be slow
         async with self.db.read() as conn:
             docs = await self._search_in(conn, scope, q, query_vector, docs_version)
-        return docs, time.perf_counter() - started
+        return docs, self._took(q, started)
 
     async def search_owner(
         self, developer_id: UUID, kind: OwnerKind, owner_id: UUID, q: SearchQuery
@@ -121,7 +122,14 @@ class SearchService:
         async with self.db.read() as conn:
             version = await owner_docs_version(conn, developer_id, kind, owner_id)
             docs = await self._search_in(conn, scope, q, await self._query_vector(q), version)
-        return docs, time.perf_counter() - started
+        return docs, self._took(q, started)
+
+    def _took(self, q: SearchQuery, started: float) -> float:
+        """Seconds since ``started``, counted in the search metrics."""
+        seconds = time.perf_counter() - started
+        backend = "postgresql" if self.on_postgres else "sqlite"
+        metrics.observe_search(backend, q.options.mode, seconds)
+        return seconds
 
     async def _search_in(
         self,

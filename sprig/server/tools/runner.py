@@ -17,6 +17,7 @@ from typing import Any
 
 from sprig.server.errors import SprigError
 from sprig.server.models.base import ToolCall
+from sprig.server.observability import metrics
 from sprig.server.tools import apicall, sealing
 from sprig.server.tools.context import ToolContext
 from sprig.server.tools.http import SafeHttpClient
@@ -74,6 +75,8 @@ class ToolRunner:
         result = await self._run(d, call, context)
         elapsed = (time.perf_counter() - started) * 1000
         log.info("tool %s (%s) ran in %.0f ms, error=%s", d.name, d.type, elapsed, result.is_error)
+        if not result.client_side:
+            metrics.observe_tool(d.type, result.is_error)
         return result
 
     async def run_named(

@@ -1,0 +1,2 @@
+"""What Sprig tells its operators: Prometheus metrics (``metrics``) served at ``/metrics``
+(``routes``)."""

@@ -1,0 +1,126 @@
+"""Prometheus metrics (``prometheus-client``), one set per process.
+
+With several API processes (``sprig serve --workers N``) each writes its samples under
+``PROMETHEUS_MULTIPROC_DIR`` (set by ``serve`` before the processes start) and
+``/metrics`` merges them. Labels are bounded: route templates, never paths; model names;
+job kinds and states; outcomes. No ids.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
+
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+# Latency buckets (seconds) from a millisecond to a minute: API calls and model turns alike.
+BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
+
+HTTP_REQUESTS = Counter(
+    "sprig_http_requests", "HTTP requests answered.", ["method", "route", "status"]
+)
+HTTP_SECONDS = Histogram(
+    "sprig_http_request_duration_seconds",
+    "Time until the response started.",
+    ["method", "route"],
+    buckets=BUCKETS,
+)
+CHAT_TURNS = Counter("sprig_chat_turns", "Chat turns run.", ["model", "outcome"])
+CHAT_SECONDS = Histogram(
+    "sprig_chat_turn_duration_seconds",
+    "Chat turn time by part: the whole turn, the model's calls, Sprig's own (the rest).",
+    ["part"],
+    buckets=BUCKETS,
+)
+TOKENS = Counter("sprig_tokens", "Tokens of chat turns.", ["model", "direction"])
+JOBS = Gauge(
+    "sprig_jobs", "Background jobs by kind and state.", ["kind", "state"],
+    multiprocess_mode="mostrecent",
+)  # fmt: skip
+OLDEST_PENDING = Gauge(
+    "sprig_jobs_oldest_pending_age_seconds",
+    "Age of the oldest job waiting to run (0: none).",
+    multiprocess_mode="mostrecent",
+)
+TOOL_CALLS = Counter(
+    "sprig_tool_calls", "Tool calls run by the server, by tool type.", ["type", "outcome"]
+)
+SEARCH_SECONDS = Histogram(
+    "sprig_search_duration_seconds",
+    "Document searches (and chat recall), by backend and mode.",
+    ["backend", "mode"],
+    buckets=BUCKETS,
+)
+EMBEDDED = Counter("sprig_embedded_texts", "Texts embedded, by embedding model.", ["model"])
+EMBED_SECONDS = Histogram(
+    "sprig_embedding_duration_seconds", "Time per embedding batch.", ["model"], buckets=BUCKETS
+)
+UNMATCHED = "unmatched"
+
+
+def route_label(scope: Any) -> str:
+    """The matched route's template (``/sessions/{session_id}/chat``), never the path."""
+    route = scope.get("route")
+    path = getattr(route, "path", None)
+    return str(path) if path else UNMATCHED
+
+
+def observe_request(method: str, route: str, status: int, seconds: float) -> None:
+    HTTP_REQUESTS.labels(method, route, str(status)).inc()
+    HTTP_SECONDS.labels(method, route).observe(seconds)
+
+
+def observe_turn(model: str, outcome: str, seconds: float, model_seconds: float) -> None:
+    CHAT_TURNS.labels(model, outcome).inc()
+    CHAT_SECONDS.labels("turn").observe(seconds)
+    CHAT_SECONDS.labels("model").observe(model_seconds)
+    CHAT_SECONDS.labels("sprig").observe(max(seconds - model_seconds, 0.0))
+
+
+def observe_tool(tool_type: str, is_error: bool) -> None:
+    TOOL_CALLS.labels(tool_type, "error" if is_error else "ok").inc()
+
+
+def observe_search(backend: str, mode: str, seconds: float) -> None:
+    SEARCH_SECONDS.labels(backend, mode).observe(seconds)
+
+
+def observe_embedding(model: str, texts: int, seconds: float) -> None:
+    EMBEDDED.labels(model).inc(texts)
+    EMBED_SECONDS.labels(model).observe(seconds)
+
+
+def observe_part(part: str, seconds: float) -> None:
+    """One part of a chat turn (``recall``, ``persist``)."""
+    CHAT_SECONDS.labels(part).observe(seconds)
+
+
+def count_tokens(model: str, prompt: int, completion: int) -> None:
+    TOKENS.labels(model, "in").inc(prompt)
+    TOKENS.labels(model, "out").inc(completion)
+
+
+def set_jobs(counts: dict[tuple[str, str], int], oldest_pending: float) -> None:
+    JOBS.clear()
+    for (kind, state), n in counts.items():
+        JOBS.labels(kind, state).set(n)
+    OLDEST_PENDING.set(oldest_pending)
+
+
+def exposition() -> tuple[bytes, str]:
+    """The metrics in Prometheus' text format (merged over processes when multi-process)."""
+    if os.environ.get(MULTIPROC_ENV):
+        from prometheus_client import multiprocess
+
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        return generate_latest(registry), CONTENT_TYPE_LATEST
+    return generate_latest(), CONTENT_TYPE_LATEST
