@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import re
@@ -28,7 +29,7 @@ from sprig.server.errors import PayloadTooLargeError, SprigError
 from sprig.server.history import routes as history
 from sprig.server.jobs import routes as jobs
 from sprig.server.memory import routes as memory
-from sprig.server.observability import metrics
+from sprig.server.observability import metrics, timeline, trace_routes, tracing
 from sprig.server.observability import routes as observability
 from sprig.server.openai import conversations_routes as openai_conversations
 from sprig.server.openai import errors as openai_errors
@@ -164,22 +165,43 @@ class EdgeMiddleware:
             return
         start = time.perf_counter()
         request_id = _request_id(headers.get(b"x-request-id"))
+        times = timeline.begin_request(start)
+        with _request_span(scope, headers) as span:
 
-        async def timed_send(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                seconds = time.perf_counter() - start
-                headers = list(message.get("headers", []))
-                headers.append((b"server-timing", f"app;dur={seconds * 1000:.3f}".encode()))
-                headers.append((b"x-request-id", request_id))
-                message = {**message, "headers": headers}
-                route = metrics.route_label(scope)
-                metrics.observe_request(scope["method"], route, message["status"], seconds)
-            await send(message)
+            async def timed_send(message: Message) -> None:
+                if message["type"] == "http.response.start":
+                    now = time.perf_counter()
+                    headers = [*message.get("headers", []), *times.headers(now)]
+                    headers.append((b"x-request-id", request_id))
+                    message = {**message, "headers": headers}
+                    route = metrics.route_label(scope)
+                    metrics.observe_request(scope["method"], route, message["status"], now - start)
+                    _span_answered(span, scope["method"], route, message["status"])
+                await send(message)
 
-        if length.isdigit() or _no_body(scope, headers):
-            await self.app(scope, receive, timed_send)  # the server holds it to its length
-        else:
-            await _BodyGuard(scope, receive, timed_send, self.max_body).run(self.app)
+            if length.isdigit() or _no_body(scope, headers):
+                await self.app(scope, receive, timed_send)  # the server holds it to its length
+            else:
+                await _BodyGuard(scope, receive, timed_send, self.max_body).run(self.app)
+
+
+def _request_span(scope: Scope, headers: dict[bytes, bytes]) -> Any:
+    """The request's SERVER span (continuing the caller's ``traceparent``), tracing on."""
+    if not tracing.enabled():
+        return contextlib.nullcontext()
+    carrier = {k.decode("latin-1"): v.decode("latin-1") for k, v in headers.items()}
+    attributes = {"http.request.method": scope["method"], "url.path": scope["path"]}
+    return tracing.continued(carrier, scope["method"], attributes)
+
+
+def _span_answered(span: Any, method: str, route: str, status: int) -> None:
+    if span is None:
+        return
+    span.update_name(f"{method} {route}")
+    attributes: dict[str, Any] = {"http.route": route, "http.response.status_code": status}
+    if status >= 500:
+        attributes["error.type"] = str(status)
+    tracing.set_attributes(span, attributes)
 
 
 _REQUEST_ID = re.compile(rb"[A-Za-z0-9._:-]{1,128}")
@@ -298,6 +320,7 @@ def api_routers() -> list[APIRouter]:
         openai_stores.router,
         openai_routes.router,
         observability.router,
+        trace_routes.router,
         health,
     ]
 

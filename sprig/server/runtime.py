@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from sprig.server.auth.keys import KeyCache, StartupKey, ensure_default_tenant
 from sprig.server.auth.secret import SecretCipher, ServerSecret, bind_secret
-from sprig.server.chat.service import ChatService
+from sprig.server.chat.service import ChatService, TurnPolicy
 from sprig.server.chat.system_services import RuntimeServices
 from sprig.server.chat.templates import TemplateRenderer
 from sprig.server.docs.indexing import DocIndexer
@@ -20,6 +20,8 @@ from sprig.server.jobs.service import JobService
 from sprig.server.jobs.worker import Handler, Worker
 from sprig.server.memory.service import MemoryService
 from sprig.server.models.registry import ModelRegistry
+from sprig.server.observability import metrics, tracing
+from sprig.server.observability.turn_traces import TraceRetention
 from sprig.server.resources.agents import AgentService, UserService
 from sprig.server.resources.sessions import SessionService
 from sprig.server.resources.tools import ToolService
@@ -112,6 +114,8 @@ class Runtime:
 
     async def start(self, *, worker: bool | None = None) -> None:
         """Migrate the database, make sure the default tenant has a key, start the worker."""
+        metrics.bound_tenants(self.settings.metrics_tenants)
+        tracing.configure(self.settings)
         await self.db.migrate()
         async with self.db.write() as conn:
             await bind_secret(conn, self.secret)
@@ -158,6 +162,7 @@ class Runtime:
         await self.models.aclose()
         self.chat.templates.close()
         await self.db.dispose()
+        tracing.shutdown()  # sends the spans still batched
 
 
 def _worker(settings: Settings, db: Database, handlers: dict[str, Handler]) -> Worker:
@@ -184,7 +189,12 @@ def _chat(
         search=search,
         memory=memory,
         templates=TemplateRenderer.from_settings(settings),
-        max_tool_iterations=settings.max_tool_iterations,
-        suggest_after_turns=settings.suggestions,
+        policy=TurnPolicy(
+            max_tool_iterations=settings.max_tool_iterations,
+            suggest_after_turns=settings.suggestions,
+            traces=TraceRetention(settings.turn_trace_days, settings.turn_traces_per_session)
+            if settings.turn_traces
+            else None,
+        ),
         on_jobs=worker.wake,
     )

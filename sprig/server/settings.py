@@ -68,6 +68,39 @@ class Settings(BaseSettings):
     metrics_require_key: bool = Field(
         default=False, description="/metrics asks for an API key (any tenant's)."
     )
+    metrics_tenants: int = Field(
+        default=100,
+        ge=0,
+        description="Tenants named in the `tenant` label of token metrics; tokens of any "
+        "further tenant are counted as `other` (0: no tenant label values but `other`).",
+    )
+    turn_traces: bool = Field(
+        default=True,
+        description="Store a trace of each saved chat turn (phases, model, settings, tokens, "
+        "recall, tools, the prompt) for GET /sessions/{id}/turns/{entry_id}/trace.",
+    )
+    turn_trace_days: float = Field(
+        default=7.0, gt=0, description="Stored turn traces are deleted after this many days."
+    )
+    turn_traces_per_session: int = Field(
+        default=100, ge=1, description="A session keeps its newest this many turn traces."
+    )
+    otel: bool = Field(
+        default=True,
+        description="Export OpenTelemetry traces when an endpoint is set (`otel_endpoint` or "
+        "the standard OTEL_EXPORTER_OTLP_ENDPOINT / OTEL_EXPORTER_OTLP_TRACES_ENDPOINT).",
+    )
+    otel_endpoint: str | None = Field(
+        default=None,
+        description="OTLP/HTTP collector for traces (`http://host:4318`; `/v1/traces` is "
+        "appended unless given). Unset, with no standard variable: tracing is off.",
+    )
+    otel_service_name: str = Field(default="sprig", description="`service.name` of the spans.")
+    otel_capture_content: bool = Field(
+        default=False,
+        description="Put message contents (prompts, replies, tool arguments and results) "
+        "on spans. Off by default: they may hold personal data.",
+    )
 
     # -- background jobs ---------------------------------------------------------------------
     in_process_worker: bool = Field(

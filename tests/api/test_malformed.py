@@ -179,6 +179,8 @@ async def test_malformed_messages_are_422_before_anything_else(
     client: httpx.AsyncClient, runtime: Runtime
 ) -> None:
     ids = await seed_every_kind(client, runtime)
+    history = f"/sessions/{ids['session']}/history"
+    seeded = (await client.get(history)).json()["entries"]  # the seeded turn's
     missing = "00000000-0000-4000-8000-000000000000"
     bad_messages = [
         {"role": {"x": 1}, "content": "hi"},
@@ -199,13 +201,15 @@ async def test_malformed_messages_are_422_before_anything_else(
                 r = await client.post(f"/sessions/{session}/{route}", json={"messages": [message]})
                 assert r.status_code == 422, (route, message, r.text)
                 _assert_error_shape(r, message)
-    assert (await client.get(f"/sessions/{ids['session']}/history")).json()["entries"] == []
+    assert (await client.get(history)).json()["entries"] == seeded  # nothing added
 
 
 async def test_json_schema_format_without_a_schema_is_400(
     client: httpx.AsyncClient, runtime: Runtime
 ) -> None:
     ids = await seed_every_kind(client, runtime)
+    history = f"/sessions/{ids['session']}/history"
+    seeded = (await client.get(history)).json()["entries"]  # the seeded turn's
     user = {"role": "user", "content": "hi"}
     for fmt in ({"type": "json_schema"}, {"type": "json_schema", "json_schema": {}}):
         for body in (
@@ -215,7 +219,7 @@ async def test_json_schema_format_without_a_schema_is_400(
             r = await client.post(f"/sessions/{ids['session']}/chat", json=body)
             assert r.status_code == 400, (body, r.text)  # schema-valid, but asks for nothing
             assert "json_schema.schema" in r.json()["error"]["message"]
-    assert (await client.get(f"/sessions/{ids['session']}/history")).json()["entries"] == []
+    assert (await client.get(history)).json()["entries"] == seeded  # nothing added
     r = await client.post(
         f"/sessions/{ids['session']}/chat",
         json={"messages": [user], "response_format": {"type": "json_schema", "schema": {}}},

@@ -4,6 +4,7 @@ cap, tool errors fed back, merge and tool_choice rules, streaming with server-ru
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any
 
 import httpx
@@ -120,7 +121,7 @@ async def test_tool_errors_are_fed_back_to_the_model(
 async def test_iteration_cap(
     client: httpx.AsyncClient, model: ScriptedModel, runtime: Runtime
 ) -> None:
-    runtime.chat.max_tool_iterations = 3
+    runtime.chat.policy = replace(runtime.chat.policy, max_tool_iterations=3)
     sid = await _session(client, [MATH], auto_run_tools=True)
     model.push(*[[ToolCall(f"c{i}", "calc", '{"expression": "1"}')] for i in range(5)])
     r = (await client.post(f"/sessions/{sid}/chat", json=user_msg("loop"))).json()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -75,9 +76,11 @@ async def test_a_warm_turn_is_one_query_and_one_write(
     await _chat(client, session["id"], "first")  # fills the window cache
     with statements(runtime) as seen:
         await _chat(client, session["id"], "second")
-    assert seen == ["SELECT", "UPDATE", "INSERT"]
+    # the session and its window; then the session's next seq, the entries, the turn's trace
+    assert seen == ["SELECT", "UPDATE", "INSERT", "INSERT"]
     tool = {"name": "lookup", "type": "function", "function": {"parameters": {}}}
     assert (await client.post(f"/agents/{agent['id']}/tools", json=tool)).status_code == 201
+    runtime.chat.policy = replace(runtime.chat.policy, traces=None)  # SPRIG_TURN_TRACES=false
     with statements(runtime) as seen:
         await _chat(client, session["id"], "third")
     assert seen == ["SELECT", "SELECT", "UPDATE", "INSERT"]  # the agent's tools now
@@ -246,8 +249,9 @@ async def test_a_warm_turn_makes_few_trips_to_the_sqlite_thread(
 
     monkeypatch.setattr(aiosqlite.Connection, "_execute", counted)
     await _chat(client, session["id"], "second")
-    # read: BEGIN with the query, COMMIT; write: BEGIN IMMEDIATE with the UPDATE, INSERT, COMMIT
-    assert len(trips) == 5
+    # read: BEGIN with the query, COMMIT; write: BEGIN IMMEDIATE with the UPDATE, INSERT,
+    # the trace's INSERT, COMMIT
+    assert len(trips) == 6
 
 
 @pytest.mark.usefixtures("sqlite_only")

@@ -35,8 +35,17 @@ async def seed_every_kind(client: httpx.AsyncClient, runtime: Runtime) -> dict[s
     ids["response"] = await _stored_response(runtime, session)
     ids["file"], ids["store"] = await _file_in_a_store(runtime)
     ids["doc"] = ids["agent_doc"]
+    ids["entry"] = await _traced_turn(client, session)
     ids["memory"] = str(uuid.uuid4())  # no memory exists yet: the owner check comes first
     return ids
+
+
+async def _traced_turn(client: httpx.AsyncClient, session: str) -> str:
+    """A saved chat turn (its reply entry's id: the turn's stored trace)."""
+    said = {"messages": [{"role": "user", "content": "hello"}], "recall": False, "model": "echo"}
+    r = await client.post(f"/sessions/{session}/chat", json=said)
+    assert r.status_code == 201, r.text
+    return str(r.json()["id"])
 
 
 async def _stored_response(runtime: Runtime, session: str) -> str:

@@ -5,17 +5,21 @@ from __future__ import annotations
 
 import subprocess
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+import sqlalchemy as sa
 from prometheus_client.parser import text_string_to_metric_families
 
 from sprig.server.errors import UpstreamError
 from sprig.server.jobs.service import enqueue
 from sprig.server.models.scripted import ScriptedModel
+from sprig.server.observability import metrics
 from sprig.server.runtime import Runtime
+from sprig.server.store import tables
 from tests.helpers.app import API_KEY, auth, make_settings
 from tests.helpers.processes import clean_env, sprig_command
 from tests.helpers.servers import free_port
@@ -66,15 +70,38 @@ async def test_series_move_with_requests_turns_and_jobs(
             before, turns, model="scripted", outcome=outcome
         )
         assert delta == 1, outcome
-    tokens = "sprig_tokens_total"
-    assert value(after, tokens, model="scripted", direction="out") > value(
-        before, tokens, model="scripted", direction="out"
-    )
-    parts = {"part": "sprig"}
-    assert value(after, "sprig_chat_turn_duration_seconds_count", **parts) >= 2
+    tenant = await _tenant_name(runtime)
+    out = {"model": "scripted", "tenant": tenant, "direction": "out"}
+    assert value(after, "sprig_tokens_total", **out) > value(before, "sprig_tokens_total", **out)
+    phases = "sprig_chat_turn_duration_seconds_count"
+    for part in ("turn", "sprig", "context", "recall", "model"):  # both turns
+        assert value(after, phases, part=part) - value(before, phases, part=part) == 2, part
+    assert value(after, phases, part="persist") - value(before, phases, part="persist") == 1
     assert value(after, "sprig_jobs", kind="noop", state="pending") == 1
     assert value(after, "sprig_jobs_oldest_pending_age_seconds") >= 0
     assert not any('session_id="' in line for line in after.splitlines())  # no ids as labels
+
+
+async def _tenant_name(runtime: Runtime) -> str:
+    assert runtime.startup_key is not None
+    async with runtime.db.read() as conn:
+        d = tables.developers
+        stmt = sa.select(d.c.name).where(d.c.id == runtime.startup_key.developer_id)
+        return str((await conn.execute(stmt)).scalar())
+
+
+async def test_tenant_label_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past ``metrics_tenants`` tenants, tokens are counted as ``other``: a label's values
+    stay few however many tenants there are."""
+    monkeypatch.setattr(metrics, "_tenants", {})
+    monkeypatch.setattr(metrics, "_tenant_bound", [2])
+    ids = [uuid.uuid4() for _ in range(4)]
+    for i, developer in enumerate(ids):
+        metrics.name_tenant(developer, f"t{i}")
+    assert [metrics._tenants[d] for d in ids] == ["t0", "t1", "other", "other"]
+    metrics.count_tokens("m-bound", ids[3], 5, 7)
+    text = metrics.exposition()[0].decode()
+    assert value(text, "sprig_tokens_total", model="m-bound", tenant="other", direction="out") == 7
 
 
 async def test_search_and_embedding_series(client: httpx.AsyncClient) -> None:

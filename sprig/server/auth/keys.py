@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sprig.server.auth.secret import ServerSecret
 from sprig.server.errors import ConflictError, NotFoundError
 from sprig.server.ids import new_id, utcnow
+from sprig.server.observability import metrics
 from sprig.server.store import tables
 from sprig.server.store.crud import Row
 from sprig.server.store.db import Database
@@ -106,6 +107,7 @@ async def authenticate(db: Database, key: str, cache: KeyCache) -> UUID | None:
         async with db.write() as conn:
             await _rehash(conn, row["id"], key, digest)
     developer_id = UUID(str(row["developer_id"]))
+    metrics.name_tenant(developer_id, str(row["tenant"]))
     cache.put(digest, developer_id)
     return developer_id
 
@@ -114,8 +116,11 @@ async def _matching_key(conn: AsyncConnection, key: str, digest: str) -> Row | N
     """The active key row whose stored hash matches, compared in constant time."""
     k = tables.api_keys
     legacy = legacy_hash(key)
-    stmt = sa.select(k.c.id, k.c.developer_id, k.c.key_hash, k.c.hash_scheme).where(
-        k.c.key_hash.in_([digest, legacy]), k.c.revoked_at.is_(None)
+    d = tables.developers
+    stmt = (
+        sa.select(k.c.id, k.c.developer_id, k.c.key_hash, k.c.hash_scheme, d.c.name.label("tenant"))
+        .join(d, d.c.id == k.c.developer_id)
+        .where(k.c.key_hash.in_([digest, legacy]), k.c.revoked_at.is_(None))
     )
     for row in (await conn.execute(stmt)).mappings():
         scheme = row["hash_scheme"]

@@ -52,7 +52,7 @@ async def render_turn(
     if wire is not None:  # the history's wire JSON, joined: the direct gateway sends it as is
         request.joined = JoinedRun(len(head), len(history), wire)
     counted = Counted(counts, fixed + window.tokens)
-    return PreparedTurn(inputs, request, messages, window, recalled.docs, counted)
+    return PreparedTurn(inputs, request, messages, window, recalled.docs, counted, recalled)
 
 
 def _recount(

@@ -142,12 +142,7 @@ async def render(session_id: UUID, body: ChatIn, chat: ChatDep, dev: Developer) 
 
 
 def _usage(result: ChatResult) -> dict[str, int]:
-    u = result.usage
-    return {
-        "prompt_tokens": u.prompt_tokens,
-        "completion_tokens": u.completion_tokens,
-        "total_tokens": u.total_tokens,
-    }
+    return result.usage.as_dict()
 
 
 def _doc_ids(result: ChatResult) -> dict[str, list[str]]:

@@ -17,7 +17,7 @@ from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from sprig.server.chat import window
+from sprig.server.chat import instrument, window
 from sprig.server.chat.parties import Transient
 from sprig.server.chat.recall import recall_docs, recall_query, turn_recall
 from sprig.server.chat.render import NO_RECALL, render_turn
@@ -38,13 +38,23 @@ from sprig.server.ids import new_id, utcnow
 from sprig.server.jobs.service import enqueue
 from sprig.server.memory.service import enqueue_after_turn
 from sprig.server.models.base import ChatMessage, ChatModel, Completion, CompletionChunk, Usage
-from sprig.server.observability import metrics
+from sprig.server.observability import timeline, tracing, turn_traces
 from sprig.server.search.options import RecallOptions
 from sprig.server.search.service import SearchService
 from sprig.server.store.crud import Row
 from sprig.server.store.db import Database
 from sprig.server.tools.context import SystemServices, ToolContext
 from sprig.server.tools.runner import ToolRunner
+
+
+@dataclass(frozen=True)
+class TurnPolicy:
+    """How turns run: the tool loop's cap, suggestions after a turn, stored traces (kept
+    so; None: none stored)."""
+
+    max_tool_iterations: int = 8
+    suggest_after_turns: bool = False
+    traces: turn_traces.TraceRetention | None = None
 
 
 @dataclass
@@ -115,8 +125,7 @@ class ChatService:
         search: SearchService | None = None,
         memory: MemoryRecaller | None = None,
         templates: TemplateRenderer | None = None,
-        max_tool_iterations: int = 8,
-        suggest_after_turns: bool = False,
+        policy: TurnPolicy | None = None,
         on_jobs: Callable[[], None] = lambda: None,
     ) -> None:
         self.db = db
@@ -126,8 +135,7 @@ class ChatService:
         self.search = search
         self.memory = memory
         self.templates = templates or TemplateRenderer()
-        self.max_tool_iterations = max_tool_iterations
-        self.suggest_after_turns = suggest_after_turns
+        self.policy = policy or TurnPolicy()
         self.on_jobs = on_jobs  # wakes the in-process worker
         self.windows = WindowCache()
 
@@ -146,10 +154,11 @@ class ChatService:
     ) -> PreparedTurn:
         """The turn as the model will see it: recalled docs and memories in the system
         template. The session, its parties and tools are read once."""
-        async with self.db.read() as conn:
-            inputs = await load_inputs(
-                conn, developer_id, session_id, options, self.models, self.windows
-            )
+        with timeline.phase(timeline.CONTEXT):
+            async with self.db.read() as conn:
+                inputs = await load_inputs(
+                    conn, developer_id, session_id, options, self.models, self.windows
+                )
         recalled = await self._recall(developer_id, inputs, options)
         return await render_turn(inputs, options, self.templates, recalled)
 
@@ -159,12 +168,13 @@ class ChatService:
         recall = turn_recall(inputs, options)
         if self.search is None or recall is None:
             return NO_RECALL
-        started = time.perf_counter()
         query = recall_query(inputs, options, recall)
-        docs = await recall_docs(self.search, developer_id, inputs, recall, query)
-        memories = await self._recall_memories(developer_id, inputs, recall, query)
-        metrics.observe_part("recall", time.perf_counter() - started)
-        return Recalled(docs, memories)
+        attributes = {"gen_ai.operation.name": "retrieval", "gen_ai.retrieval.top_k": recall.limit}
+        with timeline.phase(timeline.RECALL, "retrieval", attributes) as span:
+            docs = await recall_docs(self.search, developer_id, inputs, recall, query)
+            memories = await self._recall_memories(developer_id, inputs, recall, query)
+            tracing.set_content(span, "gen_ai.retrieval.query.text", query)
+        return Recalled(docs, memories, query)
 
     async def _recall_memories(
         self, developer_id: UUID, inputs: TurnInputs, recall: RecallOptions, query: str
@@ -179,18 +189,27 @@ class ChatService:
     async def complete(
         self, developer_id: UUID, session_id: UUID | Transient, options: ChatOptions
     ) -> ChatResult:
-        run = TurnRun(await self.prepare(developer_id, session_id, options))
+        line = timeline.begin_turn()
+        with tracing.span(instrument.AGENT_SPAN) as span:
+            run = TurnRun(await self.prepare(developer_id, session_id, options), timeline=line)
+            instrument.agent_started(span, run.turn)
+            result = await self._complete(developer_id, run, options)
+            instrument.agent_finished(span, result)
+            return result
+
+    async def _complete(self, developer_id: UUID, run: TurnRun, options: ChatOptions) -> ChatResult:
         auto = run.turn.auto_run_tools(options)
         try:
-            for step in range(self.max_tool_iterations):
-                called = time.perf_counter()
-                completion = await run.turn.model.complete(run.request())
-                run.model_seconds += time.perf_counter() - called
+            for step in range(self.policy.max_tool_iterations):
+                request = run.request()
+                with instrument.model_call(run, request) as span:
+                    completion = await run.turn.model.complete(request)
+                    instrument.model_answered(span, run.turn.model.name, completion)
                 if not await self._continue(developer_id, run, completion, auto, step):
                     break
             return await self._finish(developer_id, run, options, completion, partial=False)
         except Exception:
-            _observe(run, "error")
+            instrument.observe(run, "error")
             raise
 
     async def _continue(
@@ -200,7 +219,7 @@ class ChatService:
         model again. Calls for client-side tools (or past the cap) go back to the client."""
         if not (auto and completion.tool_calls):
             return False
-        if step == self.max_tool_iterations - 1:
+        if step == self.policy.max_tool_iterations - 1:
             run.stop_reason = "max_tool_iterations"
             return False
         by_name = {d.name: d for d in run.turn.tools}
@@ -229,9 +248,36 @@ class ChatService:
         self, developer_id: UUID, session_id: UUID | Transient, options: ChatOptions
     ) -> AsyncIterator[StreamEvent]:
         """Prepare first (errors surface before any byte is sent), then stream."""
-        run = TurnRun(await self.prepare(developer_id, session_id, options))
-        reply_id, created = new_id(), utcnow()
-        return self._stream(developer_id, run, options, reply_id, created)
+        line = timeline.begin_turn()
+        span = tracing.start(instrument.AGENT_SPAN)
+        try:
+            with tracing.within(span):
+                run = TurnRun(await self.prepare(developer_id, session_id, options), timeline=line)
+        except BaseException as exc:
+            tracing.end(span, exc)
+            raise
+        instrument.agent_started(span, run.turn)
+        return self._traced_stream(developer_id, run, options, span)
+
+    async def _traced_stream(
+        self, developer_id: UUID, run: TurnRun, options: ChatOptions, span: Any
+    ) -> AsyncIterator[StreamEvent]:
+        """The stream inside the turn's span (ended with it) and timeline (the generator
+        runs in the response's task)."""
+        timeline.use(run.timeline)
+        error: BaseException | None = None
+        try:
+            with tracing.within(span):
+                reply_id, created = new_id(), utcnow()
+                async for event in self._stream(developer_id, run, options, reply_id, created):
+                    if isinstance(event, StreamEnd):
+                        instrument.agent_finished(span, event.result)
+                    yield event
+        except BaseException as exc:
+            error = exc
+            raise
+        finally:
+            tracing.end(span, error)
 
     async def _stream(
         self,
@@ -246,29 +292,31 @@ class ChatService:
         done = Completion()
         parts: list[str] = []
         try:
-            for step in range(self.max_tool_iterations):
+            for step in range(self.policy.max_tool_iterations):
                 done, parts = Completion(), []
-                called = time.perf_counter()
-                async with contextlib.aclosing(run.turn.model.stream(run.request())) as chunks:
-                    async for chunk in chunks:
-                        _fold(done, parts, chunk)
-                        if chunk.content:
-                            yield StreamDelta(chunk.content)
-                run.model_seconds += time.perf_counter() - called
-                done.content = "".join(parts)
+                request, first = run.request(), instrument.FirstToken(run)
+                with instrument.model_call(run, request) as span:
+                    async with contextlib.aclosing(run.turn.model.stream(request)) as chunks:
+                        async for chunk in chunks:
+                            _fold(done, parts, chunk)
+                            if chunk.content:
+                                first.saw()
+                                yield StreamDelta(chunk.content)
+                    done.content = "".join(parts)
+                    instrument.model_answered(span, run.turn.model.name, done)
                 before = len(run.steps)
                 if not await self._continue(developer_id, run, done, auto, step):
                     break
                 yield StreamToolStep(run.steps[before:])
         except (asyncio.CancelledError, GeneratorExit):
-            _observe(run, "cancelled")
+            instrument.observe(run, "cancelled")
             done.content = "".join(parts)
             if _saves(run, options) and done.content:
                 save = self._finish(developer_id, run, options, done, True, reply_id)
                 await asyncio.shield(asyncio.ensure_future(save))
             raise
         except Exception:
-            _observe(run, "error")
+            instrument.observe(run, "error")
             raise
         done.content = "".join(parts)
         yield StreamEnd(await self._finish(developer_id, run, options, done, False, reply_id))
@@ -285,10 +333,10 @@ class ChatService:
         """The turn's result, saved (unless it is not to be); a whole turn is counted."""
         saving = time.perf_counter()
         result = await self._save(developer_id, run, options, completion, partial, reply_id)
-        metrics.observe_part("persist", time.perf_counter() - saving)
+        run.timeline.add(timeline.PERSIST, saving)
         if not partial:
-            _observe(run, "ok")
-            metrics.count_tokens(run.turn.model.name, *result.usage.as_pair())
+            instrument.observe(run, "ok")
+            instrument.count_tokens(run, developer_id, result)
         return result
 
     async def _save(
@@ -304,11 +352,15 @@ class ChatService:
         if not _saves(run, options):
             result.saved = False
             return result
-        turn = run.turn
+        turn, saving = run.turn, time.perf_counter()
         async with self.db.write() as conn:
             rows = await self._persist(conn, developer_id, run, result, partial)
             entry_ids = [r["id"] for r in rows]
             result.jobs = await self._after_turn_jobs(conn, developer_id, turn, options, entry_ids)
+            if self.policy.traces is not None:
+                trace = turn_traces.build(run, result, partial, saving)
+                seq = rows[-1]["seq"]
+                await turn_traces.save(conn, developer_id, trace, seq, self.policy.traces)
         # committed: the window cache may take the rows without reading them back
         self.windows.appended(turn.session["id"], turn.session["summary_until"], rows)
         result.entry_ids = [r["id"] for r in rows]
@@ -358,7 +410,7 @@ class ChatService:
             turn.session["id"],
             entry_ids,
             bool(remember),
-            self.suggest_after_turns,
+            self.policy.suggest_after_turns,
         )
         jobs = [job["id"] for job in later]
         if turn.window.overflowed and turn.session["context_overflow"] == "adaptive":
@@ -383,11 +435,6 @@ async def _enqueue_summary(conn: AsyncConnection, developer_id: UUID, turn: Prep
     }
     job = await enqueue(conn, developer_id, "summarize_session", payload, name="summarize")
     return UUID(str(job["id"]))
-
-
-def _observe(run: TurnRun, outcome: str) -> None:
-    seconds = time.perf_counter() - run.started
-    metrics.observe_turn(run.turn.model.name, outcome, seconds, run.model_seconds)
 
 
 def _saves(run: TurnRun, options: ChatOptions) -> bool:

@@ -8,7 +8,6 @@ it stopped).
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 from uuid import UUID
@@ -27,6 +26,7 @@ from sprig.server.chat.window import Window, WindowCache, load_window, load_wind
 from sprig.server.models.base import ChatMessage, ChatModel, CompletionRequest, SamplingParams
 from sprig.server.models.formats import json_format
 from sprig.server.models.presets import effective_sampling
+from sprig.server.observability.timeline import Timeline
 from sprig.server.store.crud import Row
 from sprig.server.tools.spec import merge_tools
 from sprig.server.tools.types import ToolDef
@@ -149,6 +149,7 @@ class Recalled:
 
     docs: list[Row] = field(default_factory=list)
     memories: list[Row] = field(default_factory=list)
+    query: str | None = None  # the text searched with
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,6 +170,7 @@ class PreparedTurn:
     window: Window  # the history shown, cut to the budget the prompt leaves
     docs: list[Row]
     counted: Counted = field(default_factory=Counted)
+    recalled: Recalled = field(default_factory=Recalled)
 
     @property
     def session(self) -> Row:
@@ -203,8 +205,8 @@ class TurnRun:
     turn: PreparedTurn
     steps: list[ChatMessage] = field(default_factory=list)
     stop_reason: str | None = None
-    started: float = field(default_factory=time.perf_counter)  # for the turn's metrics
-    model_seconds: float = 0.0  # spent in the model's calls
+    # the turn's phases, from before it was prepared (metrics, its trace, the headers)
+    timeline: Timeline = field(default_factory=Timeline)
 
     def request(self) -> CompletionRequest:
         """The next model call: the prepared request and the steps taken since."""

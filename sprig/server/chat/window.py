@@ -142,6 +142,17 @@ def _page_stmt(bounded: bool, with_tools: bool) -> sa.Select[Any]:
     return stmt.order_by(e.c.seq.desc()).limit(sa.bindparam("size", type_=sa.Integer()))
 
 
+async def entries_in(conn: AsyncConnection, session_id: UUID, ranges: list[list[int]]) -> list[Row]:
+    """The window's entries whose ``seq`` is in the inclusive ``ranges``, oldest first (a
+    stored turn trace names its window so)."""
+    if not ranges:
+        return []
+    e = tables.entries
+    inside = sa.or_(*(e.c.seq.between(low, high) for low, high in ranges))
+    stmt = _window_select().where(inside).order_by(e.c.seq)
+    return [dict(r) for r in (await conn.execute(stmt, {"sid": session_id})).mappings()]
+
+
 def _window_select() -> sa.Select[Any]:
     e = tables.entries
     columns = [e.c[name] for name in WINDOW_COLUMNS]

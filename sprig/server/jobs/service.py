@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sprig.server.errors import NotFoundError
 from sprig.server.ids import new_id, utcnow
+from sprig.server.observability import tracing
 from sprig.server.store import crud, tables
 from sprig.server.store.crud import Row
 from sprig.server.store.db import Database
@@ -45,6 +46,7 @@ async def enqueue(
         "locked_until": None,
         "created_at": now,
         "updated_at": now,
+        "traceparent": tracing.traceparent(),  # the job's span continues this trace
     }
     await crud.insert(conn, tables.jobs, row)
     return row

@@ -17,6 +17,7 @@ from uuid import UUID
 from sprig.server.errors import SprigError
 from sprig.server.ids import new_id
 from sprig.server.jobs import queue
+from sprig.server.observability import tracing
 from sprig.server.priority import background_work
 from sprig.server.store.crud import Row
 from sprig.server.store.db import Database
@@ -71,7 +72,9 @@ class Worker:
         job = await queue.claim(self.db, self.worker_id, self.lease_seconds)
         if job is None:
             return False
-        error = await self._run(job)
+        with tracing.continued(*_job_span(job), kind="CONSUMER") as span:
+            error = await self._run(job)
+            tracing.set_attributes(span, {"error.type": "job_failed" if error else None})
         state = await queue.settle(
             self.db, job, self.worker_id, error=error, backoff_seconds=self.backoff_seconds
         )
@@ -118,3 +121,14 @@ class Worker:
                 self._wake.clear()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
+
+
+def _job_span(job: Row) -> tuple[dict[str, str], str, dict[str, Any]]:
+    """A job's span continues the trace of the request that queued it."""
+    carrier = {"traceparent": job["traceparent"]} if job.get("traceparent") else {}
+    attributes = {
+        "sprig.job.id": str(job["id"]),
+        "sprig.job.kind": job["kind"],
+        "sprig.job.attempt": job["attempts"],
+    }
+    return carrier, f"job {job['kind']}", attributes

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from typing import Any
+from uuid import UUID
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -40,7 +41,11 @@ CHAT_SECONDS = Histogram(
     ["part"],
     buckets=BUCKETS,
 )
-TOKENS = Counter("sprig_tokens", "Tokens of chat turns.", ["model", "direction"])
+TOKENS = Counter(
+    "sprig_tokens",
+    "Tokens of chat turns, by model and tenant (its name; `other` past the bound).",
+    ["model", "tenant", "direction"],
+)
 JOBS = Gauge(
     "sprig_jobs", "Background jobs by kind and state.", ["kind", "state"],
     multiprocess_mode="mostrecent",
@@ -78,11 +83,15 @@ def observe_request(method: str, route: str, status: int, seconds: float) -> Non
     HTTP_SECONDS.labels(method, route).observe(seconds)
 
 
-def observe_turn(model: str, outcome: str, seconds: float, model_seconds: float) -> None:
+def observe_turn(model: str, outcome: str, seconds: float, phases: dict[str, float]) -> None:
+    """A turn: its whole time, each phase's (summed over the turn: ``model`` is all its
+    model calls, ``ttft`` the first call's first token) and Sprig's own (the whole less the
+    model's)."""
     CHAT_TURNS.labels(model, outcome).inc()
     CHAT_SECONDS.labels("turn").observe(seconds)
-    CHAT_SECONDS.labels("model").observe(model_seconds)
-    CHAT_SECONDS.labels("sprig").observe(max(seconds - model_seconds, 0.0))
+    for part, spent in phases.items():
+        CHAT_SECONDS.labels(part).observe(spent)
+    CHAT_SECONDS.labels("sprig").observe(max(seconds - phases.get("model", 0.0), 0.0))
 
 
 def observe_tool(tool_type: str, is_error: bool) -> None:
@@ -98,14 +107,27 @@ def observe_embedding(model: str, texts: int, seconds: float) -> None:
     EMBED_SECONDS.labels(model).observe(seconds)
 
 
-def observe_part(part: str, seconds: float) -> None:
-    """One part of a chat turn (``recall``, ``persist``)."""
-    CHAT_SECONDS.labels(part).observe(seconds)
+def count_tokens(model: str, developer_id: UUID, prompt: int, completion: int) -> None:
+    tenant = _tenants.get(developer_id, OTHER)
+    TOKENS.labels(model, tenant, "in").inc(prompt)
+    TOKENS.labels(model, tenant, "out").inc(completion)
 
 
-def count_tokens(model: str, prompt: int, completion: int) -> None:
-    TOKENS.labels(model, "in").inc(prompt)
-    TOKENS.labels(model, "out").inc(completion)
+OTHER = "other"
+_tenants: dict[UUID, str] = {}
+_tenant_bound = [100]
+
+
+def bound_tenants(most: int) -> None:
+    """How many tenants may be named in labels (``metrics_tenants``)."""
+    _tenant_bound[0] = most
+
+
+def name_tenant(developer_id: UUID, name: str) -> None:
+    """Learns a tenant's name (when its key is verified) for the ``tenant`` label: the
+    first ``metrics_tenants`` tenants seen by this process are named, the rest ``other``."""
+    if developer_id not in _tenants:
+        _tenants[developer_id] = name if len(_tenants) < _tenant_bound[0] else OTHER
 
 
 def set_jobs(counts: dict[tuple[str, str], int], oldest_pending: float) -> None:

@@ -30,7 +30,7 @@ from sprig.server.docs.indexing import DocIndexer
 from sprig.server.docs.service import OwnerKind, owner_docs_version
 from sprig.server.embeddings.base import Vectors
 from sprig.server.errors import BadRequestError
-from sprig.server.observability import metrics
+from sprig.server.observability import metrics, timeline
 from sprig.server.search import postgres
 from sprig.server.search.cache import CorpusCache
 from sprig.server.search.corpus import Corpus, Hit, Mask
@@ -102,8 +102,9 @@ class SearchService:
         if _needs_embedding(q) and not await self._has_chunks(scope, docs_version):
             return [], time.perf_counter() - started  # nothing to search: no embedding either
         query_vector = await self._query_vector(q)  # outside any transaction: may be slow
-        async with self.db.read() as conn:
-            docs = await self._search_in(conn, scope, q, query_vector, docs_version)
+        with timeline.phase(timeline.SEARCH):
+            async with self.db.read() as conn:
+                docs = await self._search_in(conn, scope, q, query_vector, docs_version)
         return docs, self._took(q, started)
 
     async def search_owner(
@@ -264,7 +265,10 @@ class SearchService:
             return None
         if q.vector is not None:
             return np.asarray(q.vector, dtype=np.float32)
-        vectors = await self.indexer.embed([q.text or ""])
+        name = self.indexer.embedder.name
+        attributes = {"gen_ai.operation.name": "embeddings", "gen_ai.request.model": name}
+        with timeline.phase(timeline.EMBED, f"embeddings {name}", attributes):
+            vectors = await self.indexer.embed([q.text or ""])
         return np.asarray(vectors[0], dtype=np.float32)
 
 

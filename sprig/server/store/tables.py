@@ -290,7 +290,24 @@ jobs = sa.Table(
     sa.Column("locked_by", sa.String(128), nullable=True),
     sa.Column("locked_until", UTCDateTime(), nullable=True),
     *_timestamps(),
+    # the W3C trace context of the request that queued the job (tracing on), else null
+    sa.Column("traceparent", sa.String(64), nullable=True),
     sa.Index("ix_jobs_claim", "state", "run_after"),
+)
+
+# A stored trace of each saved chat turn, keyed by its reply entry's id: phases, model,
+# settings, tokens, recall, tools and the prompt (``observability/turn_traces.py``).
+turn_traces = sa.Table(
+    "turn_traces",
+    metadata,
+    _id(),
+    _developer(),
+    sa.Column(
+        "session_id", uuid_type(), sa.ForeignKey("sessions.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column("trace", json_type(), nullable=False),
+    sa.Column("created_at", UTCDateTime(), nullable=False, index=True),
+    sa.Index("ix_turn_traces_session_created", "session_id", "created_at"),
 )
 
 # OpenAI Responses (``/v1/responses``): each stored response, its input items as given and

@@ -17,7 +17,7 @@ from typing import Any
 
 from sprig.server.errors import SprigError
 from sprig.server.models.base import ToolCall
-from sprig.server.observability import metrics
+from sprig.server.observability import metrics, timeline, tracing
 from sprig.server.tools import apicall, sealing
 from sprig.server.tools.context import ToolContext
 from sprig.server.tools.http import SafeHttpClient
@@ -72,11 +72,16 @@ class ToolRunner:
             d = tool_def(tool)
         except SprigError as exc:
             return ToolResult.error(exc.message, code=exc.code)
-        result = await self._run(d, call, context)
+        if d.client_side:
+            return await self._run(d, call, context)
+        with timeline.phase(
+            timeline.TOOL, f"execute_tool {d.name}", _span(d, call), detail=d.name
+        ) as span:
+            result = await self._run(d, call, context)
+            _traced(span, call, result)
         elapsed = (time.perf_counter() - started) * 1000
         log.info("tool %s (%s) ran in %.0f ms, error=%s", d.name, d.type, elapsed, result.is_error)
-        if not result.client_side:
-            metrics.observe_tool(d.type, result.is_error)
+        metrics.observe_tool(d.type, result.is_error)
         return result
 
     async def run_named(
@@ -135,3 +140,24 @@ class ToolRunner:
         check_arguments(arguments, without(spec.parameters, fixed), force_closed=False)
         setup = dict(body.get("setup") or {})
         return await provider.run(method, {**arguments, **fixed}, setup)
+
+
+def _span(d: ToolDef, call: ToolCall) -> dict[str, Any]:
+    """GenAI ``execute_tool`` attributes (a function tool: ``function``; the server's own
+    kinds: ``extension``)."""
+    return {
+        "gen_ai.operation.name": "execute_tool",
+        "gen_ai.tool.name": d.name,
+        "gen_ai.tool.call.id": call.id,
+        "gen_ai.tool.type": "function" if d.type == "function" else "extension",
+        "sprig.tool.kind": d.type,
+    }
+
+
+def _traced(span: Any, call: ToolCall, result: ToolResult) -> None:
+    if span is None:
+        return
+    if result.is_error:
+        tracing.set_attributes(span, {"error.type": "tool_error"})
+    tracing.set_content(span, "gen_ai.tool.call.arguments", call.arguments)
+    tracing.set_content(span, "gen_ai.tool.call.result", result.content)
