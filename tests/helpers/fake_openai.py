@@ -41,6 +41,7 @@ PROMPT_TOKENS = 11
 class Recorder:
     bodies: list[dict[str, Any]] = field(default_factory=list)
     auth: list[str] = field(default_factory=list)
+    traceparents: list[str | None] = field(default_factory=list)  # W3C trace context sent
     streams_started: int = 0
     streams_finished: int = 0
     streams_abandoned: int = 0
@@ -182,6 +183,7 @@ def make_app(rec: Recorder) -> FastAPI:
         body = await request.json()
         rec.bodies.append(body)
         rec.auth.append(request.headers.get("authorization", ""))
+        rec.traceparents.append(request.headers.get("traceparent"))
         text = _last_user_text(body)
         rec.asked[text] = rec.asked.get(text, 0) + 1
         if text.startswith("error:"):

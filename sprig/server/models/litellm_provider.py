@@ -38,6 +38,7 @@ from sprig.server.models.provider_errors import (
     is_provider_error,
     map_provider_error,
 )
+from sprig.server.observability import tracing
 
 # Where a provider's key is read from when a model entry gives none (LiteLLM's names;
 # otherwise <PROVIDER>_API_KEY).
@@ -131,6 +132,10 @@ class LiteLLMModel(HostedModel):
 
     async def _call(self, request: CompletionRequest, *, stream: bool) -> Any:
         kwargs = request_kwargs(self.config, request, stream=stream)
+        if tracing.enabled():  # the provider's side may continue the trace
+            headers = dict(kwargs.get("extra_headers") or {})
+            tracing.inject(headers)
+            kwargs["extra_headers"] = headers
         try:
             return await import_litellm().acompletion(**kwargs)
         except Exception as exc:

@@ -26,6 +26,7 @@ from typing import Any
 import httpx
 
 from sprig.server.errors import BadRequestError, UpstreamError, UpstreamTimeoutError
+from sprig.server.observability import tracing
 from sprig.server.settings import Settings
 from sprig.server.tools.netguard import AllowList, Resolver, vet_host
 
@@ -224,6 +225,7 @@ def _first_hop(request: HttpRequest, user_agent: str) -> _Hop:
         pairs: list[tuple[str, str | int | float | bool | None]] = list(request.params)
         url = url.copy_merge_params(pairs)
     headers = {**_bare_headers(user_agent), **request.headers}
+    tracing.inject(headers)  # traced: the tool's span's traceparent
     if url.username or url.password:
         token = base64.b64encode(f"{url.username}:{url.password}".encode()).decode()
         headers.setdefault("Authorization", f"Basic {token}")

@@ -22,6 +22,7 @@ from typing import Any
 import httpx
 
 from sprig.server.models.provider_errors import BrokenReplyError
+from sprig.server.observability import tracing
 
 RETRY_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504})
 INITIAL_BACKOFF = 0.5
@@ -123,6 +124,7 @@ class Call:
         self.url = url
         self.body = body
         self.headers = {"Content-Type": "application/json", **headers}
+        tracing.inject(self.headers)  # traced: the current span's traceparent
         self.timeout = httpx.Timeout(timeout, connect=min(timeout, CONNECT_TIMEOUT))
         self.max_retries = max_retries
 
