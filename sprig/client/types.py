@@ -41,6 +41,8 @@ __all__ = [
     "Suggestion",
     "Tool",
     "ToolCall",
+    "TurnPhase",
+    "TurnTrace",
     "Usage",
     "User",
 ]
@@ -348,3 +350,37 @@ def _text(content: Any) -> str:
         return content
     parts = [p if isinstance(p, str) else str(p.get("text", "")) for p in content]
     return "".join(parts)
+
+
+class TurnPhase(SprigModel):
+    """One phase of a chat turn: ``context``, ``recall``, ``embed``, ``search``, ``model``,
+    ``ttft``, ``tool`` or ``persist``."""
+
+    name: str
+    start_ms: float | None = None
+    duration_ms: float | None = None
+    detail: str | None = None
+
+
+class TurnTrace(SprigModel):
+    """What a chat turn did and where its time went (``GET
+    /sessions/{id}/turns/{entry_id}/trace``). ``prompt`` (what the model saw) is only in a
+    single trace, not in a listing."""
+
+    id: str
+    session_id: str | None = None
+    agent: dict[str, Any] | None = None
+    model: str | None = None
+    settings: dict[str, Any] = Field(default_factory=dict)
+    outcome: str | None = None
+    finish_reason: str | None = None
+    stop_reason: str | None = None
+    duration_ms: float | None = None
+    model_ms: float | None = None
+    overhead_ms: float | None = None
+    phases: list[TurnPhase] = Field(default_factory=list)
+    usage: Usage | None = None
+    recall: dict[str, Any] | None = None
+    tool_calls: list[dict[str, Any]] = Field(default_factory=list)
+    client_tool_calls: list[dict[str, Any]] = Field(default_factory=list)
+    prompt: dict[str, Any] | None = None

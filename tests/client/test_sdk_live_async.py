@@ -119,6 +119,11 @@ async def session_flow(c: Any, agent: Agent, user: Any, model: ScriptedModel) ->
     stream = await c.sessions.chat(session.id, [{"role": "user", "content": "Again"}], stream=True)
     async with stream:
         assert "".join([chunk.text async for chunk in stream]) == "Second answer"
+    traces = list(await c.sessions.traces(session.id))
+    assert len(traces) == 2 and traces[1].id == reply.id and traces[1].prompt is None
+    trace = await c.sessions.trace(session.id, reply.id)
+    assert trace.model == "scripted" and "model" in [p.name for p in trace.phases]
+    assert trace.prompt is not None and trace.prompt["messages"][-1]["content"] == "Hi"
     history = await c.sessions.history(session.id)
     contents = [e.content for e in history.entries]
     assert contents == ["Hi", "Hello Grace!", "Again", "Second answer"]

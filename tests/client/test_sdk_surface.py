@@ -25,13 +25,14 @@ JULEP_API = {
     "patch_agent_tool", "patch_session", "patch_user", "update_agent", "update_agent_tool",
     "update_session", "update_user",
 }  # fmt: skip
-# The managers of the Julep SDK documentation, with the methods Sprig offers on each.
+# The managers of the Julep SDK documentation, with the methods Sprig offers on each
+# (``sessions.trace``/``traces``: Sprig's own, stored turn traces).
 MANAGERS = {
     "agents": {"create", "get", "list", "update", "delete"},
     "users": {"create", "get", "list", "update", "delete"},
     "sessions": {
         "create", "get", "list", "update", "delete", "chat", "history", "clear",
-        "delete_history", "suggestions",
+        "delete_history", "suggestions", "trace", "traces",
     },
     "sessions.docs": {"create", "list", "delete", "search"},
     "docs": {"create", "get", "list", "delete", "search", "bulk_delete"},

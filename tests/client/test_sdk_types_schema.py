@@ -40,6 +40,8 @@ COMPONENTS: dict[type[BaseModel], str] = {
     sdk.ChatMessage: "ReplyMessage",
     sdk.ToolCall: "ToolCall",
     sdk.Usage: "Usage",
+    sdk.TurnTrace: "TurnTrace",
+    sdk.TurnPhase: "TracePhase",
     sdk.DocIds: "DocIds",
     sdk.ChunkChatResponse: "ChatChunk",
     sdk.ChunkChoice: "ChunkChoice",

@@ -30,7 +30,13 @@ from sprig.client.resources._shared import (
 )
 from sprig.client.resources.chat import session_chat
 from sprig.client.resources.session_docs import AsyncSessionDocs, SessionDocs
-from sprig.client.types import History, ResourceDeletedResponse, Session, Suggestion
+from sprig.client.types import (
+    History,
+    ResourceDeletedResponse,
+    Session,
+    Suggestion,
+    TurnTrace,
+)
 
 
 def session_create(
@@ -152,6 +158,23 @@ def session_suggestions(
     return ListCall(path("/sessions/{}/suggestions", session_id), Suggestion.model_validate, params)
 
 
+def session_trace(session_id: Id, entry_id: Id) -> Call[TurnTrace]:
+    """A turn's stored trace, by its reply's entry id (the chat response's ``id``):
+    phases and timings, model and settings, tokens, recall, tool calls, the prompt
+    (``GET /sessions/{id}/turns/{entry_id}/trace``)."""
+    route = path("/sessions/{}/turns/{}/trace", session_id, entry_id)
+    return Call("GET", route, TurnTrace.model_validate)
+
+
+def session_traces(
+    session_id: Id, limit: Limit | None = None, offset: Offset | None = None
+) -> ListCall[TurnTrace]:
+    """A session's stored turn traces, newest first, without their prompts
+    (``GET /sessions/{id}/traces``)."""
+    params = list_params(limit, offset)
+    return ListCall(path("/sessions/{}/traces", session_id), TurnTrace.model_validate, params)
+
+
 class Sessions(SyncResource):
     _label = "sessions"
     create = sync_method(session_create)
@@ -164,6 +187,8 @@ class Sessions(SyncResource):
     clear = sync_method(session_clear)
     delete_history = sync_method(session_clear)
     suggestions = sync_list(session_suggestions)
+    trace = sync_method(session_trace)
+    traces = sync_list(session_traces)
 
     def __init__(self, transport: SyncTransport) -> None:
         super().__init__(transport)
@@ -182,6 +207,8 @@ class AsyncSessions(AsyncResource):
     clear = async_method(session_clear)
     delete_history = async_method(session_clear)
     suggestions = async_list(session_suggestions)
+    trace = async_method(session_trace)
+    traces = async_list(session_traces)
 
     def __init__(self, transport: AsyncTransport) -> None:
         super().__init__(transport)
