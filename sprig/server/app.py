@@ -354,6 +354,7 @@ def create_app(
     """Build the app. The runtime starts (migrates, ensures a key) in the lifespan."""
     settings = settings or Settings()
     logs.configure_in_process(settings)
+    metrics.record(settings.metrics)
     runtime = runtime or Runtime.build(settings)
 
     @asynccontextmanager

@@ -68,7 +68,9 @@ class Settings(BaseSettings):
     sqlite_busy_timeout_ms: int = Field(default=30_000, ge=0)
 
     # -- observability ---------------------------------------------------------------------
-    metrics: bool = Field(default=True, description="Serve Prometheus metrics at /metrics.")
+    metrics: bool = Field(
+        default=True, description="Record Prometheus metrics and serve them at /metrics."
+    )
     metrics_require_key: bool = Field(
         default=False, description="/metrics asks for an API key (any tenant's)."
     )
