@@ -24,8 +24,17 @@ for ``--seconds``; turns per second and p99, on one API process (SQLite) and, wi
 ``--postgres``, on ``sprig serve --workers 2`` over PostgreSQL (pgserver). Afterwards each
 session's history is checked: every turn's question and answer, in order, nothing lost.
 
+``--observability``: instead, what metrics and tracing cost a turn. The same saved chat
+turns (direct gateway, a short session: a new one every 50 turns) against four `sprig
+serve` processes, interleaved round-robin: (1) everything off (``SPRIG_METRICS=false``,
+``SPRIG_TURN_TRACES=false``), (2) metrics on, (3) metrics and stored turn traces
+(``SPRIG_TURN_TRACES=true``), (4) those and OpenTelemetry (``SPRIG_OTEL_ENDPOINT``, a local
+sink in this process that answers ``POST /v1/traces`` with 200). p50 per variant and what
+each adds over (1) (goal: metrics on, tracing off, ≤ 0.3 ms). Logs are on (``info``) in all.
+
     python bench/gateway_overhead.py [--sizes 0,200,2000] [--turns 100] [--concurrency 32]
                                      [--seconds 20] [--postgres] [--quick]
+    python bench/gateway_overhead.py --observability [--turns 500] [--quick]
 
 Prints a table, then one JSON line.
 """
@@ -40,8 +49,10 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -255,6 +266,119 @@ def _postgres_storm(base: str, data: Path, clients: int, seconds: float) -> dict
         server.cleanup()
 
 
+# -- observability ----------------------------------------------------------------------------
+TARGET_METRICS_MS = 0.3
+OBSERVABILITY_TURNS = 500
+TURNS_PER_SESSION = 50
+
+
+def observability_variants(sink: str) -> dict[str, dict[str, str]]:
+    """The settings of each server; (1) is the baseline."""
+    traces = {"SPRIG_METRICS": "true", "SPRIG_TURN_TRACES": "true"}
+    return {
+        "off": {"SPRIG_METRICS": "false", "SPRIG_TURN_TRACES": "false"},
+        "metrics": {"SPRIG_METRICS": "true", "SPRIG_TURN_TRACES": "false"},
+        "metrics+traces": traces,
+        "metrics+traces+otel": {**traces, "SPRIG_OTEL_ENDPOINT": sink},
+    }
+
+
+@contextlib.contextmanager
+def trace_sink() -> Iterator[tuple[str, list[int]]]:
+    """A local OTLP/HTTP collector: ``POST /v1/traces`` answered 200 (the body read and
+    dropped), counted; its base URL and the count."""
+    received = [0]
+
+    class Sink(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("content-length") or 0))
+            ok = self.path == "/v1/traces"
+            received[0] += ok
+            self.send_response(200 if ok else 404)
+            self.send_header("content-length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Sink)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", received
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+class SavedTurns:
+    """Saved chat turns on one server: a new session every `TURNS_PER_SESSION` turns (made
+    untimed), so that the history each turn sends stays short."""
+
+    def __init__(self, client: httpx.Client) -> None:
+        self.client, self.turns, self.session = client, 0, ""
+        self.agent = call(client, "POST", "/agents", {"name": "obs", "model": "stub"})["id"]
+
+    def turn(self) -> tuple[float, float]:
+        """One turn: its time at the client and the server's (``Server-Timing``), in ms."""
+        if self.turns % TURNS_PER_SESSION == 0:
+            self.session = call(self.client, "POST", "/sessions", {"agent": self.agent})["id"]
+        self.turns += 1
+        ask = {"messages": [{"role": "user", "content": "How are you today?"}], "remember": False}
+        started = time.perf_counter()
+        r = self.client.post(f"/sessions/{self.session}/chat", json=ask)
+        elapsed = (time.perf_counter() - started) * 1000
+        if r.status_code != 201:
+            raise RuntimeError(f"chat: {r.status_code} {r.text[:300]}")
+        return elapsed, server_ms(r)
+
+
+def measure_observability(clients: dict[str, httpx.Client], turns: int) -> dict[str, Any]:
+    runners = {name: SavedTurns(c) for name, c in clients.items()}
+    names = list(runners)
+    times: dict[str, list[float]] = {n: [] for n in names}
+    server: dict[str, list[float]] = {n: [] for n in names}
+    for turn in range(turns + WARM_UP):
+        k = turn % len(names)
+        for name in names[k:] + names[:k]:
+            client_ms, server_side = runners[name].turn()
+            if turn >= WARM_UP:
+                times[name].append(client_ms)
+                server[name].append(server_side)
+    out = {n: {**pct(times[n]), "server_p50": pct(server[n])["p50"]} for n in names}
+    for row in out.values():
+        row["added_p50_ms"] = round(row["p50"] - out[names[0]]["p50"], 2)
+        row["added_server_p50_ms"] = round(row["server_p50"] - out[names[0]]["server_p50"], 2)
+    return out
+
+
+def observability(base: str, data: Path, turns: int) -> dict[str, Any]:
+    with trace_sink() as (sink, received):
+        variants = observability_variants(sink)
+        with contextlib.ExitStack() as stack:
+            clients = {
+                name: stack.enter_context(
+                    sprig_serve(data / f"obs-{i}", {**models_env(base, litellm=False), **env})
+                )
+                for i, (name, env) in enumerate(variants.items())
+            }
+            rows = measure_observability(clients, turns)
+        for name, env in variants.items():
+            rows[name]["env"] = env
+        return {"variants": rows, "otel_posts": received[0]}
+
+
+def report_observability(results: dict[str, Any]) -> None:
+    print(f"load average {results['load']}; {results['turns']} saved turns per variant")
+    print(f"{'variant':<22} {'p50':>8} {'p99':>8} {'added p50':>10} {'server p50':>11} "
+          f"{'added server p50':>17}")  # fmt: skip
+    for name, row in results["variants"].items():
+        print(
+            f"{name:<22} {row['p50']:>6.2f}ms {row['p99']:>6.2f}ms {row['added_p50_ms']:>8.2f}ms "
+            f"{row['server_p50']:>9.2f}ms {row['added_server_p50_ms']:>15.2f}ms"
+        )
+    print(f"OTLP exports received by the sink: {results['otel_posts']}")
+
+
 # -- report -----------------------------------------------------------------------------------
 def report(results: dict[str, Any]) -> None:
     print(f"load average {results['load']}")
@@ -284,8 +408,12 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=0)
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--postgres", action="store_true")
+    parser.add_argument("--observability", action="store_true", help="metrics and tracing cost")
     parser.add_argument("--quick", action="store_true", help="sizes 0,20; 10 turns")
     args = parser.parse_args()
+    if args.observability:
+        main_observability(args)
+        return
     sizes = [0, 20] if args.quick else [int(s) for s in args.sizes.split(",")]
     turns = 10 if args.quick else args.turns
     results: dict[str, Any] = {"load": load_average(), "turns": turns}
@@ -312,6 +440,19 @@ def main() -> None:
         "first_chat": results["first_chat_s"] <= TARGET_FIRST_CHAT_S,
     }
     report(results)
+    print(json.dumps(results))
+
+
+def main_observability(args: argparse.Namespace) -> None:
+    given = "--turns" in sys.argv
+    turns = 10 if args.quick else (args.turns if given else OBSERVABILITY_TURNS)
+    results: dict[str, Any] = {"bench": "observability", "load": load_average(), "turns": turns}
+    with tempfile.TemporaryDirectory() as tmp, stub() as base:
+        results.update(observability(base, Path(tmp), turns))
+    added = results["variants"]["metrics"]["added_p50_ms"]
+    results["goal_met"] = {"metrics": added <= TARGET_METRICS_MS}
+    results["load_after"] = load_average()
+    report_observability(results)
     print(json.dumps(results))
 
 

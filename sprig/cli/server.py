@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import socket
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
-from sprig.cli.access_log import log_config
 from sprig.cli.common import DataDir, load_settings
 from sprig.cli.startup import (
     Terminated,
@@ -21,6 +22,7 @@ from sprig.cli.startup import (
     plain_problems,
     sigterm_raises,
 )
+from sprig.server.observability import logs
 
 if TYPE_CHECKING:
     from sprig.server.runtime import Runtime
@@ -43,6 +45,7 @@ def serve(
     The port, the data directory and the database are checked first: a problem is one line
     and exit code 1, with nothing changed."""
     settings = load_settings(host=host, port=port, data_dir=data_dir)
+    logs.configure(settings)
     try:
         with sigterm_raises():
             _serve_checked(settings, workers, embedded_postgres)
@@ -64,7 +67,7 @@ def _serve_checked(settings: Settings, workers: int, embedded_postgres: bool) ->
             if embedded_postgres:
                 postgres = start_embedded_postgres(settings.data_dir)
                 settings = _on_database(settings, postgres.url)
-                console.print(f"Embedded PostgreSQL in {settings.data_dir / 'postgres'}")
+                _say(settings, f"Embedded PostgreSQL in {settings.data_dir / 'postgres'}")
             check_database(settings)
         if workers == 1:
             _serve_one(settings, sock)
@@ -89,13 +92,16 @@ def _serve_one(settings: Settings, sock: socket.socket) -> None:
     from sprig.server.runtime import Runtime
 
     url = f"http://{settings.host}:{settings.port}"
-    app = create_app(settings, Runtime.build(settings), on_started=lambda rt: _print_key(rt, url))
+    app = create_app(
+        settings, Runtime.build(settings), on_started=lambda rt: _print_key(rt, url, settings)
+    )
     config = uvicorn.Config(
         app,
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level,
-        log_config=log_config(),
+        log_config=_log_config(settings),
+        access_log=False,  # the app logs each request (sprig.access)
     )
     server = uvicorn.Server(config)
     server.run(sockets=[sock])
@@ -129,7 +135,7 @@ def _serve_many(settings: Settings, workers: int, sock: socket.socket) -> None:
     import asyncio
 
     runtime = asyncio.run(prepare())
-    _print_key(runtime, f"http://{settings.host}:{settings.port} ({workers} processes)")
+    _print_key(runtime, f"http://{settings.host}:{settings.port} ({workers} processes)", settings)
     os.environ["SPRIG_DATA_DIR"] = str(settings.data_dir)
     os.environ["SPRIG_DATABASE_URL"] = settings.resolved_database_url
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(_metrics_dir(settings))  # metrics.MULTIPROC_ENV
@@ -141,22 +147,40 @@ def _serve_many(settings: Settings, workers: int, sock: socket.socket) -> None:
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level,
-        log_config=log_config(),
+        log_config=_log_config(settings),
+        access_log=False,  # the app logs each request (sprig.access)
     )
 
 
-def _print_key(runtime: Runtime, url: str) -> None:
+def _log_config(settings: Settings) -> dict[str, Any]:
+    return logs.logging_config(settings.log_level, settings.log_format)
+
+
+def _print_key(runtime: Runtime, url: str, settings: Settings) -> None:
+    """Where Sprig serves and where its key is; a new key alone on stdout (never logged)."""
     key = runtime.startup_key
-    console.print(f"Sprig is serving at [bold]{url}[/bold] (also under {url}/api)")
+    _say(settings, f"Sprig is serving at [bold]{url}[/bold] (also under {url}/api)")
     if key is None:
         return
     if key.new_key:
-        console.print(f"API key (shown once; also saved to {key.key_file}):")
+        _say(settings, f"API key (shown once; also saved to {key.key_file}):")
         print(key.new_key, flush=True)
     elif key.key_file:
-        console.print(f"API key: see {key.key_file}")
+        _say(settings, f"API key: see {key.key_file}")
     else:
-        console.print("API key: SPRIG_API_KEY")
+        _say(settings, "API key: SPRIG_API_KEY")
+
+
+def _say(settings: Settings, text: str) -> None:
+    """A line for the operator: printed on a terminal (text logs), logged with JSON logs so
+    that stderr is JSON lines only."""
+    if logs.resolve_format(settings.log_format) == "json":
+        log.info(Text.from_markup(text).plain)
+    else:
+        console.print(text)
+
+
+log = logging.getLogger("sprig.cli")
 
 
 def migrate(data_dir: DataDir = None) -> None:

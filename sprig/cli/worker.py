@@ -5,10 +5,11 @@ from __future__ import annotations
 import contextlib
 import logging
 
-import typer
-
 from sprig.cli.common import DataDir, load_settings
 from sprig.cli.startup import check_store, plain_problems
+from sprig.server.observability import logs
+
+log = logging.getLogger("sprig.worker")
 
 
 def worker(data_dir: DataDir = None) -> None:
@@ -18,15 +19,13 @@ def worker(data_dir: DataDir = None) -> None:
     settings = load_settings(data_dir=data_dir)
     with plain_problems():
         check_store(settings, key_file=True)
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    logs.configure(settings)
 
     async def run() -> None:
         runtime = Runtime.build(settings)
         await runtime.start(worker=False)
         assert runtime.worker is not None
-        typer.echo(f"Sprig worker {runtime.worker.worker_id} running", err=True)
+        log.info("Sprig worker %s running", runtime.worker.worker_id)
         try:
             await runtime.worker.run_forever()
         finally:

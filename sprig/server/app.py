@@ -29,8 +29,9 @@ from sprig.server.errors import PayloadTooLargeError, SprigError
 from sprig.server.history import routes as history
 from sprig.server.jobs import routes as jobs
 from sprig.server.memory import routes as memory
-from sprig.server.observability import metrics, timeline, trace_routes, tracing
+from sprig.server.observability import logs, metrics, timeline, trace_routes, tracing
 from sprig.server.observability import routes as observability
+from sprig.server.observability.redact import redact_query
 from sprig.server.openai import conversations_routes as openai_conversations
 from sprig.server.openai import errors as openai_errors
 from sprig.server.openai import responses_routes as openai_responses
@@ -143,7 +144,8 @@ class EdgeMiddleware:
     2.x SDKs' base URL ends in ``/api``; one route table is half the matching of two),
     holds request bodies to the size limit, and adds ``Server-Timing: app;dur=<ms>`` (time
     until the response starts) and ``x-request-id`` (the caller's, or a new one) to every
-    response.
+    response. It binds the request's log context (its id; ``current_developer`` adds the
+    tenant's) and logs one access line per request (`_Exchange`).
 
     A body whose Content-Length is over the limit is refused before it is read. A body
     without one (``Transfer-Encoding: chunked``, or HTTP/2) is counted as it arrives
@@ -159,30 +161,75 @@ class EdgeMiddleware:
             return
         scope = _under_api(scope)
         headers = dict(scope["headers"])
+        exchange = _Exchange(scope, _request_id(headers.get(b"x-request-id")), send)
+        token = logs.bind(request_id=exchange.request_id.decode())
+        try:
+            with _request_span(scope, headers) as exchange.span:
+                await self._serve(scope, headers, receive, exchange.send)
+        except Exception:
+            exchange.log()
+            raise  # the context stays bound: the error's own lines carry the request id
+        exchange.log()
+        logs.unbind(token)
+
+    async def _serve(
+        self, scope: Scope, headers: dict[bytes, bytes], receive: Receive, send: Send
+    ) -> None:
         length = headers.get(b"content-length", b"")
         if length.isdigit() and int(length) > self.max_body:
             await _too_large(self.max_body, scope)(scope, receive, send)
-            return
-        start = time.perf_counter()
-        request_id = _request_id(headers.get(b"x-request-id"))
-        times = timeline.begin_request(start)
-        with _request_span(scope, headers) as span:
+        elif length.isdigit() or _no_body(scope, headers):
+            await self.app(scope, receive, send)  # the server holds it to its length
+        else:
+            await _BodyGuard(scope, receive, send, self.max_body).run(self.app)
 
-            async def timed_send(message: Message) -> None:
-                if message["type"] == "http.response.start":
-                    now = time.perf_counter()
-                    headers = [*message.get("headers", []), *times.headers(now)]
-                    headers.append((b"x-request-id", request_id))
-                    message = {**message, "headers": headers}
-                    route = metrics.route_label(scope)
-                    metrics.observe_request(scope["method"], route, message["status"], now - start)
-                    _span_answered(span, scope["method"], route, message["status"])
-                await send(message)
 
-            if length.isdigit() or _no_body(scope, headers):
-                await self.app(scope, receive, timed_send)  # the server holds it to its length
-            else:
-                await _BodyGuard(scope, receive, timed_send, self.max_body).run(self.app)
+class _Exchange:
+    """One HTTP request's response start (``Server-Timing`` with its turn's phases,
+    ``x-sprig-overhead-ms``, ``x-request-id``, metrics, its span when tracing) and its
+    access line (``sprig.access``: once the response is sent, or the app failed)."""
+
+    __slots__ = ("_send", "request_id", "scope", "span", "start", "status", "times")
+
+    def __init__(self, scope: Scope, request_id: bytes, send: Send) -> None:
+        self.scope, self.request_id, self._send = scope, request_id, send
+        self.start = time.perf_counter()
+        self.times = timeline.begin_request(self.start)
+        self.span: Any = None
+        self.status = 500  # until the response starts (an unhandled error is answered so)
+
+    async def send(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            now = time.perf_counter()
+            headers = [*message.get("headers", []), *self.times.headers(now)]
+            headers.append((b"x-request-id", self.request_id))
+            message = {**message, "headers": headers}
+            self.status = message["status"]
+            route = metrics.route_label(self.scope)
+            method = self.scope["method"]
+            metrics.observe_request(method, route, self.status, now - self.start)
+            _span_answered(self.span, method, route, self.status)
+        await self._send(message)
+
+    def log(self) -> None:
+        if access_log.isEnabledFor(logging.INFO):
+            milliseconds = (time.perf_counter() - self.start) * 1000
+            logs.event(
+                access_log, "request", method=self.scope["method"],
+                route=metrics.route_label(self.scope), path=_logged_path(self.scope),
+                status=self.status, duration_ms=round(milliseconds, 3),
+            )  # fmt: skip
+
+
+access_log = logging.getLogger("sprig.access")
+
+
+def _logged_path(scope: Scope) -> str:
+    """The path, with its query's credential-like values masked (never the query as sent)."""
+    query: bytes = scope.get("query_string", b"")
+    if not query:
+        return str(scope["path"])
+    return redact_query(f"{scope['path']}?{query.decode('latin-1')}")
 
 
 def _request_span(scope: Scope, headers: dict[bytes, bytes]) -> Any:
@@ -332,6 +379,8 @@ def create_app(
 ) -> FastAPI:
     """Build the app. The runtime starts (migrates, ensures a key) in the lifespan."""
     settings = settings or Settings()
+    logs.configure_in_process(settings)
+    metrics.record(settings.metrics)
     runtime = runtime or Runtime.build(settings)
 
     @asynccontextmanager

@@ -39,6 +39,10 @@ class Settings(BaseSettings):
         default=5.0, ge=0, description="How long a verified key is trusted without a lookup."
     )
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    log_format: Literal["auto", "json", "text"] = Field(
+        default="auto",
+        description="Log lines as JSON objects or plain text; auto: text on a terminal.",
+    )
     max_request_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
     db_pool_size: int = Field(default=5, ge=1, description="Reader connections (PostgreSQL: pool).")
     db_max_overflow: int = Field(
@@ -64,7 +68,9 @@ class Settings(BaseSettings):
     sqlite_busy_timeout_ms: int = Field(default=30_000, ge=0)
 
     # -- observability ---------------------------------------------------------------------
-    metrics: bool = Field(default=True, description="Serve Prometheus metrics at /metrics.")
+    metrics: bool = Field(
+        default=True, description="Record Prometheus metrics and serve them at /metrics."
+    )
     metrics_require_key: bool = Field(
         default=False, description="/metrics asks for an API key (any tenant's)."
     )

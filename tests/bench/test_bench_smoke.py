@@ -80,6 +80,18 @@ def test_gateway_overhead_runs() -> None:
     assert 0 < figures["first_chat_s"] < 60
 
 
+def test_gateway_observability_runs() -> None:
+    figures = run_bench("gateway_overhead.py", "--observability", "--quick")
+    variants = figures["variants"]
+    assert list(variants) == ["off", "metrics", "metrics+traces", "metrics+traces+otel"]
+    assert variants["off"]["added_p50_ms"] == 0
+    for row in variants.values():
+        assert row["p50"] > 0 and row["server_p50"] > 0 and "added_p50_ms" in row
+    assert variants["off"]["env"]["SPRIG_METRICS"] == "false"
+    assert variants["metrics+traces+otel"]["env"]["SPRIG_OTEL_ENDPOINT"].startswith("http://")
+    assert figures["otel_posts"] >= 0 and "metrics" in figures["goal_met"]
+
+
 def test_memory_recall_runs() -> None:
     figures = run_bench("memory_recall.py", "--conversations", "1")
     assert figures["conversations"] == 1 and figures["questions"] > 0

@@ -18,6 +18,7 @@ from sprig.server.errors import AuthenticationError, PermissionDeniedError, Vali
 from sprig.server.history.service import HistoryService
 from sprig.server.jobs.service import JobService
 from sprig.server.memory.service import MemoryService
+from sprig.server.observability import logs
 from sprig.server.openai.errors import is_openai
 from sprig.server.runtime import Runtime
 from sprig.server.store.crud import ListQuery
@@ -84,6 +85,7 @@ async def current_developer(request: Request, runtime: RuntimeDep) -> UUID:
             raise InvalidAPIKeyError("Incorrect API key provided")
         raise PermissionDeniedError("Could not validate API key")
     request.state.developer_id = developer_id
+    logs.add_context(tenant_id=str(developer_id))
     return developer_id
 
 

@@ -8,6 +8,7 @@ import contextlib
 import logging
 import os
 import socket
+import time
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -17,7 +18,7 @@ from uuid import UUID
 from sprig.server.errors import SprigError
 from sprig.server.ids import new_id
 from sprig.server.jobs import queue
-from sprig.server.observability import tracing
+from sprig.server.observability import logs, tracing
 from sprig.server.priority import background_work
 from sprig.server.store.crud import Row
 from sprig.server.store.db import Database
@@ -72,29 +73,37 @@ class Worker:
         job = await queue.claim(self.db, self.worker_id, self.lease_seconds)
         if job is None:
             return False
-        with tracing.continued(*_job_span(job), kind="CONSUMER") as span:
-            error = await self._run(job)
-            tracing.set_attributes(span, {"error.type": "job_failed" if error else None})
-        state = await queue.settle(
-            self.db, job, self.worker_id, error=error, backoff_seconds=self.backoff_seconds
-        )
-        log.info("job %s (%s) attempt %s: %s", job["id"], job["kind"], job["attempts"], state)
+        token = logs.bind(job_id=str(job["id"]), tenant_id=str(job["developer_id"]))
+        try:
+            await self._run_logged(job)
+        finally:
+            logs.unbind(token)
         return True
 
-    async def _run(self, job: Row) -> str | None:
+    async def _run_logged(self, job: Row) -> None:
+        """Run and settle a claimed job, with its start and outcome lines."""
+        started = time.perf_counter()
+        _log_job("job.start", job)
+        with tracing.continued(*_job_span(job), kind="CONSUMER") as span:
+            error = await self._run(job)
+            tracing.set_attributes(span, {"error.type": type(error).__name__ if error else None})
+        state = await queue.settle(
+            self.db, job, self.worker_id, error=_reason(error), backoff_seconds=self.backoff_seconds
+        )
+        _log_outcome(job, error, state, (time.perf_counter() - started) * 1000)
+
+    async def _run(self, job: Row) -> Exception | None:
+        """Run the job's handler; the error it failed with, if any."""
         handler = self.handlers.get(job["kind"])
         if handler is None:
-            return f"no handler for job kind {job['kind']!r}"
+            return UnknownJobKind(f"no handler for job kind {job['kind']!r}")
         token = _running.set(RunningJob(self.db, job["id"]))
         heartbeat = asyncio.create_task(self._keep_lease(job["id"]), name="sprig-job-lease")
         try:
             with background_work():  # its blocking work yields the CPU to requests
                 await handler(job["developer_id"], job["payload"])
-        except SprigError as err:
-            return err.message
         except Exception as err:  # a job fault must never kill the worker
-            log.exception("job %s failed", job["id"])
-            return f"{type(err).__name__}: {err}"
+            return err
         finally:
             heartbeat.cancel()
             _running.reset(token)
@@ -132,3 +141,40 @@ def _job_span(job: Row) -> tuple[dict[str, str], str, dict[str, Any]]:
         "sprig.job.attempt": job["attempts"],
     }
     return carrier, f"job {job['kind']}", attributes
+
+
+class UnknownJobKind(Exception):
+    """A job whose kind no handler of this worker runs."""
+
+
+def _reason(error: Exception | None) -> str | None:
+    """What the job's record says of its failure (``GET /jobs/{id}``)."""
+    if error is None:
+        return None
+    if isinstance(error, SprigError | UnknownJobKind):
+        return _message(error)
+    return f"{type(error).__name__}: {error}"
+
+
+def _message(error: Exception) -> str:
+    return error.message if isinstance(error, SprigError) else str(error)
+
+
+def _log_job(msg: str, job: Row, level: int = logging.INFO, **fields: Any) -> None:
+    logs.event(log, msg, level, kind=job["kind"], attempt=job["attempts"], **fields)
+
+
+def _log_outcome(job: Row, error: Exception | None, state: str, milliseconds: float) -> None:
+    """``job.finish``, or ``job.fail`` with the error's class and message (a warning while it
+    will be retried; an unexpected error's traceback too). Never the job's payload."""
+    duration = round(milliseconds, 3)
+    if error is None:
+        _log_job("job.finish", job, state=state, duration_ms=duration)
+        return
+    level = logging.WARNING if state == "retrying" else logging.ERROR
+    expected = isinstance(error, SprigError | UnknownJobKind)
+    _log_job(
+        "job.fail", job, level, state=state, duration_ms=duration,
+        error_type=type(error).__name__, error=_message(error),
+        exc_info=None if expected else error,
+    )  # fmt: skip

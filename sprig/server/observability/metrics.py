@@ -20,6 +20,7 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
+from prometheus_client.metrics import MetricWrapperBase
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 # Latency buckets (seconds) from a millisecond to a minute: API calls and model turns alike.
@@ -146,3 +147,38 @@ def exposition() -> tuple[bytes, str]:
         multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
         return generate_latest(registry), CONTENT_TYPE_LATEST
     return generate_latest(), CONTENT_TYPE_LATEST
+
+
+class _Off:
+    """A metric that records nothing (every metric of this module, ``SPRIG_METRICS=false``)."""
+
+    def labels(self, *values: str) -> _Off:
+        return self
+
+    def inc(self, amount: float = 1) -> None:
+        return None
+
+    def observe(self, amount: float) -> None:
+        return None
+
+    def set(self, value: float) -> None:
+        return None
+
+    def clear(self) -> None:
+        return None
+
+
+_OFF = _Off()
+_REAL: dict[str, MetricWrapperBase] = {}
+
+
+def record(enabled: bool) -> None:
+    """Record metrics, or not (``SPRIG_METRICS=false``: no label lookup, lock or sample on
+    the request path). Off, this module's metrics are swapped for `_Off` (its functions
+    read them at each call); on again, the real ones are back. Set by `create_app`, for the
+    whole process."""
+    module = globals()
+    if not _REAL:
+        _REAL.update({k: v for k, v in module.items() if isinstance(v, MetricWrapperBase)})
+    for name, metric in _REAL.items():
+        module[name] = metric if enabled else _OFF

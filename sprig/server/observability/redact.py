@@ -1,18 +1,16 @@
-"""The access log never prints a credential passed in a query string.
+"""Logs never print a credential passed in a query string.
 
 Clients may send a key as ``?X-Auth-Key=…`` or ``?authorization=…``, and some APIs sign URLs
-(``?signature=…``). `RedactCredentials` sits on the ``uvicorn.access`` logger and replaces the
-value of every query parameter whose name looks like a credential with ``***``; `log_config`
-is uvicorn's logging configuration with that filter added (a dict, so ``--workers`` children
-configure it too).
+(``?signature=…``). `redact_query` replaces the value of every query parameter whose name
+looks like a credential with ``***``: the access line's ``path`` goes through it, and
+`RedactCredentials` (on the log handler and on ``uvicorn.access``) applies it to any record
+whose arguments or message carry a query.
 """
 
 from __future__ import annotations
 
-import copy
 import logging
 import re
-from typing import Any
 from urllib.parse import unquote_plus
 
 CREDENTIAL_NAME = re.compile(
@@ -48,14 +46,3 @@ class RedactCredentials(logging.Filter):
         elif isinstance(record.msg, str) and "?" in record.msg:
             record.msg = redact_query(record.msg)
         return True
-
-
-def log_config() -> dict[str, Any]:
-    """uvicorn's default logging configuration, with `RedactCredentials` on the access log."""
-    from uvicorn.config import LOGGING_CONFIG
-
-    config = copy.deepcopy(LOGGING_CONFIG)
-    config.setdefault("filters", {})["redact_credentials"] = {"()": f"{__name__}.RedactCredentials"}
-    access = config["loggers"].setdefault("uvicorn.access", {})
-    access["filters"] = [*access.get("filters", []), "redact_credentials"]
-    return config
