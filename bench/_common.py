@@ -99,8 +99,15 @@ async def new_agent(sprig: Sprig, name: str) -> str:
 
 
 def server_ms(response: httpx.Response) -> float:
-    """Server-side time of a request, from Sprig's ``Server-Timing: app;dur=<ms>`` header."""
-    return float(response.headers["server-timing"].split("dur=")[1])
+    """Server-side time of a request, from Sprig's ``Server-Timing: app;dur=<ms>, …`` header
+    (its first entry; a chat turn's phases follow it)."""
+    return timing(response)["app"]
+
+
+def timing(response: httpx.Response) -> dict[str, float]:
+    """Every entry of the ``Server-Timing`` header: name -> milliseconds."""
+    entries = (part.strip().split(";dur=") for part in response.headers["server-timing"].split(","))
+    return {name: float(ms) for name, ms in entries}
 
 
 def percentiles(samples: list[float]) -> tuple[float, float]:

@@ -45,6 +45,7 @@ from typing import Any
 import httpx
 import numpy as np
 import sqlalchemy as sa
+from _common import server_ms
 
 from sprig.server.app import create_app
 from sprig.server.runtime import Runtime
@@ -149,8 +150,7 @@ class Sprig:
         response = await self.client.request(method, path, json=body)
         if response.status_code != status:
             raise RuntimeError(f"{method} {path}: {response.status_code} {response.text[:300]}")
-        timing = response.headers.get("server-timing", "dur=0").split("dur=")[1]
-        return response.json(), float(timing)
+        return response.json(), server_ms(response)
 
 
 @asynccontextmanager

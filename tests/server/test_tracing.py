@@ -220,3 +220,20 @@ def test_off_without_an_endpoint(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     assert tracing.endpoint(settings) == "http://collector:4318/v1/traces"
     assert tracing.endpoint(make_settings(tmp_path / "e", otel=False)) is not None
     assert tracing.configure(make_settings(tmp_path / "e", otel=False)) is False
+
+
+async def test_a_streamed_turn_is_one_agent_span_with_its_model_call(
+    client: httpx.AsyncClient, model: ScriptedModel, receiver: OtlpReceiver
+) -> None:
+    agent = (await client.post("/agents", json={"name": "Streamer"})).json()["id"]
+    session = (await client.post("/sessions", json={"agent": agent})).json()["id"]
+    model.push("one two three")
+    ask = {**user_msg("count"), "stream": True}
+    r = await client.post(f"/sessions/{session}/chat", json=ask, headers=CALLER)
+    assert r.status_code == 201 and "three" in r.text
+    turn = _one(receiver.wait_for("invoke_agent Streamer"))
+    request = _one(receiver.named("POST /sessions/{session_id}/chat"))
+    assert turn.child_of(request) and turn.attributes["gen_ai.usage.output_tokens"] > 0
+    call = _one(receiver.named("chat scripted"))
+    assert call.child_of(turn) and call.attributes["gen_ai.response.finish_reasons"] == ["stop"]
+    assert _one(receiver.named("sprig.persist")).child_of(turn)

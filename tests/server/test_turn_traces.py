@@ -180,7 +180,7 @@ async def test_kept_per_session_and_for_some_days(
     async with runtime.db.write() as conn:  # none older than 7 days
         old = utcnow() - timedelta(days=8)
         await conn.execute(sa.update(t).where(t.c.id == UUID(ids[1])).values(created_at=old))
-        await turn_traces.prune(conn, sid, turn_traces.TraceRetention(7, 100))
+        await turn_traces.prune_old(conn, turn_traces.TraceRetention(7, 100))
     assert await kept() == [ids[2]]
 
 
@@ -198,3 +198,20 @@ async def test_every_response_says_where_its_time_went(
     assert re.fullmatch(r"app;dur=[\d.]+", health.headers["server-timing"])
     assert health.headers["x-sprig-overhead-ms"] == health.headers["server-timing"][8:]
     json.loads(r.text)  # the body is untouched
+
+
+async def test_a_session_prunes_its_own_as_it_goes(
+    client: httpx.AsyncClient,
+    model: ScriptedModel,
+    runtime: Runtime,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(turn_traces, "PRUNE_EVERY", 4)  # every second turn here
+    keep = turn_traces.TraceRetention(days=7, per_session=2)
+    runtime.chat.policy = replace(runtime.chat.policy, traces=keep)
+    session = await _session(client, recall=False)
+    model.push(*"12345")
+    for i in range(5):
+        await client.post(f"/sessions/{session}/chat", json=user_msg(str(i)))
+    items = (await client.get(f"/sessions/{session}/traces")).json()["items"]
+    assert len(items) == 2  # seqs 0-9: pruned to 2 as the turns cross 4 and 8 (the last)

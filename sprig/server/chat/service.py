@@ -332,7 +332,8 @@ class ChatService:
     ) -> ChatResult:
         """The turn's result, saved (unless it is not to be); a whole turn is counted."""
         saving = time.perf_counter()
-        result = await self._save(developer_id, run, options, completion, partial, reply_id)
+        with tracing.span("sprig.persist"):
+            result = await self._save(developer_id, run, options, completion, partial, reply_id)
         run.timeline.add(timeline.PERSIST, saving)
         if not partial:
             instrument.observe(run, "ok")
@@ -359,8 +360,8 @@ class ChatService:
             result.jobs = await self._after_turn_jobs(conn, developer_id, turn, options, entry_ids)
             if self.policy.traces is not None:
                 trace = turn_traces.build(run, result, partial, saving)
-                seq = rows[-1]["seq"]
-                await turn_traces.save(conn, developer_id, trace, seq, self.policy.traces)
+                seqs = rows[0]["seq"], rows[-1]["seq"]
+                await turn_traces.save(conn, developer_id, trace, seqs, self.policy.traces)
         # committed: the window cache may take the rows without reading them back
         self.windows.appended(turn.session["id"], turn.session["summary_until"], rows)
         result.entry_ids = [r["id"] for r in rows]

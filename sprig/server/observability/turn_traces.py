@@ -5,12 +5,13 @@ prompt is stored as the turn rendered it except for the history window, which is
 its entries' ``seq`` ranges (a window is usually one range) and read back from the history
 when the trace is fetched: a trace costs the turn's size, not the window's. An entry gone
 since (history cleared) is shown as missing. Traces older than ``turn_trace_days``, and past
-a session's newest ``turn_traces_per_session``, are deleted every `PRUNE_EVERY` turns of a
-session.
+a session's newest ``turn_traces_per_session``, are deleted as sessions go on (a session's
+own every `PRUNE_EVERY` entries; old ones at most every `AGE_PRUNE_SECONDS` per process).
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -31,7 +32,8 @@ if TYPE_CHECKING:
     from sprig.server.chat.service import ChatResult
     from sprig.server.chat.turn import TurnRun
 
-PRUNE_EVERY = 20  # turns of a session between two prunings
+PRUNE_EVERY = 100  # entries of a session between two prunings of its traces
+AGE_PRUNE_SECONDS = 600.0  # a process deletes old traces (every tenant's) this often
 VERSION = 1
 
 
@@ -152,9 +154,11 @@ async def save(
     conn: AsyncConnection,
     developer_id: UUID,
     trace: Row,
-    seq: int,
+    seqs: tuple[int, int],
     keep: TraceRetention,
 ) -> None:
+    """Stores a turn's trace (its entries' first and last ``seq``: pruning is due when they
+    cross a multiple of `PRUNE_EVERY`)."""
     session_id = UUID(trace["session_id"])
     values = {
         "id": UUID(trace["id"]),
@@ -164,12 +168,19 @@ async def save(
         "created_at": utcnow(),
     }
     await conn.execute(sa.insert(tables.turn_traces).values(values))
-    if seq % PRUNE_EVERY == 0:
+    first, last = seqs
+    if last // PRUNE_EVERY > (first - 1) // PRUNE_EVERY:
         await prune(conn, session_id, keep)
+    if time.monotonic() - _last_age_prune[0] > AGE_PRUNE_SECONDS:
+        _last_age_prune[0] = time.monotonic()
+        await prune_old(conn, keep)
+
+
+_last_age_prune = [time.monotonic()]
 
 
 async def prune(conn: AsyncConnection, session_id: UUID, keep: TraceRetention) -> None:
-    """A session's traces past its newest ``per_session``, and anyone's past ``days``."""
+    """A session's traces past its newest ``per_session``."""
     t = tables.turn_traces
     newest = (
         sa.select(t.c.id)
@@ -178,6 +189,11 @@ async def prune(conn: AsyncConnection, session_id: UUID, keep: TraceRetention) -
         .limit(keep.per_session)
     )
     await conn.execute(sa.delete(t).where(t.c.session_id == session_id, t.c.id.not_in(newest)))
+
+
+async def prune_old(conn: AsyncConnection, keep: TraceRetention) -> None:
+    """Every tenant's traces older than ``days``."""
+    t = tables.turn_traces
     await conn.execute(sa.delete(t).where(t.c.created_at < utcnow() - timedelta(days=keep.days)))
 
 
