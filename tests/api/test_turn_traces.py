@@ -1,6 +1,7 @@
-"""Stored turn traces: what a turn did (scripted model), read back as it happened; the
-prompt as ``/render`` showed it; tenant-scoped; off with one setting; kept as configured;
-and the ``Server-Timing`` / ``x-sprig-overhead-ms`` headers of every response."""
+"""Stored turn traces (SQLite and PostgreSQL, bodies checked against the document): what a
+turn did (scripted model), read back as it happened; the prompt as ``/render`` showed it;
+tenant-scoped; off with one setting; kept as configured; and the ``Server-Timing`` /
+``x-sprig-overhead-ms`` headers of every response."""
 
 from __future__ import annotations
 
@@ -8,7 +9,6 @@ import json
 import re
 from dataclasses import replace
 from datetime import timedelta
-from pathlib import Path
 from uuid import UUID
 
 import httpx
@@ -20,25 +20,11 @@ from sprig.server.models.base import ToolCall
 from sprig.server.models.scripted import ScriptedModel
 from sprig.server.observability import turn_traces
 from sprig.server.runtime import Runtime
-from sprig.server.settings import Settings
 from sprig.server.store import tables
 from tests.helpers.app import auth
 from tests.helpers.chat import user_msg
-from tests.helpers.database import backend_settings, backends
 
 MATH = {"name": "calc", "type": "integration", "integration": {"provider": "math"}}
-
-
-@pytest.fixture(params=backends())
-def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
-    """SQLite and PostgreSQL alike."""
-    return backend_settings(request, tmp_path)
-
-
-@pytest.fixture(autouse=True)
-def conforming(check_responses: list[httpx.Response]) -> list[httpx.Response]:
-    """JSON 2xx bodies match the OpenAPI document (the trace's documented schema)."""
-    return check_responses
 
 
 async def _session(client: httpx.AsyncClient, **extra: object) -> str:
