@@ -11,6 +11,7 @@ own every `PRUNE_EVERY` entries; old ones at most every `AGE_PRUNE_SECONDS` per 
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -167,7 +168,7 @@ async def save(
         "trace": trace,
         "created_at": utcnow(),
     }
-    await conn.execute(sa.insert(tables.turn_traces).values(values))
+    await conn.execute(_insert_stmt(), values)
     first, last = seqs
     if last // PRUNE_EVERY > (first - 1) // PRUNE_EVERY:
         await prune(conn, session_id, keep)
@@ -177,6 +178,11 @@ async def save(
 
 
 _last_age_prune = [time.monotonic()]
+
+
+@functools.cache
+def _insert_stmt() -> sa.Insert:
+    return sa.insert(tables.turn_traces)
 
 
 async def prune(conn: AsyncConnection, session_id: UUID, keep: TraceRetention) -> None:
