@@ -16,6 +16,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from sprig.server.errors import UpstreamError
 from sprig.server.jobs.service import enqueue
+from sprig.server.models.base import ToolCall
 from sprig.server.models.scripted import ScriptedModel
 from sprig.server.observability import metrics
 from sprig.server.runtime import Runtime
@@ -102,6 +103,32 @@ async def test_tenant_label_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     metrics.count_tokens("m-bound", ids[3], 5, 7)
     text = metrics.exposition()[0].decode()
     assert value(text, "sprig_tokens_total", model="m-bound", tenant="other", direction="out") == 7
+
+
+async def test_tool_series_move_with_server_run_calls(
+    client: httpx.AsyncClient, model: ScriptedModel
+) -> None:
+    agent = (await client.post("/agents", json={"name": "t"})).json()["id"]
+    calc = {"name": "calc", "type": "integration", "integration": {"provider": "math"}}
+    assert (await client.post(f"/agents/{agent}/tools", json=calc)).status_code == 201
+    body = {"agent": agent, "auto_run_tools": True}
+    session = (await client.post("/sessions", json=body)).json()["id"]
+    before = await scrape(client)
+    model.push(
+        [ToolCall("c1", "calc", '{"expression": "6 * 7"}')],
+        [ToolCall("c2", "calc", '{"expression": "__import__(1)"}')],
+        "42",
+    )
+    ask = {"messages": [{"role": "user", "content": "6 * 7?"}]}
+    assert (await client.post(f"/sessions/{session}/chat", json=ask)).status_code == 201
+    after = await scrape(client)
+    calls = "sprig_tool_calls_total"
+    for outcome in ("ok", "error"):
+        labels = {"type": "integration", "outcome": outcome}
+        assert value(after, calls, **labels) - value(before, calls, **labels) == 1, outcome
+    tool = {"part": "tool"}  # one observation a turn: its tool calls' time summed
+    count = "sprig_chat_turn_duration_seconds_count"
+    assert value(after, count, **tool) - value(before, count, **tool) == 1
 
 
 async def test_search_and_embedding_series(client: httpx.AsyncClient) -> None:
