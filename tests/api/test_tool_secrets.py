@@ -3,6 +3,8 @@ returned by the API, kept by a GET-then-PUT, still sent by the server-run api_ca
 
 from __future__ import annotations
 
+import asyncio
+import copy
 import json
 import threading
 import uuid
@@ -22,6 +24,7 @@ from sprig.server.resources.tools import SEALED_MARK, tool_values
 from sprig.server.runtime import Runtime
 from sprig.server.settings import Settings
 from sprig.server.store import crud, tables
+from sprig.server.store.db import Database
 from tests.helpers.database import backend_settings, backends
 
 TOKEN = "tok-8c1f0e6a9b"
@@ -191,3 +194,23 @@ async def test_tools_stored_in_clear_before_are_sealed_at_start(
     assert no_secret(await stored_specs(runtime))
     await run_weather(client, model, agent["id"])
     assert seen[-1]["Authorization"] == f"Bearer {TOKEN}"
+
+
+async def test_processes_starting_together_seal_once(runtime: Runtime) -> None:
+    """A process starts while another, starting too, holds the seal's claim in its open
+    transaction: it waits for that one, then skips the task (it used to seal again and
+    fail on the other's mark)."""
+    async with runtime.db.write() as conn:
+        meta = tables.store_meta
+        await conn.execute(sa.delete(meta).where(meta.c.key == SEALED_MARK))
+    other = copy.copy(runtime.tools)  # the second process: its own engine
+    other.db = Database.from_settings(runtime.settings)
+    try:
+        async with runtime.db.write() as conn:
+            assert await crud.claim_meta(conn, SEALED_MARK, {"done": True})
+            starting = asyncio.create_task(other.seal_stored())
+            await asyncio.sleep(0.3)
+            assert not starting.done()  # waits for the first one's transaction
+        assert await starting == 0
+    finally:
+        await other.db.dispose()

@@ -45,8 +45,15 @@ async def scrape(client: httpx.AsyncClient) -> str:
 
 
 async def test_series_move_with_requests_turns_and_jobs(
-    client: httpx.AsyncClient, model: ScriptedModel, runtime: Runtime
+    client: httpx.AsyncClient,
+    model: ScriptedModel,
+    runtime: Runtime,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    # the suite's earlier apps named 100 tenants in this process already: start afresh
+    monkeypatch.setattr(metrics, "_tenants", {})
+    assert runtime.startup_key is not None
+    metrics.name_tenant(runtime.startup_key.developer_id, await _tenant_name(runtime))
     agent = (await client.post("/agents", json={"name": "m", "model": "scripted"})).json()
     session = (await client.post("/sessions", json={"agent": agent["id"]})).json()["id"]
     before = await scrape(client)

@@ -23,12 +23,10 @@ from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sprig.server.errors import SprigError
-from sprig.server.store import tables
+from sprig.server.store import crud, tables
 from sprig.server.store.files import write_new_private_file
 
 if TYPE_CHECKING:
@@ -139,11 +137,7 @@ async def bind_secret(conn: AsyncConnection, secret: ServerSecret) -> None:
     stmt = sa.select(meta.c.value).where(meta.c.key == FINGERPRINT_KEY)
     row = (await conn.execute(stmt)).first()
     if row is None:  # a new database: the first process to get here sets it up
-        value = {"fingerprint": secret.fingerprint}
-        insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-        await conn.execute(
-            insert(meta).values(key=FINGERPRINT_KEY, value=value).on_conflict_do_nothing()
-        )
+        await crud.claim_meta(conn, FINGERPRINT_KEY, {"fingerprint": secret.fingerprint})
         row = (await conn.execute(stmt)).first()
     if row is None or not hmac.compare_digest(str(row[0].get("fingerprint")), secret.fingerprint):
         raise SecretKeyError(

@@ -159,13 +159,15 @@ class ToolService:
             done = sa.select(meta.c.key).where(meta.c.key == SEALED_MARK)
             if (await conn.execute(done)).first() is not None:
                 return 0
+            # processes starting together: one claims the task, the others skip it
+            if not await crud.claim_meta(conn, SEALED_MARK, {"done": True}):
+                return 0
             stmt = sa.select(t.c.id, t.c.developer_id, t.c.type, t.c.spec).where(
                 t.c.type.in_(SEALED_TYPES)
             )
             changed = 0
             for row in (await conn.execute(stmt)).all():
                 changed += await self._seal_row(conn, row._mapping)
-            await conn.execute(sa.insert(meta).values(key=SEALED_MARK, value={"done": True}))
         return changed
 
     async def _seal_row(self, conn: AsyncConnection, row: Any) -> int:

@@ -11,6 +11,8 @@ from typing import Any, Literal
 from uuid import UUID
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sprig.server.store.filters import metadata_contains
@@ -81,3 +83,15 @@ async def list_rows(
     stmt = sa.select(table).where(table.c.developer_id == developer_id, *where)
     stmt = apply_list_query(stmt, table, query, conn.dialect.name)
     return [dict(r) for r in (await conn.execute(stmt)).mappings()]
+
+
+async def claim_meta(conn: AsyncConnection, key: str, value: dict[str, Any]) -> bool:
+    """Set ``store_meta[key]`` unless some process has: True for the one that set it. On
+    PostgreSQL a second process's insert waits for the first's transaction, then does
+    nothing; so a once-per-database task claimed here runs once, however many start."""
+    from sprig.server.store import tables
+
+    meta = tables.store_meta
+    insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+    stmt = insert(meta).values(key=key, value=value).on_conflict_do_nothing()
+    return bool((await conn.execute(stmt)).rowcount == 1)
