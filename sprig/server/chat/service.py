@@ -45,6 +45,8 @@ from sprig.server.store.crud import Row
 from sprig.server.store.db import Database
 from sprig.server.tools.context import SystemServices, ToolContext
 from sprig.server.tools.runner import ToolRunner
+from sprig.server.usage.meter import UsageMeter, model_counts
+from sprig.server.usage.store import Counts
 
 
 @dataclass
@@ -105,7 +107,7 @@ StreamEvent = StreamStart | StreamDelta | StreamToolStep | StreamEnd
 class ChatService:
     """Prepares a turn (inputs read once, recall, render), runs it, saves it."""
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 - every collaborator given here, as runtime.py wires it
         self,
         db: Database,
         models: ModelResolver,
@@ -118,6 +120,7 @@ class ChatService:
         max_tool_iterations: int = 8,
         suggest_after_turns: bool = False,
         on_jobs: Callable[[], None] = lambda: None,
+        meter: UsageMeter | None = None,
     ) -> None:
         self.db = db
         self.models = models
@@ -129,6 +132,7 @@ class ChatService:
         self.max_tool_iterations = max_tool_iterations
         self.suggest_after_turns = suggest_after_turns
         self.on_jobs = on_jobs  # wakes the in-process worker
+        self.meter = meter  # records each turn's usage (usage/meter.py)
         self.windows = WindowCache()
 
     async def prepare(
@@ -207,6 +211,7 @@ class ChatService:
         if any(c.name in by_name and by_name[c.name].client_side for c in completion.tool_calls):
             return False
         run.steps.extend(await self._run_tools(developer_id, run.turn, completion))
+        run.spent(completion.usage)
         return True
 
     async def _run_tools(
@@ -301,14 +306,19 @@ class ChatService:
         reply_id: UUID | None,
     ) -> ChatResult:
         result = _result(run, completion, reply_id or new_id())
+        counts = _counts(run, result)
         if not _saves(run, options):
             result.saved = False
+            if self.meter is not None:
+                self.meter.note(developer_id, run.turn.model.name, counts)
             return result
         turn = run.turn
         async with self.db.write() as conn:
             rows = await self._persist(conn, developer_id, run, result, partial)
             entry_ids = [r["id"] for r in rows]
             result.jobs = await self._after_turn_jobs(conn, developer_id, turn, options, entry_ids)
+            if self.meter is not None:  # last: the usage row is locked until the commit
+                await self.meter.add(conn, developer_id, turn.model.name, counts)
         # committed: the window cache may take the rows without reading them back
         self.windows.appended(turn.session["id"], turn.session["summary_until"], rows)
         result.entry_ids = [r["id"] for r in rows]
@@ -413,6 +423,16 @@ def _result(run: TurnRun, completion: Completion, reply_id: UUID) -> ChatResult:
         run.turn.docs,
         stop_reason=run.stop_reason or completion.stop_reason,
     )
+
+
+def _counts(run: TurnRun, result: ChatResult) -> Counts:
+    """The turn's usage: every model call of it, the server-run tool calls."""
+    usage = Usage(
+        run.earlier.prompt_tokens + result.usage.prompt_tokens,
+        run.earlier.completion_tokens + result.usage.completion_tokens,
+    )
+    tool_calls = sum(1 for m in run.steps if m.role == "tool")
+    return model_counts(run.turn.model, usage, tool_calls=tool_calls)
 
 
 def _fold(done: Completion, parts: list[str], chunk: CompletionChunk) -> None:

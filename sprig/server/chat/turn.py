@@ -24,7 +24,13 @@ from sprig.server.chat.parties import (
     load_transient_parties,
 )
 from sprig.server.chat.window import Window, WindowCache, load_window, load_window_cached
-from sprig.server.models.base import ChatMessage, ChatModel, CompletionRequest, SamplingParams
+from sprig.server.models.base import (
+    ChatMessage,
+    ChatModel,
+    CompletionRequest,
+    SamplingParams,
+    Usage,
+)
 from sprig.server.models.formats import json_format
 from sprig.server.models.presets import effective_sampling
 from sprig.server.store.crud import Row
@@ -205,6 +211,14 @@ class TurnRun:
     stop_reason: str | None = None
     started: float = field(default_factory=time.perf_counter)  # for the turn's metrics
     model_seconds: float = 0.0  # spent in the model's calls
+    earlier: Usage = field(default_factory=Usage)  # the model calls before the last one
+
+    def spent(self, usage: Usage) -> None:
+        """Count a model call the loop goes on from (its tools ran: the model is called again)."""
+        self.earlier = Usage(
+            self.earlier.prompt_tokens + usage.prompt_tokens,
+            self.earlier.completion_tokens + usage.completion_tokens,
+        )
 
     def request(self) -> CompletionRequest:
         """The next model call: the prepared request and the steps taken since."""

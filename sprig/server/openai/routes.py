@@ -10,7 +10,7 @@ import numpy as np
 from fastapi import APIRouter, Header, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
-from sprig.server.api.deps import Developer, RuntimeDep
+from sprig.server.api.deps import Developer, Metered, RuntimeDep
 from sprig.server.api.responses import documented
 from sprig.server.errors import BadRequestError, NotImplementedFeatureError
 from sprig.server.openai import targets, wire
@@ -23,6 +23,7 @@ from sprig.server.openai.shapes import (
     OpenAIModelList,
     sse_response,
 )
+from sprig.server.usage.meter import embedding_counts
 
 router = APIRouter(prefix="/v1", tags=["openai"])
 
@@ -59,7 +60,7 @@ async def chat_completions(
     body: ChatCompletionIn,
     request: Request,
     runtime: RuntimeDep,
-    dev: Developer,
+    dev: Metered,
     session_header: SessionHeader = None,
 ) -> Response:
     """A chat turn on an agent (stateless, or stateful on a named session) or a raw model.
@@ -70,10 +71,12 @@ async def chat_completions(
     extra = {SESSION_KEY: str(plan.session_id)} if plan.session_id else {}
     headers = {SESSION_HEADER: str(plan.session_id)} if plan.session_id else {}
     if body.stream:
-        head, events = await completions.stream(dev, plan)
+        slot = await runtime.quotas.open_stream(dev)
+        async with slot.starting():
+            head, events = await completions.stream(dev, plan)
         head = dataclasses.replace(head, model=body.model, extra=extra)
         return StreamingResponse(
-            wire.sse(head, events, body.include_usage),
+            slot.guard(wire.sse(head, events, body.include_usage)),
             media_type="text/event-stream",
             headers={"cache-control": "no-cache", "x-accel-buffering": "no", **headers},
         )
@@ -96,6 +99,7 @@ async def embeddings(body: EmbeddingIn, runtime: RuntimeDep, dev: Developer) -> 
             f"it cannot make {body.dimensions}",
             param="dimensions",
         )
+    runtime.usage.meter.note(dev, embedder.name, embedding_counts(embedder, len(texts)))
     tokens = sum(len(t.split()) for t in texts)
     return {
         "object": "list",
