@@ -1,7 +1,8 @@
 """What a chat turn reads and writes, on SQLite and PostgreSQL.
 
 A warm turn is one query for the session and its parties, whose EXISTS checks say which of
-them have tools, memories or docs, and one write (the sequence bump and the entries). Tools,
+them have tools, memories or docs, and one write (the sequence bump, the entries and the
+day's usage row). Tools,
 memories and docs are read only when those checks find some: these tests check that nothing
 is read in vain and that whatever exists is still read and recalled.
 """
@@ -28,8 +29,9 @@ from tests.helpers.database import backend_settings, backends
 
 @pytest.fixture(params=backends())
 def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
-    """No in-process job worker: its polling would add statements to the counts."""
-    return backend_settings(request, tmp_path, in_process_worker=False)
+    """No in-process job worker: its polling would add statements to the counts; nor a
+    reload of the tenants' limits (every 5 s by default) in the middle of a count."""
+    return backend_settings(request, tmp_path, in_process_worker=False, quota_cache_seconds=3600)
 
 
 @contextmanager
@@ -75,12 +77,12 @@ async def test_a_warm_turn_is_one_query_and_one_write(
     await _chat(client, session["id"], "first")  # fills the window cache
     with statements(runtime) as seen:
         await _chat(client, session["id"], "second")
-    assert seen == ["SELECT", "UPDATE", "INSERT"]
+    assert seen == ["SELECT", "UPDATE", "INSERT", "INSERT"]  # the entries, the usage
     tool = {"name": "lookup", "type": "function", "function": {"parameters": {}}}
     assert (await client.post(f"/agents/{agent['id']}/tools", json=tool)).status_code == 201
     with statements(runtime) as seen:
         await _chat(client, session["id"], "third")
-    assert seen == ["SELECT", "SELECT", "UPDATE", "INSERT"]  # the agent's tools now
+    assert seen == ["SELECT", "SELECT", "UPDATE", "INSERT", "INSERT"]  # the agent's tools now
     assert [t.name for t in model.requests[-1].tools] == ["lookup"]
 
 
@@ -246,8 +248,9 @@ async def test_a_warm_turn_makes_few_trips_to_the_sqlite_thread(
 
     monkeypatch.setattr(aiosqlite.Connection, "_execute", counted)
     await _chat(client, session["id"], "second")
-    # read: BEGIN with the query, COMMIT; write: BEGIN IMMEDIATE with the UPDATE, INSERT, COMMIT
-    assert len(trips) == 5
+    # read: BEGIN with the query, COMMIT; write: BEGIN IMMEDIATE with the UPDATE, the entries'
+    # INSERT, the usage row's upsert, COMMIT
+    assert len(trips) == 6
 
 
 @pytest.mark.usefixtures("sqlite_only")

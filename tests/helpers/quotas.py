@@ -37,6 +37,7 @@ async def limit(runtime: Runtime, developer_id: UUID, **limits: Any) -> TenantLi
     """Set limits on the tenant (as `sprig keys limits` does); this process applies them now."""
     done = await change_limits(runtime.db, developer_id, limits, clear=True)
     runtime.quotas.limits.invalidate()
+    await runtime.quotas.limits.get(developer_id)
     return done
 
 

@@ -310,7 +310,7 @@ class ChatService:
         if not _saves(run, options):
             result.saved = False
             if self.meter is not None:
-                self.meter.note(developer_id, run.turn.model.name, counts)
+                await self.meter.record(developer_id, run.turn.model.name, counts)
             return result
         turn = run.turn
         async with self.db.write() as conn:

@@ -82,7 +82,7 @@ async def compact(runtime: Runtime, developer_id: UUID, body: CompactIn) -> dict
     compaction = {"type": "compaction", "id": it.item_id("cmp"), "encrypted_content": sealed}
     used, made = model.count_message_tokens(request.messages), model.count_tokens(summary)
     counts = model_counts(model, Usage(used, made), turns=0)
-    runtime.usage.meter.note(developer_id, model.name, counts)
+    await runtime.usage.meter.record(developer_id, model.name, counts)
     return {
         "id": store.wire_id(new_id()),
         "object": "response.compaction",

@@ -83,7 +83,7 @@ class Completions:
     async def complete(self, developer_id: UUID, plan: Plan) -> tuple[Head, Reply]:
         if plan.session_id is None and isinstance(plan.target, targets.RawTarget):
             head, reply = await _raw(plan.target.model, plan.options)
-            self._note(developer_id, plan.target.model, reply)
+            await self._record(developer_id, plan.target.model, reply)
             return head, reply
         result = await self.runtime.chat.complete(developer_id, _turn_of(plan), plan.options)
         return _head(result.id, result.created_at.timestamp()), _reply(result)
@@ -99,16 +99,17 @@ class Completions:
         assert isinstance(start, StreamStart)
         return _head(start.id, start.created_at.timestamp()), _agent_events(events)
 
-    def _note(self, developer_id: UUID, model: ChatModel, reply: Reply) -> None:
-        """A raw model's reply is a turn too (nothing saved: recorded right after)."""
-        self.runtime.usage.meter.note(developer_id, model.name, model_counts(model, reply.usage))
+    async def _record(self, developer_id: UUID, model: ChatModel, reply: Reply) -> None:
+        """A raw model's reply is a turn too (nothing saved: usage/meter.py)."""
+        counts = model_counts(model, reply.usage)
+        await self.runtime.usage.meter.record(developer_id, model.name, counts)
 
     async def _noted(
         self, developer_id: UUID, model: ChatModel, events: AsyncIterator[Event]
     ) -> AsyncIterator[Event]:
         async for event in events:
             if isinstance(event, Reply):
-                self._note(developer_id, model, event)
+                await self._record(developer_id, model, event)
             yield event
 
 

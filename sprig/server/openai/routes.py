@@ -99,7 +99,7 @@ async def embeddings(body: EmbeddingIn, runtime: RuntimeDep, dev: Developer) -> 
             f"it cannot make {body.dimensions}",
             param="dimensions",
         )
-    runtime.usage.meter.note(dev, embedder.name, embedding_counts(embedder, len(texts)))
+    await runtime.usage.meter.record(dev, embedder.name, embedding_counts(embedder, len(texts)))
     tokens = sum(len(t.split()) for t in texts)
     return {
         "object": "list",

@@ -3,7 +3,8 @@
 A saved chat turn's usage is added in the transaction that saves it (`UsageMeter.add`);
 what is not saved (a turn with ``save: false``, a raw model's reply, embeddings) is noted
 (`UsageMeter.note`) and written right after, off the response's path, by one task that
-folds whatever has gathered meanwhile into one transaction.
+folds whatever has gathered meanwhile into one transaction; for a tenant whose tokens or
+cost are limited it is written before the response (`UsageMeter.record`).
 """
 
 from __future__ import annotations
@@ -66,6 +67,16 @@ class UsageMeter:
         tenant's tokens-per-minute bucket)."""
         await store.add_usage(conn, developer_id, utc_day(self.clock()), model, counts)
         await self.quotas.charge_tokens(conn, developer_id, counts.tokens)
+
+    async def record(self, developer_id: UUID, model: str, counts: Counts) -> None:
+        """Record ``counts`` of what is not saved: at once for a tenant whose tokens or cost
+        are limited (its next turn, in any process, must see them), else right after."""
+        limits = self.quotas.limits.peek(developer_id)
+        if limits is None or not limits.meters_tokens:
+            self.note(developer_id, model, counts)
+            return
+        async with self.db.write() as conn:
+            await self.add(conn, developer_id, model, counts)
 
     def note(self, developer_id: UUID, model: str, counts: Counts) -> None:
         """Record ``counts`` right after, in the background."""

@@ -6,7 +6,7 @@ from datetime import date
 from typing import Any
 from uuid import UUID
 
-from sprig.server.errors import ValidationError
+from sprig.server.errors import BadRequestError
 from sprig.server.store.db import Database
 from sprig.server.usage import store
 from sprig.server.usage.limits import TenantLimits
@@ -18,10 +18,8 @@ def period(start: date | None, end: date | None, today: date) -> tuple[date, dat
     """The days asked for: ``end`` defaults to today, ``start`` to the 1st of ``end``'s month."""
     end = end or today
     start = start or end.replace(day=1)
-    if start > end:
-        message = f"`from` ({start}) is after `to` ({end})"
-        details = [{"loc": ["query", "from"], "msg": message, "type": "value_error"}]
-        raise ValidationError(f"Validation error: query.from: {message}", details=details)
+    if start > end:  # each is valid: a rule the schema cannot say (400, not 422)
+        raise BadRequestError(f"`from` ({start}) is after `to` ({end})", param="from")
     return start, end
 
 
