@@ -15,6 +15,10 @@ from sprig.server.errors import RateLimitError
 from sprig.server.models.base import Usage
 from sprig.server.models.scripted import ScriptedModel
 from sprig.server.runtime import Runtime
+from sprig.server.settings import Settings
+from sprig.server.store.db import Database
+from sprig.server.usage.limits import LimitsCache
+from sprig.server.usage.quotas import Quotas
 from tests.helpers.chat import user_msg
 from tests.helpers.quotas import default_tenant, frozen, limit, other_tenant
 
@@ -180,7 +184,7 @@ async def test_concurrent_streams_hold_slots_until_they_end(
         _ = [line async for line in r.aiter_lines()]
 
 
-async def test_a_crashed_processs_slots_lapse(runtime: Runtime, settings: Any) -> None:
+async def test_a_crashed_processs_slots_lapse(runtime: Runtime, settings: Settings) -> None:
     clock = frozen(runtime)
     dev = default_tenant(runtime)
     await limit(runtime, dev, concurrent_streams=2)
@@ -231,3 +235,32 @@ async def test_limits_are_applied_with_usage_recorded_in_the_same_transaction(
     async with runtime.db.read() as conn:
         tat = await store.tat_of(conn, dev, "tokens")
     assert tat is not None and tat - runtime.quotas.clock() == pytest.approx(60, abs=1)
+
+
+async def test_another_process_sees_the_same_buckets_and_slots(
+    runtime: Runtime, settings: Settings
+) -> None:
+    """A second process's view of the database (its own engine and limits cache) shares
+    the request bucket and the stream slots with this one."""
+    clock = frozen(runtime)
+    dev = default_tenant(runtime)
+    await limit(runtime, dev, requests_per_minute=2, concurrent_streams=1)
+    db = Database.from_settings(settings)
+    twin = Quotas(db, LimitsCache(db, ttl=0), clock=clock)
+    try:
+        await runtime.quotas.admit(dev)
+        await twin.admit(dev)
+        for quotas in (runtime.quotas, twin):
+            with pytest.raises(RateLimitError):
+                await quotas.admit(dev)
+        slot = await twin.open_stream(dev)
+        with pytest.raises(RateLimitError):
+            await runtime.quotas.open_stream(dev)
+        await slot.release()
+        await (await runtime.quotas.open_stream(dev)).release()
+        clock.advance(30)  # 60 s / 2: one request back, taken by whichever asks first
+        await twin.admit(dev)
+        with pytest.raises(RateLimitError):
+            await runtime.quotas.admit(dev)
+    finally:
+        await db.dispose()
