@@ -170,6 +170,10 @@ async def test_concurrent_streams_hold_slots_until_they_end(
     assert refused.status_code == 429 and refused.json()["error"]["type"] == "requests"
     assert refused.headers["x-ratelimit-limit-streams"] == "1"
     assert (await client.get(f"/sessions/{sid}/history")).json()["entries"] == before
+    sessions = (await client.get("/sessions")).json()["items"]
+    stored = {"model": "Limited", **user_msg("hi"), "store": True, "stream": True}
+    assert (await client.post("/v1/chat/completions", json=stored)).status_code == 429
+    assert (await client.get("/sessions")).json()["items"] == sessions  # no session made
     model.push("fine")  # a reply that is not streamed needs no slot
     assert (await client.post(f"/sessions/{sid}/chat", json=user_msg("hi"))).status_code == 201
     await held.release()

@@ -52,6 +52,8 @@ class TenantLimits:
         unknown = set(changes) - set(store.LIMIT_FIELDS)
         if unknown:
             raise ValueError(f"unknown limits: {sorted(unknown)}")
+        if any(v is not None and v <= 0 for v in changes.values()):
+            raise ValueError("a limit is a positive number (None removes it)")
         return replace(self, **changes)  # type: ignore[arg-type]
 
 

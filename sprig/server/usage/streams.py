@@ -1,6 +1,7 @@
 """Concurrent-stream slots: a lease row per open stream of a limited tenant, renewed while
 the stream runs and deleted when it ends; a process that dies frees its slots when their
-leases lapse (``SPRIG_STREAM_LEASE_SECONDS``)."""
+leases lapse (``SPRIG_STREAM_LEASE_SECONDS``), and so does a stream whose body is never
+read (its client gone before the response started)."""
 
 from __future__ import annotations
 
