@@ -13,12 +13,12 @@ from typing import Any, Literal
 from uuid import UUID
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sprig.server.ids import utcnow
 from sprig.server.store import tables
 from sprig.server.store.crud import Row
+from sprig.server.store.types import uuid_type
 
 GroupBy = Literal["day", "model"]
 COUNTERS = ("tokens_in", "tokens_out", "turns", "tool_calls", "embedded_chunks")
@@ -57,15 +57,28 @@ class Counts:
 _COUNTED = [f for f in fields(Counts) if f.name in COUNTERS]
 
 
-def _insert(conn: AsyncConnection, table: sa.Table) -> Any:
-    """The dialect's INSERT, which has ``on_conflict_do_update`` and ``excluded``."""
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    return dialect.insert(table)
+def _dialect(conn: AsyncConnection) -> str:
+    return "postgresql" if conn.dialect.name == "postgresql" else "sqlite"
 
 
-def _greatest(conn: AsyncConnection, a: Any, b: Any) -> Any:
-    name = "greatest" if conn.dialect.name == "postgresql" else "max"  # SQLite: scalar max
-    return getattr(sa.func, name)(a, b)
+# The statements of every request and turn are built once (building and keying one per call
+# cost ~1 ms of Python per turn): plain SQL that both databases run, typed parameters.
+_UPSERT_USAGE = sa.text(
+    "INSERT INTO usage_daily (developer_id, day, model, tokens_in, tokens_out, turns, "
+    "tool_calls, embedded_chunks, cost) VALUES (:developer_id, :day, :model, :tokens_in, "
+    ":tokens_out, :turns, :tool_calls, :embedded_chunks, :cost) "
+    "ON CONFLICT (developer_id, day, model) DO UPDATE SET "
+    "tokens_in = usage_daily.tokens_in + excluded.tokens_in, "
+    "tokens_out = usage_daily.tokens_out + excluded.tokens_out, "
+    "turns = usage_daily.turns + excluded.turns, "
+    "tool_calls = usage_daily.tool_calls + excluded.tool_calls, "
+    "embedded_chunks = usage_daily.embedded_chunks + excluded.embedded_chunks, "
+    "cost = coalesce(usage_daily.cost + excluded.cost, usage_daily.cost, excluded.cost)"
+).bindparams(
+    sa.bindparam("developer_id", type_=uuid_type()),
+    sa.bindparam("day", type_=sa.Date()),
+    sa.bindparam("cost", type_=sa.Double()),
+)
 
 
 # -- usage_daily ---------------------------------------------------------------------------
@@ -73,16 +86,9 @@ async def add_usage(
     conn: AsyncConnection, developer_id: UUID, day: date, model: str, counts: Counts
 ) -> None:
     """Add ``counts`` to the tenant's row of ``day`` and ``model`` (made if new)."""
-    u = tables.usage_daily
     values = {f.name: getattr(counts, f.name) for f in _COUNTED}
-    stmt = _insert(conn, u).values(
-        developer_id=developer_id, day=day, model=model[:255], cost=counts.cost, **values
-    )
-    new = stmt.excluded
-    summed: dict[str, Any] = {name: u.c[name] + new[name] for name in COUNTERS}
-    summed["cost"] = sa.func.coalesce(u.c.cost + new.cost, u.c.cost, new.cost)
-    index = [u.c.developer_id, u.c.day, u.c.model]
-    await conn.execute(stmt.on_conflict_do_update(index_elements=index, set_=summed))
+    params = {"developer_id": developer_id, "day": day, "model": model[:255], **values}
+    await conn.execute(_UPSERT_USAGE, {**params, "cost": counts.cost})
 
 
 async def usage_rows(
@@ -101,20 +107,25 @@ async def usage_rows(
     return [dict(r) for r in (await conn.execute(stmt)).mappings()]
 
 
-async def tokens_since(conn: AsyncConnection, developer_id: UUID, day: date) -> int:
-    u = tables.usage_daily
-    stmt = sa.select(sa.func.coalesce(sa.func.sum(u.c.tokens_in + u.c.tokens_out), 0)).where(
-        u.c.developer_id == developer_id, u.c.day >= day
+def _since(total: str) -> sa.TextClause:
+    sql = f"SELECT coalesce(sum({total}), 0) FROM usage_daily "  # noqa: S608 - a constant
+    sql += "WHERE developer_id = :developer_id AND day >= :day"
+    return sa.text(sql).bindparams(
+        sa.bindparam("developer_id", type_=uuid_type()), sa.bindparam("day", type_=sa.Date())
     )
-    return int((await conn.execute(stmt)).scalar_one())
+
+
+_TOKENS_SINCE, _COST_SINCE = _since("tokens_in + tokens_out"), _since("cost")
+
+
+async def tokens_since(conn: AsyncConnection, developer_id: UUID, day: date) -> int:
+    found = await conn.execute(_TOKENS_SINCE, {"developer_id": developer_id, "day": day})
+    return int(found.scalar_one())
 
 
 async def cost_since(conn: AsyncConnection, developer_id: UUID, day: date) -> float:
-    u = tables.usage_daily
-    stmt = sa.select(sa.func.coalesce(sa.func.sum(u.c.cost), 0.0)).where(
-        u.c.developer_id == developer_id, u.c.day >= day
-    )
-    return float((await conn.execute(stmt)).scalar_one())
+    found = await conn.execute(_COST_SINCE, {"developer_id": developer_id, "day": day})
+    return float(found.scalar_one())
 
 
 # -- tenant_limits ---------------------------------------------------------------------------
@@ -141,6 +152,39 @@ async def put_limits(conn: AsyncConnection, developer_id: UUID, values: dict[str
 
 
 # -- rate_buckets (GCRA) -------------------------------------------------------------------
+# A bucket's tat moves to max(tat, now) + seconds: a take only while that stays within
+# :most of now (the new tat returned; no row: refused), a charge whatever it becomes.
+_TAKE_SQL = (
+    "INSERT INTO rate_buckets (developer_id, kind, tat) VALUES (:developer_id, :kind, "
+    ":now + :seconds) ON CONFLICT (developer_id, kind) DO UPDATE SET "
+    "tat = max(rate_buckets.tat, :now) + :seconds "
+    "WHERE max(rate_buckets.tat, :now) + :seconds - :now <= :most RETURNING tat"
+)
+_CHARGE_SQL = (
+    "INSERT INTO rate_buckets (developer_id, kind, tat) VALUES (:developer_id, :kind, "
+    ":now + :seconds) ON CONFLICT (developer_id, kind) DO UPDATE SET "
+    "tat = max(rate_buckets.tat, :now) + :seconds"
+)
+
+
+def _bucket_sql(sql: str) -> dict[str, sa.TextClause]:
+    """The statement for each database (SQLite's two-argument max() is PostgreSQL's
+    greatest()), its numbers typed."""
+    names = [n for n in ("now", "seconds", "most") if f":{n}" in sql]
+    typed: list[sa.BindParameter[Any]] = [sa.bindparam("developer_id", type_=uuid_type())]
+    typed += [sa.bindparam(n, type_=sa.Double()) for n in names]
+    return {
+        "sqlite": sa.text(sql).bindparams(*typed),
+        "postgresql": sa.text(sql.replace("max(", "greatest(")).bindparams(*typed),
+    }
+
+
+_TAKE, _CHARGE = _bucket_sql(_TAKE_SQL), _bucket_sql(_CHARGE_SQL)
+_TAT = sa.text(
+    "SELECT tat FROM rate_buckets WHERE developer_id = :developer_id AND kind = :kind"
+).bindparams(sa.bindparam("developer_id", type_=uuid_type()))
+
+
 async def take(
     conn: AsyncConnection,
     developer_id: UUID,
@@ -154,32 +198,22 @@ async def take(
     The bucket holds ``period / interval`` units and refills one per ``interval``: a take
     at ``now`` moves ``tat`` to ``max(tat, now) + interval``, allowed while that is at most
     ``period`` ahead of ``now``."""
-    b = tables.rate_buckets
-    stmt = _insert(conn, b).values(developer_id=developer_id, kind=kind, tat=now + interval)
-    moved = _greatest(conn, b.c.tat, now) + interval
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[b.c.developer_id, b.c.kind],
-        set_={"tat": moved},
-        where=moved - now <= period + EPSILON,
-    )
-    return (await conn.execute(stmt.returning(b.c.tat))).scalar_one_or_none()
+    params = {"developer_id": developer_id, "kind": kind, "now": now, "seconds": interval}
+    found = await conn.execute(_TAKE[_dialect(conn)], {**params, "most": period + EPSILON})
+    tat = found.scalar_one_or_none()
+    return None if tat is None else float(tat)
 
 
 async def charge(
     conn: AsyncConnection, developer_id: UUID, kind: str, now: float, seconds: float
 ) -> None:
     """Take ``seconds`` worth of units whatever the bucket holds (it may go into debt)."""
-    b = tables.rate_buckets
-    stmt = _insert(conn, b).values(developer_id=developer_id, kind=kind, tat=now + seconds)
-    moved = _greatest(conn, b.c.tat, now) + seconds
-    index = [b.c.developer_id, b.c.kind]
-    await conn.execute(stmt.on_conflict_do_update(index_elements=index, set_={"tat": moved}))
+    params = {"developer_id": developer_id, "kind": kind, "now": now, "seconds": seconds}
+    await conn.execute(_CHARGE[_dialect(conn)], params)
 
 
 async def tat_of(conn: AsyncConnection, developer_id: UUID, kind: str) -> float | None:
-    b = tables.rate_buckets
-    stmt = sa.select(b.c.tat).where(b.c.developer_id == developer_id, b.c.kind == kind)
-    found = (await conn.execute(stmt)).scalar_one_or_none()
+    found = (await conn.execute(_TAT, {"developer_id": developer_id, "kind": kind})).scalar()
     return None if found is None else float(found)
 
 
