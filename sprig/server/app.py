@@ -45,6 +45,7 @@ from sprig.server.routing import MethodTable
 from sprig.server.runtime import Runtime
 from sprig.server.search import routes as search
 from sprig.server.settings import Settings
+from sprig.server.usage import routes as usage
 
 log = logging.getLogger("sprig.server")
 
@@ -77,11 +78,12 @@ def openai_error(status: int, payload: dict[str, Any], headers: Mapping[str, str
 
 async def _sprig_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, SprigError)
+    headers = exc.response_headers()
     if openai_errors.is_openai(request.scope):
         payload = openai_errors.error_payload(exc.message, exc.type, exc.code, exc.param)
-        return openai_error(exc.status_code, payload, _retry_header(exc.status_code))
+        return openai_error(exc.status_code, payload, {**_retry_header(exc.status_code), **headers})
     extra: dict[str, Any] = {"details": exc.details} if exc.details else {}
-    return error_body(exc.status_code, exc.message, exc.code, exc.type, **extra)
+    return error_body(exc.status_code, exc.message, exc.code, exc.type, headers=headers, **extra)
 
 
 def _describe(err: dict[str, Any]) -> dict[str, Any]:
@@ -361,6 +363,7 @@ def api_routers() -> list[APIRouter]:
         jobs.router,
         search.router,
         memory.router,
+        usage.router,
         openai_responses.router,
         openai_conversations.router,
         openai_socket.router,

@@ -6,6 +6,7 @@ single JSON error shape ``{"error": {"message", "code", "type"}, "detail": messa
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 
@@ -27,6 +28,10 @@ class SprigError(Exception):
         self.message = message
         self.details = details
         self.param = param  # the request field at fault, for OpenAI's error shape
+
+    def response_headers(self) -> dict[str, str]:
+        """Headers the error's response carries besides the usual ones."""
+        return {}
 
 
 class BadRequestError(SprigError):
@@ -69,6 +74,33 @@ class PayloadTooLargeError(SprigError):
     status_code = 413
     code = "payload_too_large"
     type = "invalid_request_error"
+
+
+class RateLimitError(SprigError):
+    """A limit of the tenant was reached (sprig/server/usage): 429, nothing done or saved.
+
+    ``type`` is OpenAI's word for what ran out (``requests``, ``tokens``); ``headers`` say
+    when to retry (``retry-after``, ``retry-after-ms``) and the ``x-ratelimit-*`` state."""
+
+    status_code = 429
+    code = "rate_limit_exceeded"
+    type = "requests"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        type_: str = "requests",
+        code: str = "rate_limit_exceeded",
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.type = type_
+        self.code = code
+        self.headers = dict(headers or {})
+
+    def response_headers(self) -> dict[str, str]:
+        return self.headers
 
 
 class NotImplementedFeatureError(SprigError):

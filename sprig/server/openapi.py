@@ -38,7 +38,9 @@ REASONS = {
     409: "Conflicts with an existing resource",
     413: "The request body is larger than the server accepts",
     422: "The request does not match the schema (`error.details` names each field)",
-    429: "The model provider is rate limiting",
+    429: "A limit of the tenant was reached (requests or tokens per minute, tokens per day, "
+    "cost per month, concurrent streams: `retry-after` says when to try again), or the model "
+    "provider is rate limiting",
     502: "The model provider or another upstream service failed",
     503: "Not available right now",
     504: "The model provider did not answer in time",
@@ -61,7 +63,7 @@ class ErrorInfo(BaseModel):
 
 
 class ErrorResponse(BaseModel):
-    """Every error: 4xx are never worth retrying (``x-should-retry: false``)."""
+    """Every error: 4xx but 408 and 429 are never worth retrying (``x-should-retry: false``)."""
 
     error: ErrorInfo
     detail: str = Field(description="The same message (the Julep SDKs read `detail`)")
@@ -71,7 +73,7 @@ def error_statuses(path: str, method: str, operation: dict[str, Any]) -> list[in
     """The error statuses an operation can answer."""
     codes: set[int] = set()
     if path not in PUBLIC_PATHS:
-        codes |= {401, 403}
+        codes |= {401, 403, 429}  # 429: the tenant's requests per minute
     if "{" in path or method != "get":
         codes.add(404)  # a path id, or a body naming one
     if operation.get("parameters") or "requestBody" in operation:
@@ -83,9 +85,32 @@ def error_statuses(path: str, method: str, operation: dict[str, Any]) -> list[in
     return sorted(codes)
 
 
+def _header(description: str, kind: str = "integer") -> dict[str, Any]:
+    return {"description": description, "schema": {"type": kind}}
+
+
+# A 429 of the tenant's limits says when to retry, as OpenAI does (the SDKs read these).
+RATE_LIMIT_HEADERS = {
+    "retry-after": _header("Seconds to wait before retrying"),
+    "retry-after-ms": _header("Milliseconds to wait before retrying"),
+    **{
+        f"x-ratelimit-{what}-{kind}": _header(meaning, "string")
+        for kind in ("requests", "tokens")
+        for what, meaning in (
+            ("limit", f"The tenant's limit of {kind} (per minute; tokens: or per day)"),
+            ("remaining", f"The {kind} left now"),
+            ("reset", "When the limit is whole again (e.g. `1s`, `6m0s`)"),
+        )
+    },
+}
+
+
 def _error_response(status: int, ref: str) -> dict[str, Any]:
     description = REASONS.get(status) or HTTPStatus(status).phrase
-    return {"description": description, "content": {"application/json": {"schema": ref}}}
+    response = {"description": description, "content": {"application/json": {"schema": ref}}}
+    if status == 429:
+        response["headers"] = RATE_LIMIT_HEADERS
+    return response
 
 
 def _document_errors(path: str, method: str, operation: dict[str, Any]) -> None:

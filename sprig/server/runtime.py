@@ -30,6 +30,10 @@ from sprig.server.settings import Settings
 from sprig.server.store.db import Database
 from sprig.server.tools.http import HttpPolicy, SafeHttpClient
 from sprig.server.tools.runner import ToolRunner
+from sprig.server.usage.limits import LimitsCache
+from sprig.server.usage.meter import UsageMeter
+from sprig.server.usage.quotas import Quotas
+from sprig.server.usage.service import UsageService
 
 log = logging.getLogger("sprig.server")
 
@@ -51,6 +55,8 @@ class Runtime:
     search: SearchService
     memory: MemoryService
     key_cache: KeyCache
+    quotas: Quotas
+    usage: UsageService
     worker: Worker  # runs jobs in process when started so (``start``), or for ``sprig worker``
     startup_key: StartupKey | None = None
     _worker_task: asyncio.Task[None] | None = field(default=None, repr=False)
@@ -66,6 +72,8 @@ class Runtime:
         models = models or ModelRegistry.from_settings(settings)
         secret = ServerSecret.from_settings(settings)
         cipher = secret.cipher()
+        quotas = _quotas(settings, db)
+        meter = UsageMeter(db, quotas)
         indexer = DocIndexer(settings)
         memory = MemoryService(db, models, indexer)
         jobs = handlers(db, models, indexer, memory, settings)
@@ -87,7 +95,7 @@ class Runtime:
         )
         users, sessions, history = UserService(db, indexer), SessionService(db), HistoryService(db)
         services = RuntimeServices(agents, users, sessions, history, docs, search)
-        chat = _chat(settings, db, models, cipher, services, search, memory, worker)
+        chat = _chat(settings, db, models, cipher, services, search, memory, worker, meter)
         runtime = cls(
             settings=settings,
             db=db,
@@ -104,6 +112,8 @@ class Runtime:
             models=models,
             chat=chat,
             key_cache=KeyCache(settings.auth_cache_seconds, secret),
+            quotas=quotas,
+            usage=UsageService(db, meter),
             worker=worker,
         )
         # the OpenAI front door's background responses (imported here: it imports Runtime)
@@ -158,6 +168,7 @@ class Runtime:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+        await self.usage.meter.flush()
         await self.search.corpora.close()
         await self.models.aclose()
         self.chat.templates.close()
@@ -170,6 +181,12 @@ def _worker(settings: Settings, db: Database, handlers: dict[str, Handler]) -> W
     return Worker(db, handlers, poll_seconds=poll, lease_seconds=lease)
 
 
+def _quotas(settings: Settings, db: Database) -> Quotas:
+    limits = LimitsCache(db, settings.quota_cache_seconds)
+    minute, lease = settings.quota_minute_seconds, settings.stream_lease_seconds
+    return Quotas(db, limits, minute=minute, lease_seconds=lease)
+
+
 def _chat(
     settings: Settings,
     db: Database,
@@ -179,6 +196,7 @@ def _chat(
     search: SearchService,
     memory: MemoryService,
     worker: Worker,
+    meter: UsageMeter,
 ) -> ChatService:
     http = SafeHttpClient(HttpPolicy.from_settings(settings))
     return ChatService(
@@ -197,4 +215,5 @@ def _chat(
             else None,
         ),
         on_jobs=worker.wake,
+        meter=meter,
     )

@@ -108,6 +108,22 @@ class Settings(BaseSettings):
         "on spans. Off by default: they may hold personal data.",
     )
 
+    # -- usage and quotas ------------------------------------------------------------------
+    quota_cache_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        description="How long a process trusts its copy of the tenants' limits (0: read them "
+        "on every request).",
+    )
+    quota_minute_seconds: float = Field(
+        default=60.0, gt=0, description="The period of per-minute limits (shorter in tests)."
+    )
+    stream_lease_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        description="A stream slot not renewed for this long (its process died) is free again.",
+    )
+
     # -- background jobs ---------------------------------------------------------------------
     in_process_worker: bool = Field(
         default=True, description="Run a job worker inside `sprig serve` (off with `sprig worker`)."

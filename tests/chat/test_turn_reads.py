@@ -1,7 +1,8 @@
 """What a chat turn reads and writes, on SQLite and PostgreSQL.
 
 A warm turn is one query for the session and its parties, whose EXISTS checks say which of
-them have tools, memories or docs, and one write (the sequence bump and the entries). Tools,
+them have tools, memories or docs, and one write (the sequence bump, the entries and the
+day's usage row). Tools,
 memories and docs are read only when those checks find some: these tests check that nothing
 is read in vain and that whatever exists is still read and recalled.
 """
@@ -29,8 +30,9 @@ from tests.helpers.database import backend_settings, backends
 
 @pytest.fixture(params=backends())
 def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
-    """No in-process job worker: its polling would add statements to the counts."""
-    return backend_settings(request, tmp_path, in_process_worker=False)
+    """No in-process job worker: its polling would add statements to the counts; nor a
+    reload of the tenants' limits (every 5 s by default) in the middle of a count."""
+    return backend_settings(request, tmp_path, in_process_worker=False, quota_cache_seconds=3600)
 
 
 @contextmanager
@@ -76,14 +78,14 @@ async def test_a_warm_turn_is_one_query_and_one_write(
     await _chat(client, session["id"], "first")  # fills the window cache
     with statements(runtime) as seen:
         await _chat(client, session["id"], "second")
-    # the session and its window; then the session's next seq, the entries, the turn's trace
-    assert seen == ["SELECT", "UPDATE", "INSERT", "INSERT"]
+    # the session and its window; the next seq, the entries, the turn's trace, its usage
+    assert seen == ["SELECT", "UPDATE", "INSERT", "INSERT", "INSERT"]
     tool = {"name": "lookup", "type": "function", "function": {"parameters": {}}}
     assert (await client.post(f"/agents/{agent['id']}/tools", json=tool)).status_code == 201
     runtime.chat.policy = replace(runtime.chat.policy, traces=None)  # SPRIG_TURN_TRACES=false
     with statements(runtime) as seen:
         await _chat(client, session["id"], "third")
-    assert seen == ["SELECT", "SELECT", "UPDATE", "INSERT"]  # the agent's tools now
+    assert seen == ["SELECT", "SELECT", "UPDATE", "INSERT", "INSERT"]  # the agent's tools now
     assert [t.name for t in model.requests[-1].tools] == ["lookup"]
 
 
@@ -249,9 +251,9 @@ async def test_a_warm_turn_makes_few_trips_to_the_sqlite_thread(
 
     monkeypatch.setattr(aiosqlite.Connection, "_execute", counted)
     await _chat(client, session["id"], "second")
-    # read: BEGIN with the query, COMMIT; write: BEGIN IMMEDIATE with the UPDATE, INSERT,
-    # the trace's INSERT, COMMIT
-    assert len(trips) == 6
+    # read: BEGIN with the query, COMMIT; write: BEGIN IMMEDIATE with the UPDATE, the entries'
+    # INSERT, the trace's INSERT, the usage row's upsert, COMMIT
+    assert len(trips) == 7
 
 
 @pytest.mark.usefixtures("sqlite_only")

@@ -86,6 +86,7 @@ async def current_developer(request: Request, runtime: RuntimeDep) -> UUID:
         raise PermissionDeniedError("Could not validate API key")
     request.state.developer_id = developer_id
     logs.add_context(tenant_id=str(developer_id))
+    await runtime.quotas.admit(developer_id)  # requests per minute (none: a dict lookup)
     return developer_id
 
 
@@ -95,6 +96,16 @@ class InvalidAPIKeyError(AuthenticationError):
 
 
 Developer = Annotated[UUID, Depends(current_developer)]
+
+
+async def metered_developer(runtime: RuntimeDep, dev: Developer) -> UUID:
+    """The caller of a route that calls a model, if its tenant's tokens per minute and per
+    day and cost this month leave room for a turn (429 otherwise, before anything runs)."""
+    await runtime.quotas.check_spend(dev)
+    return dev
+
+
+Metered = Annotated[UUID, Depends(metered_developer)]
 
 
 def is_legacy(request: Request) -> bool:

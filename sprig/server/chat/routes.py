@@ -12,7 +12,7 @@ from fastapi import APIRouter, Request, status
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from sprig.server.api import views
-from sprig.server.api.deps import ChatDep, Developer, is_legacy
+from sprig.server.api.deps import ChatDep, Developer, Metered, RuntimeDep, is_legacy
 from sprig.server.api.responses import documented
 from sprig.server.chat.responses import ChatChunk, ChatResponse, Rendered
 from sprig.server.chat.schemas import ChatIn
@@ -111,13 +111,15 @@ DOCUMENTED_MODELS = (ChatChunk,)
     responses=SSE_RESPONSE,
 )
 async def chat(
-    session_id: UUID, body: ChatIn, request: Request, chat: ChatDep, dev: Developer
+    session_id: UUID, body: ChatIn, request: Request, runtime: RuntimeDep, dev: Metered
 ) -> Response:
-    options = options_from(body)
+    options, chat = options_from(body), runtime.chat
     if wants_sse(request, body):
-        events = await chat.stream(dev, session_id, options)
+        slot = await runtime.quotas.open_stream(dev)
+        async with slot.starting():
+            events = await chat.stream(dev, session_id, options)
         return StreamingResponse(
-            _sse(events, sends_done(request)),
+            slot.guard(_sse(events, sends_done(request))),
             status_code=status.HTTP_201_CREATED,
             media_type="text/event-stream",
             headers={"cache-control": "no-cache", "x-accel-buffering": "no"},

@@ -45,6 +45,8 @@ from sprig.server.store.crud import Row
 from sprig.server.store.db import Database
 from sprig.server.tools.context import SystemServices, ToolContext
 from sprig.server.tools.runner import ToolRunner
+from sprig.server.usage.meter import UsageMeter, model_counts
+from sprig.server.usage.store import Counts
 
 
 @dataclass(frozen=True)
@@ -127,6 +129,7 @@ class ChatService:
         templates: TemplateRenderer | None = None,
         policy: TurnPolicy | None = None,
         on_jobs: Callable[[], None] = lambda: None,
+        meter: UsageMeter | None = None,
     ) -> None:
         self.db = db
         self.models = models
@@ -137,6 +140,7 @@ class ChatService:
         self.templates = templates or TemplateRenderer()
         self.policy = policy or TurnPolicy()
         self.on_jobs = on_jobs  # wakes the in-process worker
+        self.meter = meter  # records each turn's usage (usage/meter.py)
         self.windows = WindowCache()
 
     async def prepare(
@@ -226,6 +230,7 @@ class ChatService:
         if any(c.name in by_name and by_name[c.name].client_side for c in completion.tool_calls):
             return False
         run.steps.extend(await self._run_tools(developer_id, run.turn, completion))
+        run.spent(completion.usage)
         return True
 
     async def _run_tools(
@@ -350,8 +355,11 @@ class ChatService:
         reply_id: UUID | None,
     ) -> ChatResult:
         result = _result(run, completion, reply_id or new_id())
+        counts = _counts(run, result)
         if not _saves(run, options):
             result.saved = False
+            if self.meter is not None:
+                await self.meter.record(developer_id, run.turn.model.name, counts)
             return result
         turn, saving = run.turn, time.perf_counter()
         async with self.db.write() as conn:
@@ -362,6 +370,8 @@ class ChatService:
                 trace = turn_traces.build(run, result, partial, saving)
                 seqs = rows[0]["seq"], rows[-1]["seq"]
                 await turn_traces.save(conn, developer_id, trace, seqs, self.policy.traces)
+            if self.meter is not None:  # last: the usage row is locked until the commit
+                await self.meter.add(conn, developer_id, turn.model.name, counts)
         # committed: the window cache may take the rows without reading them back
         self.windows.appended(turn.session["id"], turn.session["summary_until"], rows)
         result.entry_ids = [r["id"] for r in rows]
@@ -461,6 +471,16 @@ def _result(run: TurnRun, completion: Completion, reply_id: UUID) -> ChatResult:
         run.turn.docs,
         stop_reason=run.stop_reason or completion.stop_reason,
     )
+
+
+def _counts(run: TurnRun, result: ChatResult) -> Counts:
+    """The turn's usage: every model call of it, the server-run tool calls."""
+    usage = Usage(
+        run.earlier.prompt_tokens + result.usage.prompt_tokens,
+        run.earlier.completion_tokens + result.usage.completion_tokens,
+    )
+    tool_calls = sum(1 for m in run.steps if m.role == "tool")
+    return model_counts(run.turn.model, usage, tool_calls=tool_calls)
 
 
 def _fold(done: Completion, parts: list[str], chunk: CompletionChunk) -> None:

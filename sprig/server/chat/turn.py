@@ -23,7 +23,13 @@ from sprig.server.chat.parties import (
     load_transient_parties,
 )
 from sprig.server.chat.window import Window, WindowCache, load_window, load_window_cached
-from sprig.server.models.base import ChatMessage, ChatModel, CompletionRequest, SamplingParams
+from sprig.server.models.base import (
+    ChatMessage,
+    ChatModel,
+    CompletionRequest,
+    SamplingParams,
+    Usage,
+)
 from sprig.server.models.formats import json_format
 from sprig.server.models.presets import effective_sampling
 from sprig.server.observability.timeline import Timeline
@@ -207,6 +213,14 @@ class TurnRun:
     stop_reason: str | None = None
     # the turn's phases, from before it was prepared (metrics, its trace, the headers)
     timeline: Timeline = field(default_factory=Timeline)
+    earlier: Usage = field(default_factory=Usage)  # the model calls before the last one
+
+    def spent(self, usage: Usage) -> None:
+        """Count a model call the loop goes on from (its tools ran: the model is called again)."""
+        self.earlier = Usage(
+            self.earlier.prompt_tokens + usage.prompt_tokens,
+            self.earlier.completion_tokens + usage.completion_tokens,
+        )
 
     def request(self) -> CompletionRequest:
         """The next model call: the prepared request and the steps taken since."""

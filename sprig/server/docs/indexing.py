@@ -32,6 +32,7 @@ from sprig.server.search import postgres
 from sprig.server.search.chunking import Chunk, chunk_document
 from sprig.server.settings import Settings
 from sprig.server.store import tables
+from sprig.server.usage.meter import add_embedded
 
 MODEL_KEY = "embedding_model"
 
@@ -46,6 +47,7 @@ class PreparedDoc:
     chunks: list[Chunk]
     vectors: Vectors | None  # None: embeddings come later, from an embed_doc job
     content_hash: str | None = None  # computed beside the chunks when prepared
+    embedded_by: Embedder | None = None  # what made the vectors (counted in usage)
 
 
 class DocIndexer:
@@ -82,6 +84,7 @@ class DocIndexer:
         prepared = await asyncio.to_thread(self._unembedded, title, content)
         if inline and len(prepared.chunks) <= self.settings.embed_inline_max_chunks:
             prepared.vectors = await self.embed([c.embed_text for c in prepared.chunks])
+            prepared.embedded_by = self.embedder
         return prepared
 
     async def embed(self, texts: list[str]) -> Vectors:
@@ -138,6 +141,8 @@ async def write_chunks(
         await _write_pg_chunks(conn, doc_id, rows, prepared.vectors, doc)
     elif rows:
         await _insert_batched(conn, sa.insert(tables.doc_chunks), rows)
+    if rows and prepared.embedded_by is not None:
+        await add_embedded(conn, developer_id, prepared.embedded_by, len(rows))
     await bump_version(conn, developer_id)
 
 
@@ -236,6 +241,7 @@ async def embed_pending_doc(
         vectors = await indexer.embed([f"{title}\n{text}" for _, text in batch])
         async with db.write() as conn:
             await _store_vectors(conn, [i for i, _ in batch], vectors)
+            await add_embedded(conn, developer_id, indexer.embedder, len(batch))
             await bump_version(conn, developer_id)
         if on_progress is not None:
             await on_progress(min(1.0, (start + len(batch)) / max(len(todo), 1)))

@@ -44,6 +44,8 @@ class Embedder(ABC):
     once per batch; subclasses that block (a local model) run in a worker thread.
     """
 
+    local = True  # runs here (its embeddings cost nothing); a provider's: False
+
     def __init__(self, name: str, batch_size: int = 32) -> None:
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")

@@ -48,6 +48,8 @@ class LiteLLMEmbedder(Embedder):
     not given); to ask a provider to shorten its vectors, pass ``extra={"dimensions": n}``.
     """
 
+    local = False
+
     def __init__(
         self,
         model: str,

@@ -230,6 +230,12 @@ class ChatModel(ABC):
         return True
 
     @property
+    def token_prices(self) -> tuple[float, float] | None:
+        """USD per prompt token and per completion token (None: unknown). A model Sprig
+        runs itself costs nothing."""
+        return (0.0, 0.0)
+
+    @property
     @abstractmethod
     def context_window(self) -> int:
         """Tokens the model can attend to (prompt + completion)."""

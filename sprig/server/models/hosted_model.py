@@ -30,6 +30,11 @@ class HostedModel(ChatModel):
     def capabilities(self) -> Capabilities:
         return model_info.capabilities(self.config, self._info)
 
+    @property
+    def token_prices(self) -> tuple[float, float] | None:
+        """The model table's prices (LiteLLM's cost map), None for a model it does not know."""
+        return model_info.token_prices(self._info)
+
     def _finished(self, request: CompletionRequest, done: Completion) -> Completion:
         """A whole reply checked (JSON modes) and given a usage if the provider sent none."""
         self._check_json(request, done.content, done.finish_reason)

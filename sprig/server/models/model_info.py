@@ -67,3 +67,11 @@ def capabilities(config: ModelConfig, found: dict[str, Any] | None) -> Capabilit
         json_object=True,
         json_schema=bool(found.get("supports_response_schema")),
     )
+
+
+def token_prices(found: dict[str, Any] | None) -> tuple[float, float] | None:
+    """USD per prompt and per completion token from the table's entry (None: not priced)."""
+    prices = [(found or {}).get(k) for k in ("input_cost_per_token", "output_cost_per_token")]
+    if all(p is None for p in prices):
+        return None
+    return float(prices[0] or 0.0), float(prices[1] or 0.0)

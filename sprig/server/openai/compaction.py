@@ -20,12 +20,13 @@ from sprig.server.chat.summary import summary_request
 from sprig.server.chat.window import summary_prompt
 from sprig.server.errors import BadRequestError
 from sprig.server.ids import new_id, utcnow
-from sprig.server.models.base import ChatModel
+from sprig.server.models.base import ChatModel, Usage
 from sprig.server.openai import items as it
 from sprig.server.openai import response_store as store
 from sprig.server.openai import targets
 from sprig.server.openai.schemas import ModelName
 from sprig.server.runtime import Runtime
+from sprig.server.usage.meter import model_counts
 
 PURPOSE = "sprig/openai-compaction/v1"
 
@@ -80,6 +81,8 @@ async def compact(runtime: Runtime, developer_id: UUID, body: CompactIn) -> dict
     kept = [i for i in items if i["type"] == "message" and i["role"] == "user"]
     compaction = {"type": "compaction", "id": it.item_id("cmp"), "encrypted_content": sealed}
     used, made = model.count_message_tokens(request.messages), model.count_tokens(summary)
+    counts = model_counts(model, Usage(used, made), turns=0)
+    await runtime.usage.meter.record(developer_id, model.name, counts)
     return {
         "id": store.wire_id(new_id()),
         "object": "response.compaction",

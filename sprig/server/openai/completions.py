@@ -37,6 +37,7 @@ from sprig.server.openai.wire import Event, Head, Reply
 from sprig.server.runtime import Runtime
 from sprig.server.store import tables
 from sprig.server.tools.spec import merge_tools, normalise_tool_choice, tool_specs
+from sprig.server.usage.meter import model_counts
 
 SESSION_KEY = "sprig_session_id"
 SESSION_HEADER = "x-sprig-session-id"
@@ -81,7 +82,9 @@ class Completions:
 
     async def complete(self, developer_id: UUID, plan: Plan) -> tuple[Head, Reply]:
         if plan.session_id is None and isinstance(plan.target, targets.RawTarget):
-            return await _raw(plan.target.model, plan.options)
+            head, reply = await _raw(plan.target.model, plan.options)
+            await self._record(developer_id, plan.target.model, reply)
+            return head, reply
         result = await self.runtime.chat.complete(developer_id, _turn_of(plan), plan.options)
         return _head(result.id, result.created_at.timestamp()), _reply(result)
 
@@ -89,11 +92,25 @@ class Completions:
         """The head and the events; errors before the first byte raise here."""
         if plan.session_id is None and isinstance(plan.target, targets.RawTarget):
             model = plan.target.model
-            return _head(new_id(), utcnow().timestamp()), _raw_stream(model, plan.options)
+            raw = self._noted(developer_id, model, _raw_stream(model, plan.options))
+            return _head(new_id(), utcnow().timestamp()), raw
         events = await self.runtime.chat.stream(developer_id, _turn_of(plan), plan.options)
         start = await anext(events)
         assert isinstance(start, StreamStart)
         return _head(start.id, start.created_at.timestamp()), _agent_events(events)
+
+    async def _record(self, developer_id: UUID, model: ChatModel, reply: Reply) -> None:
+        """A raw model's reply is a turn too (nothing saved: usage/meter.py)."""
+        counts = model_counts(model, reply.usage)
+        await self.runtime.usage.meter.record(developer_id, model.name, counts)
+
+    async def _noted(
+        self, developer_id: UUID, model: ChatModel, events: AsyncIterator[Event]
+    ) -> AsyncIterator[Event]:
+        async for event in events:
+            if isinstance(event, Reply):
+                await self._record(developer_id, model, event)
+            yield event
 
 
 def _turn_of(plan: Plan) -> UUID | Transient:

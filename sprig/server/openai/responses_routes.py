@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
-from sprig.server.api.deps import Developer, RuntimeDep
+from sprig.server.api.deps import Developer, Metered, RuntimeDep
 from sprig.server.api.responses import documented
 from sprig.server.openai import compaction
 from sprig.server.openai.responses_api import ResponsesService, sse
@@ -28,15 +28,17 @@ router = APIRouter(prefix="/v1", tags=["openai"])
     response_model=documented(OpenAIResponse),
     responses=responses_sse("#/components/schemas/ResponseStreamEvent"),
 )
-async def create_response(body: ResponseIn, runtime: RuntimeDep, dev: Developer) -> Response:
+async def create_response(body: ResponseIn, runtime: RuntimeDep, dev: Metered) -> Response:
     """A model response (an agent's turn, or a raw model's), stored for
     ``previous_response_id`` unless ``store`` is false; ``stream: true`` sends the typed
     events (``response.created`` … ``response.completed``)."""
     service = ResponsesService(runtime)
     if body.stream:
-        events = await service.stream(dev, body)
+        slot = await runtime.quotas.open_stream(dev)
+        async with slot.starting():
+            events = await service.stream(dev, body)
         return StreamingResponse(
-            sse(events),
+            slot.guard(sse(events)),
             media_type="text/event-stream",
             headers={"cache-control": "no-cache", "x-accel-buffering": "no"},
         )
@@ -45,7 +47,7 @@ async def create_response(body: ResponseIn, runtime: RuntimeDep, dev: Developer)
 
 @router.post("/responses/compact", response_model=documented(CompactedResponse))
 async def compact_response(
-    body: compaction.CompactIn, runtime: RuntimeDep, dev: Developer
+    body: compaction.CompactIn, runtime: RuntimeDep, dev: Metered
 ) -> dict[str, Any]:
     """The conversation (``input`` and/or the chain before ``previous_response_id``) folded
     into a ``compaction`` item by Sprig's summariser; pass the output on as input."""

@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+from collections.abc import AsyncIterator
 from typing import Any
 from uuid import UUID
 
@@ -80,7 +81,7 @@ class _Socket:
     async def respond(self, request: ResponseIn) -> None:
         failed = True
         try:
-            events = await self.service.stream(self.developer_id, request, self.local)
+            events = await self._started(request)
             async for event in events:
                 await self.websocket.send_json(event)
                 failed = event["type"] == "response.failed"
@@ -94,6 +95,17 @@ class _Socket:
         finally:
             if failed and request.previous_response_id:
                 self._evict(request.previous_response_id)
+
+    async def _started(self, request: ResponseIn) -> AsyncIterator[dict[str, Any]]:
+        """The response's events, if the tenant's limits allow one more (each message is a
+        request, a model turn and a stream)."""
+        quotas = self.service.runtime.quotas
+        await quotas.admit(self.developer_id)
+        await quotas.check_spend(self.developer_id)
+        slot = await quotas.open_stream(self.developer_id)
+        async with slot.starting():
+            events = await self.service.stream(self.developer_id, request, self.local)
+        return slot.guard(events)
 
     def _evict(self, given: str) -> None:
         with contextlib.suppress(SprigError):  # not an id: nothing was kept under it

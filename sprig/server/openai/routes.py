@@ -5,16 +5,17 @@ from __future__ import annotations
 import base64
 import dataclasses
 from typing import Annotated, Any
+from uuid import UUID
 
 import numpy as np
 from fastapi import APIRouter, Header, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
-from sprig.server.api.deps import Developer, RuntimeDep
+from sprig.server.api.deps import Developer, Metered, RuntimeDep
 from sprig.server.api.responses import documented
 from sprig.server.errors import BadRequestError, NotImplementedFeatureError
 from sprig.server.openai import targets, wire
-from sprig.server.openai.completions import SESSION_HEADER, SESSION_KEY, Completions
+from sprig.server.openai.completions import SESSION_HEADER, SESSION_KEY, Completions, Plan
 from sprig.server.openai.schemas import ChatCompletionIn, EmbeddingIn
 from sprig.server.openai.shapes import (
     ChatCompletion,
@@ -23,6 +24,8 @@ from sprig.server.openai.shapes import (
     OpenAIModelList,
     sse_response,
 )
+from sprig.server.runtime import Runtime
+from sprig.server.usage.meter import embedding_counts
 
 router = APIRouter(prefix="/v1", tags=["openai"])
 
@@ -59,27 +62,43 @@ async def chat_completions(
     body: ChatCompletionIn,
     request: Request,
     runtime: RuntimeDep,
-    dev: Developer,
+    dev: Metered,
     session_header: SessionHeader = None,
 ) -> Response:
     """A chat turn on an agent (stateless, or stateful on a named session) or a raw model.
     ``stream: true`` answers with ``chat.completion.chunk`` events, whatever ``Accept``
     says (the openai SDKs send ``application/json`` when streaming too)."""
     completions = Completions(runtime)
-    plan = await completions.plan(dev, body, session_header)
-    extra = {SESSION_KEY: str(plan.session_id)} if plan.session_id else {}
-    headers = {SESSION_HEADER: str(plan.session_id)} if plan.session_id else {}
     if body.stream:
-        head, events = await completions.stream(dev, plan)
-        head = dataclasses.replace(head, model=body.model, extra=extra)
-        return StreamingResponse(
-            wire.sse(head, events, body.include_usage),
-            media_type="text/event-stream",
-            headers={"cache-control": "no-cache", "x-accel-buffering": "no", **headers},
-        )
+        return await _streamed(runtime, completions, dev, body, session_header)
+    plan = await completions.plan(dev, body, session_header)
     head, reply = await completions.complete(dev, plan)
-    head = dataclasses.replace(head, model=body.model, extra=extra)
-    return JSONResponse(wire.completion(head, reply), headers=headers)
+    head = dataclasses.replace(head, model=body.model, extra=_session_key(plan))
+    return JSONResponse(wire.completion(head, reply), headers=_session_header(plan))
+
+
+async def _streamed(
+    runtime: Runtime, completions: Completions, dev: UUID, body: ChatCompletionIn, given: str | None
+) -> Response:
+    """The stream's slot first (a refused stream makes no session), then the turn."""
+    slot = await runtime.quotas.open_stream(dev)
+    async with slot.starting():
+        plan = await completions.plan(dev, body, given)
+        head, events = await completions.stream(dev, plan)
+    head = dataclasses.replace(head, model=body.model, extra=_session_key(plan))
+    return StreamingResponse(
+        slot.guard(wire.sse(head, events, body.include_usage)),
+        media_type="text/event-stream",
+        headers={"cache-control": "no-cache", "x-accel-buffering": "no", **_session_header(plan)},
+    )
+
+
+def _session_key(plan: Plan) -> dict[str, str]:
+    return {SESSION_KEY: str(plan.session_id)} if plan.session_id else {}
+
+
+def _session_header(plan: Plan) -> dict[str, str]:
+    return {SESSION_HEADER: str(plan.session_id)} if plan.session_id else {}
 
 
 @router.post("/embeddings", response_model=documented(EmbeddingList))
@@ -96,6 +115,7 @@ async def embeddings(body: EmbeddingIn, runtime: RuntimeDep, dev: Developer) -> 
             f"it cannot make {body.dimensions}",
             param="dimensions",
         )
+    await runtime.usage.meter.record(dev, embedder.name, embedding_counts(embedder, len(texts)))
     tokens = sum(len(t.split()) for t in texts)
     return {
         "object": "list",

@@ -361,3 +361,66 @@ store_meta = sa.Table(
     sa.Column("key", sa.String(64), primary_key=True),
     sa.Column("value", json_type(), nullable=False),
 )
+
+# Usage and quotas (sprig/server/usage): what each tenant used, per UTC day and model; the
+# limits set on it (`sprig keys limits`); the state that holds the limits across processes.
+usage_daily = sa.Table(
+    "usage_daily",
+    metadata,
+    sa.Column(
+        "developer_id",
+        uuid_type(),
+        sa.ForeignKey("developers.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("day", sa.Date(), primary_key=True),
+    sa.Column("model", sa.String(255), primary_key=True),
+    sa.Column("tokens_in", sa.BigInteger(), nullable=False),
+    sa.Column("tokens_out", sa.BigInteger(), nullable=False),
+    sa.Column("turns", sa.BigInteger(), nullable=False),
+    sa.Column("tool_calls", sa.BigInteger(), nullable=False),
+    sa.Column("embedded_chunks", sa.BigInteger(), nullable=False),
+    sa.Column("cost", sa.Double(), nullable=True),  # USD, estimated; NULL: no price known
+)
+
+tenant_limits = sa.Table(
+    "tenant_limits",
+    metadata,
+    sa.Column(
+        "developer_id",
+        uuid_type(),
+        sa.ForeignKey("developers.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("requests_per_minute", sa.Integer(), nullable=True),  # NULL: no limit
+    sa.Column("tokens_per_minute", sa.BigInteger(), nullable=True),
+    sa.Column("tokens_per_day", sa.BigInteger(), nullable=True),
+    sa.Column("cost_per_month", sa.Double(), nullable=True),
+    sa.Column("concurrent_streams", sa.Integer(), nullable=True),
+    sa.Column("updated_at", UTCDateTime(), nullable=False),
+)
+
+# One token bucket per tenant and kind ("requests", "tokens"), as GCRA keeps it: the
+# theoretical arrival time (epoch seconds) the bucket is full again at.
+rate_buckets = sa.Table(
+    "rate_buckets",
+    metadata,
+    sa.Column(
+        "developer_id",
+        uuid_type(),
+        sa.ForeignKey("developers.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("kind", sa.String(16), primary_key=True),
+    sa.Column("tat", sa.Double(), nullable=False),
+)
+
+# Open streams of tenants with a concurrent-stream limit, each held until expires_at (epoch
+# seconds) and renewed while it runs: a process that dies frees its slots when they lapse.
+stream_leases = sa.Table(
+    "stream_leases",
+    metadata,
+    _id(),
+    _developer(),
+    sa.Column("expires_at", sa.Double(), nullable=False),
+)
