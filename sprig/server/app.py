@@ -28,6 +28,7 @@ from sprig.server.docs_pages import add_docs_pages
 from sprig.server.errors import PayloadTooLargeError, SprigError
 from sprig.server.history import routes as history
 from sprig.server.jobs import routes as jobs
+from sprig.server.mcp import routes as mcp
 from sprig.server.memory import routes as memory
 from sprig.server.observability import metrics, timeline, trace_routes, tracing
 from sprig.server.observability import routes as observability
@@ -309,6 +310,7 @@ def api_routers() -> list[APIRouter]:
         chat.router,  # the hot path first: its paths clash with no other router's
         resources.router,
         tools.router,
+        mcp.router,
         docs.router,
         history.router,
         jobs.router,

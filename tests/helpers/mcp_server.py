@@ -1,5 +1,6 @@
 """A real MCP server for the tests, written with the ``mcp`` SDK's server API: tools that add
-numbers, echo, fail, sleep, return an image and an embedded text resource.
+numbers, echo, fail, sleep, return an image and an embedded text resource, and tell a header
+of the request that carried the call.
 
 Served over streamable HTTP in a thread (``serve_tools``) or run over stdio as a program
 (``python -m tests.helpers.mcp_server``). Both only ever listen on or talk to this machine.
@@ -14,7 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from mcp.server import MCPServer
-from mcp.server.mcpserver import Image
+from mcp.server.mcpserver import Context, Image
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import EmbeddedResource, TextResourceContents
 
@@ -60,6 +61,11 @@ def build() -> MCPServer:
         """An embedded text resource."""
         contents = TextResourceContents(uri="note://1", mime_type="text/plain", text="a note")
         return EmbeddedResource(type="resource", resource=contents)
+
+    @server.tool()
+    def header(name: str, ctx: Context) -> str:
+        """The value of a header of the HTTP request that carried this call ('' if none)."""
+        return (ctx.headers or {}).get(name.lower(), "")
 
     return server
 

@@ -94,11 +94,17 @@ class McpTools:
         return from_tool(server_body(body), self.policy)
 
     async def expand(
-        self, developer_id: UUID, source: ToolDef, opened: Mapping[str, Any]
+        self,
+        developer_id: UUID,
+        source: ToolDef,
+        opened: Mapping[str, Any],
+        *,
+        refresh: bool = False,
     ) -> list[ToolDef]:
-        """The source's tools for a turn (``opened``: its object with secrets revealed)."""
+        """The source's tools for a turn (``opened``: its object with secrets revealed);
+        ``refresh``: listed again now, whatever the cache holds."""
         config = self.config(opened)
-        listed = await self.listing(developer_id, config)
+        listed = await self.listing(developer_id, config, refresh=refresh)
         wanted = [t for t in listed if config.only is None or t.name in config.only]
         return [_expanded(source, t) for t in wanted]
 

@@ -18,6 +18,7 @@ import logging
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
+from uuid import UUID
 
 from sprig.server.errors import SprigError
 from sprig.server.models.base import ToolCall
@@ -84,6 +85,13 @@ class ToolRunner:
             return list(tools)
         found = await asyncio.gather(*(self._expanded(t, context) for t in tools))
         return [d for group in found for d in group]
+
+    async def mcp_tools(
+        self, tool: ToolDef, developer_id: UUID, *, refresh: bool = False
+    ) -> list[ToolDef]:
+        """One ``mcp`` source's tools as a turn offers them; its failure raises."""
+        opened = self._opened(tool, ToolContext(developer_id))
+        return await self.mcp.expand(developer_id, tool, opened, refresh=refresh)
 
     async def _expanded(self, tool: ToolDef, context: ToolContext) -> list[ToolDef]:
         if not tool.mcp_source:
