@@ -344,6 +344,8 @@ def create_app(
         try:
             yield
         finally:
+            if mcp_server is not None:
+                await mcp_server.close()
             await runtime.close()
 
     app = FastAPI(
@@ -362,6 +364,7 @@ def create_app(
     app.add_exception_handler(DBAPIError, _database_error)
     app.add_exception_handler(Exception, _unexpected)
     app.add_middleware(EdgeMiddleware, max_body=settings.max_request_bytes)
+    mcp_server = mcp.mount_server(app, runtime) if settings.mcp_server else None
     return app
 
 

@@ -1,4 +1,5 @@
-"""``GET /agents/{agent_id}/tools/{tool_id}/mcp_tools``: what an ``mcp`` tool offers.
+"""``GET /agents/{agent_id}/tools/{tool_id}/mcp_tools``: what an ``mcp`` tool offers; and
+`mount_server`, which serves Sprig's own MCP server (endpoint.py) on the app.
 
 The server's tools as a turn offers them to the model (namespaced names, descriptions, input
 schemas), from the cache; ``?refresh=true`` lists them again now. A server that cannot be
@@ -8,17 +9,22 @@ server fails), where a turn would go on without its tools.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
-from fastapi import APIRouter
+from fastapi import APIRouter, FastAPI
 from pydantic import BaseModel
+from starlette.routing import Route
 
 from sprig.server.api.deps import Developer, RuntimeDep
 from sprig.server.api.responses import documented
 from sprig.server.errors import BadRequestError
+from sprig.server.mcp.endpoint import MESSAGES_PATH, Asgi, McpEndpoints
 from sprig.server.mcp.source import SCHEMA_KEY, TOOL_KEY
 from sprig.server.tools.types import tool_def
+
+if TYPE_CHECKING:
+    from sprig.server.runtime import Runtime
 
 router = APIRouter(tags=["tools"])
 
@@ -52,3 +58,17 @@ def _view(name: str, description: str, body: dict[str, Any] | Any) -> dict[str, 
         "description": description,
         "parameters": body[SCHEMA_KEY],
     }
+
+
+def mount_server(app: FastAPI, runtime: Runtime) -> McpEndpoints:
+    """Serve ``/mcp`` (streamable HTTP) and ``/mcp/sse`` + ``/mcp/messages/`` (SSE) on the
+    app, outside the OpenAPI document (they speak MCP, not REST)."""
+    endpoints = McpEndpoints(runtime)
+    app.router.routes.extend(
+        [
+            Route("/mcp", Asgi(endpoints.streamable), include_in_schema=False),
+            Route("/mcp/sse", Asgi(endpoints.sse), include_in_schema=False),
+            Route(MESSAGES_PATH, Asgi(endpoints.messages), include_in_schema=False),
+        ]
+    )
+    return endpoints
