@@ -63,8 +63,10 @@ class ToolIn(Body):
         kind = data.get("type") or ("function" if self.function else None)
         if kind == "webhook":
             kind, data["legacy_type"] = "function", "webhook"
-        if kind is not None and kind not in TOOL_TYPES:
-            raise BadRequestError(f"Unknown tool type {kind!r}; expected one of {TOOL_TYPES}")
+        if (kind is not None and kind not in TOOL_TYPES) or (kind is None and "type" in data):
+            raise BadRequestError(
+                f"Unknown tool type {data.get('type')!r}; expected one of {TOOL_TYPES}"
+            )
         if kind is not None:
             data["type"] = kind
         fn = data.get("function") or {}
