@@ -245,3 +245,20 @@ async def test_the_sse_transport_and_the_api_prefix(
         assert reply["reply"] == "Over SSE."
     async with mcp_client(f"{live_url}/api", API_KEY) as client:
         assert (await call(client, "list_agents", {}))["agents"][0]["name"] == "Ada"
+
+
+async def test_the_endpoint_refuses_before_loading_the_sdk(client: httpx.AsyncClient) -> None:
+    r = await client.post("/mcp", json={}, headers={"Authorization": "Bearer nope"})
+    assert r.status_code == 401 and r.json()["error"]["code"] == "unauthorized"
+    assert "/mcp" not in (await client.get("/openapi.json")).json()["paths"]
+
+
+class TestSwitchedOff:
+    @pytest.fixture
+    def settings(self, tmp_path: Any) -> Settings:
+        from tests.helpers.app import make_settings
+
+        return make_settings(tmp_path / "data", mcp_server=False)
+
+    async def test_no_mcp_endpoint(self, client: httpx.AsyncClient) -> None:
+        assert (await client.post("/mcp", json={})).status_code == 404

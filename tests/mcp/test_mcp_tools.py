@@ -151,6 +151,17 @@ async def test_images_are_content_parts_for_models_that_take_them(
     text, image = answer.content
     assert json.loads(text["text"])["content"][0]["mime_type"] == "image/png"
     assert image["image_url"]["url"].startswith("data:image/png;base64,iVBOR")
+    history = (await client.get(f"/sessions/{sid}/history")).json()["entries"]
+    assert history[2]["content"][1]["type"] == "image_url"  # kept for the next turns
+
+    seeing.push([ToolCall("c2", "calc__pixel", "{}")], "Again one pixel.")
+    body = {**user_msg("Again"), "auto_run_tools": True, "stream": True}
+    r = await client.post(f"/sessions/{sid}/chat", json=body)
+    chunks = [json.loads(line[6:]) for line in r.text.splitlines() if line.startswith("data: {")]
+    tool = next(
+        c["choices"][0]["delta"] for c in chunks if c["choices"][0]["delta"]["role"] == "tool"
+    )
+    assert json.loads(tool["content"])["content"][0]["type"] == "image"  # the text streams
 
 
 async def test_models_without_images_get_the_json_only(
@@ -181,6 +192,21 @@ async def test_headers_are_sealed_sent_and_never_shown(
     model.push([ToolCall("c1", "calc__header", '{"name": "Authorization"}')], "ok")
     await client.post(f"/sessions/{sid}/chat", json=user_msg("who am I?"))
     assert tool_results(model)[0]["text"] == "Bearer s3cret-token"
+
+
+async def test_an_update_sending_the_shown_header_back_keeps_the_secret(
+    client: httpx.AsyncClient, model: ScriptedModel, tools_url: str
+) -> None:
+    headers = {"Authorization": "Bearer kept-token"}
+    sid = await _session(client, [mcp_tool(tools_url, headers=headers)], auto_run_tools=True)
+    agent = (await client.get(f"/sessions/{sid}")).json()["agents"][0]
+    tool = (await client.get(f"/agents/{agent}/tools")).json()["items"][0]
+    shown = {"name": "calc", "type": "mcp", "description": "Sums", "mcp": tool["mcp"]}
+    r = await client.put(f"/agents/{agent}/tools/{tool['id']}", json=shown)
+    assert r.status_code == 200 and r.json()["mcp"]["headers"] == {"Authorization": "Bearer ***"}
+    model.push([ToolCall("c1", "calc__header", '{"name": "Authorization"}')], "ok")
+    await client.post(f"/sessions/{sid}/chat", json=user_msg("token?"))
+    assert tool_results(model)[0]["text"] == "Bearer kept-token"
 
 
 async def test_a_header_may_come_from_an_allowed_environment_variable(
