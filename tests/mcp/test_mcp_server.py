@@ -178,7 +178,11 @@ async def test_another_tenant_sees_only_its_own(
             await theirs.get_prompt(f"agent-{agent}")
 
 
-async def test_a_session_answers_only_its_tenant(live_url: str, live_settings: Settings) -> None:
+async def test_each_request_is_its_own_tenants(
+    live_url: str, live_settings: Settings, world: dict[str, str]
+) -> None:
+    """No MCP session carries a tenant from one request to the next (the server is
+    stateless): a call answers for the key it presents."""
     other = await add_tenant(live_settings, "tenant-c")
     init = {
         "jsonrpc": "2.0",
@@ -190,15 +194,23 @@ async def test_a_session_answers_only_its_tenant(live_url: str, live_settings: S
             "clientInfo": {"name": "raw", "version": "1"},
         },
     }
-    accept = {"Accept": "application/json, text/event-stream"}
+    call = {
+        "jsonrpc": "2.0",
+        "id": 2,
+        "method": "tools/call",
+        "params": {"name": "list_agents", "arguments": {}},
+    }
+    headers = {"Accept": "application/json, text/event-stream"}
     async with httpx.AsyncClient(base_url=live_url, timeout=30) as raw:
-        r = await raw.post("/mcp", json=init, headers={**accept, **auth(API_KEY)})
-        assert r.status_code == 200
-        session = r.headers["mcp-session-id"]
-        listing = {"jsonrpc": "2.0", "id": 2, "method": "tools/list"}
-        headers = {**accept, "mcp-session-id": session, "mcp-protocol-version": "2025-11-25"}
-        r = await raw.post("/mcp", json=listing, headers={**headers, **auth(other)})
-        assert r.status_code == 404
+        r = await raw.post("/mcp", json=init, headers={**headers, **auth(API_KEY)})
+        assert r.status_code == 200 and "mcp-session-id" not in r.headers
+        versioned = {**headers, "mcp-protocol-version": "2025-11-25"}
+        answers = []
+        for key in (API_KEY, other):
+            r = await raw.post("/mcp", json=call, headers={**versioned, **auth(key)})
+            data = next(line[6:] for line in r.text.splitlines() if line.startswith("data: "))
+            answers.append(json.loads(data)["result"]["structuredContent"]["agents"])
+    assert [len(a) for a in answers] == [1, 0]
 
 
 @pytest.mark.parametrize("key", [None, "sk-sprig-wrong"])

@@ -4,8 +4,9 @@
 Every request presents a tenant's API key (``Authorization: Bearer <key>``, or
 ``X-Auth-Key``): none or a wrong one is a 401 in the one JSON error shape (with
 ``WWW-Authenticate: Bearer``). The tenant rides in the request's ASGI scope to the handlers
-(server.py), and as the SDK's authenticated user, so an MCP session answers only requests
-with a key of the tenant that opened it (another's get 404, as for an unknown session).
+(server.py), and as the SDK's authenticated user. Streamable HTTP is served stateless (every
+request stands alone, so any of several API processes answers it); an SSE session answers
+only requests with a key of the tenant that opened it (another's get 404).
 
 The ``mcp`` SDK is imported, and its session manager started, at the first request; the
 app's shutdown stops it (`close`).
@@ -93,11 +94,17 @@ class McpEndpoints:
             if self._manager is None:
                 from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 
-                manager = StreamableHTTPSessionManager(app=self._server())
+                # stateless: any API process answers any request (sprig serve --workers N),
+                # and nothing is held between requests; Sprig sends no server requests
+                manager = StreamableHTTPSessionManager(app=self._server(), stateless=True)
                 ready = asyncio.Event()
-                self._task = asyncio.create_task(self._run(manager, ready), name="sprig-mcp")
-                await ready.wait()
-                self._manager = manager
+                task = asyncio.create_task(self._run(manager, ready), name="sprig-mcp")
+                waiting = asyncio.ensure_future(ready.wait())
+                await asyncio.wait({task, waiting}, return_when=asyncio.FIRST_COMPLETED)
+                if not ready.is_set():
+                    waiting.cancel()
+                    await task  # raises what stopped it
+                self._task, self._manager = task, manager
         return self._manager
 
     async def _run(self, manager: StreamableHTTPSessionManager, ready: asyncio.Event) -> None:
