@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from sprig.cli import chat, docs, keys, server, worker
+from sprig.cli import chat, docs, keys, mcp, server, worker
 from sprig.cli.common import HelpGroup
 
 app = typer.Typer(
@@ -18,6 +18,7 @@ app.command("serve")(server.serve)
 app.command("migrate")(server.migrate)
 app.command("worker")(worker.worker)
 app.command("chat")(chat.chat)
+app.command("mcp")(mcp.mcp)
 app.add_typer(keys.app, name="keys")
 app.add_typer(docs.app, name="docs")
 

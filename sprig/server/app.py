@@ -28,6 +28,7 @@ from sprig.server.docs_pages import add_docs_pages
 from sprig.server.errors import PayloadTooLargeError, SprigError
 from sprig.server.history import routes as history
 from sprig.server.jobs import routes as jobs
+from sprig.server.mcp import routes as mcp
 from sprig.server.memory import routes as memory
 from sprig.server.observability import logs, metrics, timeline, trace_routes, tracing
 from sprig.server.observability import routes as observability
@@ -358,6 +359,7 @@ def api_routers() -> list[APIRouter]:
         chat.router,  # the hot path first: its paths clash with no other router's
         resources.router,
         tools.router,
+        mcp.router,
         docs.router,
         history.router,
         jobs.router,
@@ -394,6 +396,8 @@ def create_app(
         try:
             yield
         finally:
+            if mcp_server is not None:
+                await mcp_server.close()
             await runtime.close()
 
     app = FastAPI(
@@ -412,6 +416,7 @@ def create_app(
     app.add_exception_handler(DBAPIError, _database_error)
     app.add_exception_handler(Exception, _unexpected)
     app.add_middleware(EdgeMiddleware, max_body=settings.max_request_bytes)
+    mcp_server = mcp.mount_server(app, runtime) if settings.mcp_server else None
     return app
 
 

@@ -18,6 +18,8 @@ from sprig.server.history.service import HistoryService
 from sprig.server.jobs.handlers import handlers
 from sprig.server.jobs.service import JobService
 from sprig.server.jobs.worker import Handler, Worker
+from sprig.server.mcp.config import McpPolicy
+from sprig.server.mcp.source import McpTools
 from sprig.server.memory.service import MemoryService
 from sprig.server.models.registry import ModelRegistry
 from sprig.server.observability import metrics, tracing
@@ -58,6 +60,7 @@ class Runtime:
     quotas: Quotas
     usage: UsageService
     worker: Worker  # runs jobs in process when started so (``start``), or for ``sprig worker``
+    mcp_tools: McpTools  # MCP servers' tools for agents (lists cached per process)
     startup_key: StartupKey | None = None
     _worker_task: asyncio.Task[None] | None = field(default=None, repr=False)
     _warm_task: asyncio.Task[None] | None = field(default=None, repr=False)
@@ -95,7 +98,10 @@ class Runtime:
         )
         users, sessions, history = UserService(db, indexer), SessionService(db), HistoryService(db)
         services = RuntimeServices(agents, users, sessions, history, docs, search)
-        chat = _chat(settings, db, models, cipher, services, search, memory, worker, meter)
+        mcp_tools = McpTools(McpPolicy.from_settings(settings))
+        chat = _chat(
+            settings, db, models, cipher, mcp_tools, services, search, memory, worker, meter
+        )
         runtime = cls(
             settings=settings,
             db=db,
@@ -115,6 +121,7 @@ class Runtime:
             quotas=quotas,
             usage=UsageService(db, meter),
             worker=worker,
+            mcp_tools=mcp_tools,
         )
         # the OpenAI front door's background responses (imported here: it imports Runtime)
         from sprig.server.openai.responses_api import BACKGROUND_JOB, background_handler
@@ -192,6 +199,7 @@ def _chat(
     db: Database,
     models: ModelRegistry,
     cipher: SecretCipher,
+    mcp_tools: McpTools,
     services: RuntimeServices,
     search: SearchService,
     memory: MemoryService,
@@ -202,7 +210,7 @@ def _chat(
     return ChatService(
         db,
         models,
-        tools=ToolRunner(http=http, cipher=cipher),
+        tools=ToolRunner(http=http, cipher=cipher, mcp=mcp_tools),
         services=services,
         search=search,
         memory=memory,

@@ -176,6 +176,30 @@ class Settings(BaseSettings):
         default=8, ge=1, le=100, description="Model calls per chat turn when tools run server-side."
     )
 
+    # -- MCP ---------------------------------------------------------------------------------
+    mcp_server: bool = Field(
+        default=True, description="Serve Sprig as an MCP server at /mcp (the tenant's API key)."
+    )
+    mcp_timeout: float = Field(
+        default=30.0, gt=0, le=600, description="Seconds to reach an MCP server and run a call."
+    )
+    mcp_max_output_bytes: int = Field(
+        default=1_000_000, ge=1024, description="Bytes of an MCP tool result given to the model."
+    )
+    mcp_tools_ttl_seconds: float = Field(
+        default=300.0, ge=0, description="How long an MCP server's tool list is cached."
+    )
+    mcp_stdio_servers: bool = Field(
+        default=False, description="Let `mcp` tools start local stdio MCP servers."
+    )
+    mcp_stdio_commands: list[str] = Field(
+        default_factory=list, description="The commands stdio MCP servers may be started with."
+    )
+    mcp_env_allow: list[str] = Field(
+        default_factory=list,
+        description="Environment variables `mcp` tools may reference for header or env values.",
+    )
+
     # -- models --------------------------------------------------------------------------
     default_model: str = Field(
         default="smollm2-135m-instruct",

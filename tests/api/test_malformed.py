@@ -225,3 +225,12 @@ async def test_json_schema_format_without_a_schema_is_400(
         json={"messages": [user], "response_format": {"type": "json_schema", "schema": {}}},
     )
     assert r.status_code == 400, r.text
+
+
+async def test_an_empty_tool_type_is_a_400(client: httpx.AsyncClient) -> None:
+    """Found by the OpenAPI fuzz test: ``type: ""`` was stored, and its view broke the
+    document's enum of tool types."""
+    agent = (await client.post("/agents", json={"name": "Typed"})).json()
+    r = await client.post(f"/agents/{agent['id']}/tools", json={"name": "a", "type": ""})
+    assert r.status_code == 400 and "Unknown tool type ''" in r.json()["error"]["message"]
+    _assert_error_shape(r, "empty type")

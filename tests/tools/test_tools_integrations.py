@@ -93,7 +93,7 @@ async def test_datetime_now_and_convert_with_a_fixed_clock() -> None:
 
 async def test_registry_errors_name_the_provider_and_the_configured_ones() -> None:
     registry = default_integrations()
-    assert registry.names() == ["datetime", "dummy", "math"]
+    assert registry.names() == ["datetime", "dummy", "math", "mcp"]
     with pytest.raises(NotImplementedFeatureError, match=r"'brave' is not configured.*datetime"):
         registry.get("brave")
     with pytest.raises(BadRequestError, match=r"Unknown integration provider 'nope'.*math"):

@@ -176,6 +176,7 @@ ToolType = Literal[
     "computer_20241022",
     "text_editor_20241022",
     "bash_20241022",
+    "mcp",
 ]
 Spec = dict[str, Any] | None
 
@@ -194,6 +195,7 @@ class Tool(_Resource):
     computer_20241022: Spec = None
     text_editor_20241022: Spec = None
     bash_20241022: Spec = None
+    mcp: Spec = None
 
 
 class LegacyTool(Tool):

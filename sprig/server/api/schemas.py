@@ -13,6 +13,7 @@ from pydantic import Field, StringConstraints, model_validator
 
 from sprig.server.api.body import Body, Metadata, MetadataFilter
 from sprig.server.errors import BadRequestError
+from sprig.server.mcp.config import check_tool
 from sprig.server.resources.tools import TOOL_TYPES
 from sprig.server.search.options import RecallOptions
 
@@ -55,14 +56,17 @@ class ToolIn(Body):
     computer_20241022: dict[str, Any] | None = None
     text_editor_20241022: dict[str, Any] | None = None
     bash_20241022: dict[str, Any] | None = None
+    mcp: dict[str, Any] | None = None  # an MCP server as a source of tools (mcp/config.py)
 
     def normalised(self, *, require: bool = True) -> dict[str, Any]:
         data = self.values()
         kind = data.get("type") or ("function" if self.function else None)
         if kind == "webhook":
             kind, data["legacy_type"] = "function", "webhook"
-        if kind is not None and kind not in TOOL_TYPES:
-            raise BadRequestError(f"Unknown tool type {kind!r}; expected one of {TOOL_TYPES}")
+        if (kind is not None and kind not in TOOL_TYPES) or (kind is None and "type" in data):
+            raise BadRequestError(
+                f"Unknown tool type {data.get('type')!r}; expected one of {TOOL_TYPES}"
+            )
         if kind is not None:
             data["type"] = kind
         fn = data.get("function") or {}
@@ -72,6 +76,8 @@ class ToolIn(Body):
             data["description"] = fn["description"]
         if require and ("name" not in data or "type" not in data):
             raise BadRequestError("A tool needs a name and a type (or a legacy function object)")
+        if kind == "mcp" and require:
+            check_tool(data.get("mcp"))
         return data
 
 

@@ -249,9 +249,12 @@ async def _sse_chunks(events: AsyncIterator[StreamEvent]) -> AsyncIterator[str]:
 
 
 def _tool_delta(message: ChatMessage) -> dict[str, Any]:
-    """A server-run tool step as a chunk delta: the calls, or one result (role ``tool``)."""
+    """A server-run tool step as a chunk delta: the calls, or one result (role ``tool``; its
+    text: image parts passed to the model are not streamed)."""
     delta = message.to_openai()
     delta.pop("name", None)
+    if isinstance(delta.get("content"), list):
+        delta["content"] = message.text()
     return delta
 
 

@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Protocol
 from uuid import UUID
@@ -45,6 +45,7 @@ from sprig.server.store.crud import Row
 from sprig.server.store.db import Database
 from sprig.server.tools.context import SystemServices, ToolContext
 from sprig.server.tools.runner import ToolRunner
+from sprig.server.tools.types import ToolResult
 from sprig.server.usage.meter import UsageMeter, model_counts
 from sprig.server.usage.store import Counts
 
@@ -157,14 +158,28 @@ class ChatService:
         self, developer_id: UUID, session_id: UUID | Transient, options: ChatOptions
     ) -> PreparedTurn:
         """The turn as the model will see it: recalled docs and memories in the system
-        template. The session, its parties and tools are read once."""
+        template. The session, its parties and tools are read once (``mcp`` tools: their
+        servers' tools, from the cache, after the read)."""
         with timeline.phase(timeline.CONTEXT):
             async with self.db.read() as conn:
                 inputs = await load_inputs(
                     conn, developer_id, session_id, options, self.models, self.windows
                 )
+            inputs = await self._mcp_tools(developer_id, inputs)
         recalled = await self._recall(developer_id, inputs, options)
         return await render_turn(inputs, options, self.templates, recalled)
+
+    async def _mcp_tools(self, developer_id: UUID, inputs: TurnInputs) -> TurnInputs:
+        if not any(t.mcp_source for t in inputs.tools):
+            return inputs
+        context = self._tool_context(developer_id, inputs.session, inputs.agent, inputs.users)
+        return replace(inputs, tools=await self.tools.expand(inputs.tools, context))
+
+    def _tool_context(
+        self, developer_id: UUID, session: Row, agent: Row, users: list[Row]
+    ) -> ToolContext:
+        user_ids = tuple(u["id"] for u in users)
+        return ToolContext(developer_id, agent["id"], session["id"], user_ids, self.services)
 
     async def _recall(
         self, developer_id: UUID, inputs: TurnInputs, options: ChatOptions
@@ -237,14 +252,12 @@ class ChatService:
         self, developer_id: UUID, turn: PreparedTurn, completion: Completion
     ) -> list[ChatMessage]:
         """The assistant's calls, then one ``tool`` message per result."""
-        user_ids = tuple(u["id"] for u in turn.users)
-        session_id, agent = turn.session["id"], turn.agent
-        context = ToolContext(developer_id, agent["id"], session_id, user_ids, self.services)
+        context = self._tool_context(developer_id, turn.session, turn.agent, turn.users)
         calls = completion.tool_calls
-        asked = ChatMessage("assistant", completion.content, agent["name"], tool_calls=calls)
+        asked = ChatMessage("assistant", completion.content, turn.agent["name"], tool_calls=calls)
         results = [await self.tools.run_named(turn.tools, call, context) for call in calls]
         answers = [
-            ChatMessage("tool", r.content, c.name, tool_call_id=c.id)
+            ChatMessage("tool", _tool_content(r, turn.model), c.name, tool_call_id=c.id)
             for c, r in zip(calls, results, strict=True)
         ]
         return [asked, *answers]
@@ -481,6 +494,13 @@ def _counts(run: TurnRun, result: ChatResult) -> Counts:
     )
     tool_calls = sum(1 for m in run.steps if m.role == "tool")
     return model_counts(run.turn.model, usage, tool_calls=tool_calls)
+
+
+def _tool_content(result: ToolResult, model: ChatModel) -> str | list[dict[str, Any]]:
+    """A result's JSON, with its content parts (images) for a model that takes them."""
+    if result.parts and model.capabilities.tool_images:
+        return [{"type": "text", "text": result.content}, *result.parts]
+    return result.content
 
 
 def _fold(done: Completion, parts: list[str], chunk: CompletionChunk) -> None:

@@ -159,6 +159,12 @@ class DocService:
             where = [tables.docs.c.owner_kind == kind, tables.docs.c.owner_id == owner_id]
             return await crud.list_rows(conn, tables.docs, developer_id, query, where)
 
+    async def list_recent(self, developer_id: UUID, limit: int) -> Rows:
+        """The tenant's newest docs of agents, users and sessions (not vector stores')."""
+        async with self.db.read() as conn:
+            where = [tables.docs.c.owner_kind != "vstore"]
+            return await crud.list_rows(conn, tables.docs, developer_id, ListQuery(limit), where)
+
     async def delete(
         self, developer_id: UUID, kind: OwnerKind, owner_id: UUID, doc_id: UUID
     ) -> Row:

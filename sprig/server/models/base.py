@@ -209,6 +209,7 @@ class Capabilities:
     json_object: bool = False
     json_schema: bool = False
     streaming: bool = True
+    tool_images: bool = False  # takes image parts in tool results (an MCP tool's images)
 
 
 class ChatModel(ABC):

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sprig.server.errors import NotFoundError
 from sprig.server.ids import new_id, utcnow
+from sprig.server.mcp.config import check_tool
 from sprig.server.resources.crud import writing
 from sprig.server.store import crud, tables
 from sprig.server.store.crud import ListQuery, Row, Rows
@@ -23,7 +24,7 @@ from sprig.server.store.db import Database
 from sprig.server.tools import sealing
 from sprig.server.tools.sealing import Cipher
 
-SEALED_TYPES = ("api_call", "integration")
+SEALED_TYPES = ("api_call", "integration", "mcp")
 SEALED_MARK = "tool_secrets_sealed"
 TOOL_TYPES = (
     "function",
@@ -33,12 +34,15 @@ TOOL_TYPES = (
     "computer_20241022",
     "text_editor_20241022",
     "bash_20241022",
+    "mcp",
 )
 
 
 def tool_values(tool: dict[str, Any]) -> Row:
     """Columns of a validated tool definition (see resources/tool_routes.py for the wire shapes)."""
     kind = tool["type"]
+    if kind == "mcp":
+        check_tool(tool.get(kind))
     spec = {kind: tool.get(kind) or {}}
     if kind == "function":
         spec["function"] = {**spec["function"], "name": tool["name"]}

@@ -6,6 +6,8 @@
 - http.py + netguard.py + apicall.py: ``api_call`` tools over SSRF-safe HTTP.
 - integrations.py: provider registry (math, datetime, dummy shipped).
 - system.py: Sprig's own operations for the same tenant, through `context.SystemServices`.
+- ``mcp`` tools (sources of an MCP server's tools) are in sprig/server/mcp; the runner
+  expands them for a turn (`ToolRunner.expand`) and runs their calls.
 """
 
 from sprig.server.tools.context import SystemServices, ToolContext

@@ -7,6 +7,7 @@ model's schema. Shipped providers (none needs the network):
 - ``math`` — ``evaluate {expression}``: safe arithmetic (see calculator.py).
 - ``datetime`` — ``now {timezone?}`` and ``convert {datetime, timezone?, assume_timezone?}``.
 - ``dummy`` — ``echo``: returns its arguments (Julep's test provider).
+- ``mcp`` — ``call_tool`` / ``list_tools`` on an MCP server (mcp/integration.py).
 
 Julep's network providers (weather, brave, …) are known by name and answer a clear
 "not configured" error listing the configured ones; other names are a bad request.
@@ -179,4 +180,8 @@ class IntegrationRegistry:
 
 
 def default_integrations() -> IntegrationRegistry:
-    return IntegrationRegistry([MathProvider(), DatetimeProvider(), DummyProvider()])
+    """The shipped providers; ``mcp`` unconfigured (the ToolRunner's registry has a
+    configured one)."""
+    from sprig.server.mcp.integration import McpProvider
+
+    return IntegrationRegistry([MathProvider(), DatetimeProvider(), DummyProvider(), McpProvider()])

@@ -5,15 +5,20 @@ mismatches, refused addresses, HTTP failures and provider errors all become an e
 `ToolResult` the chat loop feeds back to the model. ``function`` and computer-use tools
 cannot run here: they give a ``client_side`` result, and the loop returns the call to
 the client. (Cancellation still propagates.)
+
+``mcp`` tools are sources: `expand` turns them into the MCP servers' tools for a turn
+(mcp/source.py), which then run here like any other server-side tool.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+from uuid import UUID
 
 from sprig.server.errors import SprigError
 from sprig.server.models.base import ToolCall
@@ -26,6 +31,9 @@ from sprig.server.tools.schema import check_arguments, without
 from sprig.server.tools.sealing import Cipher
 from sprig.server.tools.system import SystemRegistry
 from sprig.server.tools.types import ToolDef, ToolResult, tool_def
+
+if TYPE_CHECKING:
+    from sprig.server.mcp.source import McpTools
 
 log = logging.getLogger("sprig.tools")
 
@@ -58,11 +66,41 @@ class ToolRunner:
         integrations: IntegrationRegistry | None = None,
         system: SystemRegistry | None = None,
         cipher: Cipher | None = None,
+        mcp: McpTools | None = None,
     ) -> None:
+        from sprig.server.mcp.integration import McpProvider  # imports this package's modules
+        from sprig.server.mcp.source import McpTools
+
         self.http = http or SafeHttpClient()
+        self.mcp = mcp or McpTools()
         self.integrations = integrations or default_integrations()
+        self.integrations.register(McpProvider(self.mcp))
         self.system = system or SystemRegistry()
         self.cipher = cipher  # opens stored tools' sealed secrets (sealing.py)
+
+    async def expand(self, tools: Sequence[ToolDef], context: ToolContext) -> list[ToolDef]:
+        """The tools with each ``mcp`` source replaced by its server's tools. A server that
+        cannot be listed offers none (logged); the turn goes on with the others."""
+        if not any(t.mcp_source for t in tools):
+            return list(tools)
+        found = await asyncio.gather(*(self._expanded(t, context) for t in tools))
+        return [d for group in found for d in group]
+
+    async def mcp_tools(
+        self, tool: ToolDef, developer_id: UUID, *, refresh: bool = False
+    ) -> list[ToolDef]:
+        """One ``mcp`` source's tools as a turn offers them; its failure raises."""
+        opened = self._opened(tool, ToolContext(developer_id))
+        return await self.mcp.expand(developer_id, tool, opened, refresh=refresh)
+
+    async def _expanded(self, tool: ToolDef, context: ToolContext) -> list[ToolDef]:
+        if not tool.mcp_source:
+            return [tool]
+        try:
+            return await self.mcp.expand(context.developer_id, tool, self._opened(tool, context))
+        except SprigError as exc:
+            log.warning("mcp tool %s offers no tools this turn: %s", tool.name, exc.message)
+            return []
 
     async def run(
         self, tool: ToolDef | Mapping[str, Any], call: ToolCall, context: ToolContext
@@ -125,6 +163,8 @@ class ToolRunner:
             return ToolResult.ok(await self.system.run(d.body, arguments, context))
         if d.type == "integration":
             return ToolResult.ok(await self._integration(self._opened(d, context), arguments))
+        if d.type == "mcp" and not d.mcp_source:
+            return await self.mcp.call(self._opened(d, context), arguments)
         return ToolResult.error(f"Tool type {d.type!r} cannot run on the server", code="bad_type")
 
     def _opened(self, d: ToolDef, context: ToolContext) -> Mapping[str, Any]:

@@ -9,6 +9,9 @@ Secret fields, by tool type:
   (or, for the URL, a password).
 - ``integration``: ``setup`` and ``arguments`` fields (at any depth) whose names look like
   credentials and hold a string.
+- ``mcp``: every ``headers`` and ``env`` value that is a string (a ``{"env": NAME}``
+  reference to the server's environment stays as it is: it holds no secret), and the ``url``
+  when it carries a credential.
 
 Stored, each secret value becomes ``{"$sealed": <token>, "shown": <redacted>}`` (the token
 from `Cipher.seal`, bound to the tenant). Views show ``shown``: ``***``, ``Bearer ***``, or a
@@ -40,6 +43,8 @@ _NAMED_FIELDS = {
     "integration": ("setup", "arguments"),
 }
 _ALL_SECRET = {"api_call": ("cookies", "secrets")}
+_ALL_TEXT = {"mcp": ("headers", "env")}
+_URL_TYPES = frozenset({"api_call", "mcp"})
 
 Path = tuple[str, ...]
 
@@ -66,7 +71,11 @@ def secret_paths(kind: str, body: Mapping[str, Any]) -> list[Path]:
     for name in _ALL_SECRET.get(kind, ()):
         if isinstance(body.get(name), Mapping):
             paths.extend((name, str(k)) for k in body[name])
-    url = body.get("url") if kind == "api_call" else None
+    for name in _ALL_TEXT.get(kind, ()):
+        if isinstance(body.get(name), Mapping):
+            texts = [k for k, v in body[name].items() if _is_text(v) or is_sealed(v)]
+            paths.extend((name, str(k)) for k in texts)
+    url = body.get("url") if kind in _URL_TYPES else None
     if is_sealed(url) or (isinstance(url, str) and _url_has_credential(url)):
         paths.append(("url",))
     return paths

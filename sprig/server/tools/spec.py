@@ -8,6 +8,8 @@
   schema; running it answers a clear error.
 - ``computer_20241022`` / ``text_editor_20241022`` / ``bash_20241022``: Anthropic's input
   schemas; the client runs them.
+- ``mcp``: a source, expanded for the turn into its server's tools (mcp/source.py), each
+  with the server's description and input schema.
 """
 
 from __future__ import annotations
@@ -99,6 +101,8 @@ def tool_spec(
     if d.type in COMPUTER_USE:
         description, schema = COMPUTER_USE[d.type]
         return ToolSpec(d.name, d.description or description, schema)
+    if d.type == "mcp":
+        return ToolSpec(d.name, d.description, object_schema(d.body.get("input_schema")))
     raise BadRequestError(f"Unknown tool type {d.type!r}")
 
 

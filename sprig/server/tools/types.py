@@ -22,9 +22,10 @@ from sprig.server.errors import BadRequestError
 CLIENT_SIDE_TYPES = frozenset(
     {"function", "computer_20241022", "text_editor_20241022", "bash_20241022"}
 )
-SERVER_SIDE_TYPES = frozenset({"api_call", "integration", "system"})
+SERVER_SIDE_TYPES = frozenset({"api_call", "integration", "system", "mcp"})
 # Keys never shown to the model or stored in a tool result: tenancy and storage internals.
 INTERNAL_KEYS = frozenset({"developer_id", "content_hash", "embedding", "embeddings"})
+MCP_TOOL_KEY = "tool"  # an expanded mcp tool's server tool name, in its object
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +41,11 @@ class ToolDef:
     def client_side(self) -> bool:
         """True when the server cannot run this tool: the call goes back to the client."""
         return self.type in CLIENT_SIDE_TYPES
+
+    @property
+    def mcp_source(self) -> bool:
+        """An ``mcp`` tool not yet expanded into its server's tools (mcp/source.py)."""
+        return self.type == "mcp" and MCP_TOOL_KEY not in self.body
 
 
 def tool_def(tool: ToolDef | Mapping[str, Any]) -> ToolDef:
@@ -66,11 +72,14 @@ class ToolResult:
 
     ``client_side`` marks a call the server cannot run (function and computer-use tools):
     the chat loop returns it to the client instead of feeding ``content`` to the model.
+    ``parts`` are content parts beside the JSON (an MCP tool's images), for models that take
+    them in tool results.
     """
 
     content: str
     is_error: bool = False
     client_side: bool = False
+    parts: tuple[dict[str, Any], ...] = ()
 
     @classmethod
     def ok(cls, value: Any, *, is_error: bool = False) -> ToolResult:
