@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -15,6 +16,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -52,13 +54,16 @@ def _wait_healthy(url: str, deadline: float = 60) -> None:
     raise AssertionError(f"{url} did not become healthy")
 
 
-def _wait_logged(log: Path, text: str) -> None:
+def _wait_running(proc: subprocess.Popen[bytes], log: Path) -> None:
+    """Wait for a worker's "running" line (a crash's traceback quotes the format string,
+    "%s", so the id's pattern excludes it), failing at once if the worker exited."""
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        if log.exists() and text in log.read_text(errors="replace"):
+        assert proc.poll() is None, f"{log.name} exited: {log.read_text(errors='replace')}"
+        if log.exists() and re.search(r"Sprig worker [^%\s]+ running", log.read_text("utf-8")):
             return
         time.sleep(0.1)
-    raise AssertionError(f"{log.name} never said {text!r}")
+    raise AssertionError(f"{log.name} never said it was running")
 
 
 @pytest.fixture(scope="module")
@@ -86,7 +91,7 @@ def cluster(
         for u in urls:
             _wait_healthy(u)
         for i in range(2):  # a burst must not be over before the second worker is up
-            _wait_logged(base / f"worker{i}.log", "Sprig worker ")
+            _wait_running(procs[2 + i], base / f"worker{i}.log")
         yield {"urls": urls, "db_url": url, "procs": procs, "logs": base}
     finally:
         for p in procs:
@@ -120,7 +125,7 @@ async def _chat_storm(urls: list[str]) -> list[str]:
             await c.aclose()
 
 
-def test_concurrent_chats_across_processes_keep_history_whole(cluster: dict) -> None:
+def test_concurrent_chats_across_processes_keep_history_whole(cluster: dict[str, Any]) -> None:
     urls = cluster["urls"]
     sessions = asyncio.run(_chat_storm(urls))
     with httpx.Client(base_url=urls[1], headers={"Authorization": f"Bearer {KEY}"}) as c:
@@ -173,6 +178,11 @@ def _successes(logs: Path) -> list[int]:
     return [(logs / f"worker{i}.log").read_text().count("succeeded") for i in range(2)]
 
 
+def _never_ran(logs: Path) -> str:
+    tails = [(logs / f"worker{i}.log").read_text()[-1500:] for i in range(2)]
+    return f"a worker never ran a job: {_successes(logs)}; logs: {tails}"
+
+
 def _session_owner(db_url: str, sid: str) -> uuid.UUID:
     async def read() -> uuid.UUID:
         engine = create_async_engine(db_url)
@@ -190,7 +200,7 @@ def _session_owner(db_url: str, sid: str) -> uuid.UUID:
     return asyncio.run(read())
 
 
-def test_a_burst_of_jobs_runs_exactly_once(cluster: dict) -> None:
+def test_a_burst_of_jobs_runs_exactly_once(cluster: dict[str, Any]) -> None:
     with httpx.Client(base_url=cluster["urls"][0], headers={"Authorization": f"Bearer {KEY}"}) as c:
         agent = c.post("/agents", json={"name": "jobs"}).json()
         sid = c.post("/sessions", json={"agent": agent["id"]}).json()["id"]
@@ -200,7 +210,7 @@ def test_a_burst_of_jobs_runs_exactly_once(cluster: dict) -> None:
     # its first job's lazy imports can otherwise watch the other drain a whole burst)
     deadline = time.monotonic() + 60
     while not all(n > 0 for n in _successes(logs)):
-        assert time.monotonic() < deadline, f"a worker never ran a job: {_successes(logs)}"
+        assert time.monotonic() < deadline, _never_ran(logs)
         asyncio.run(_burst(db_url, sid, dev, jobs=4))
     before = sum(_successes(logs))
     done = asyncio.run(_burst(db_url, sid, dev, jobs=JOBS))

@@ -26,12 +26,13 @@ from sprig.server.auth.secret import ServerSecret
 from sprig.server.errors import ConflictError, NotFoundError
 from sprig.server.ids import new_id, utcnow
 from sprig.server.observability import metrics
-from sprig.server.store import tables
+from sprig.server.store import crud, tables
 from sprig.server.store.crud import Row
 from sprig.server.store.db import Database
 from sprig.server.store.files import write_private_file
 
 DEFAULT_TENANT = "default"
+TENANTS_LOCK = "sprig.tenants"
 KEY_PREFIX = "sk-sprig-"
 HMAC_SCHEME = "hmac-sha256"
 LEGACY_SCHEME = "sha256"
@@ -180,6 +181,7 @@ async def _active_keys(conn: AsyncConnection, developer_id: UUID) -> list[Row]:
 async def create_tenant(db: Database, name: str, secret: ServerSecret) -> tuple[UUID, str]:
     key = generate_key()
     async with db.write() as conn:
+        await crud.serialize(conn, TENANTS_LOCK)
         if await _developer(conn, name) is not None:
             raise ConflictError(f"A tenant named {name!r} already exists")
         dev_id = await _add_developer(conn, name)
@@ -194,6 +196,7 @@ async def ensure_default_tenant(
     The keys known here (SPRIG_API_KEY, the key file) are rehashed if stored the old way."""
     key_file = data_dir / "api_key"
     async with db.write() as conn:
+        await crud.serialize(conn, TENANTS_LOCK)  # several processes may start at once
         for known in (env_key, _read_key_file(key_file)):
             if known:
                 await rehash_legacy(conn, known, secret)

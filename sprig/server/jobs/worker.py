@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import random
 import socket
 import time
 from collections.abc import Awaitable, Callable
@@ -129,7 +130,12 @@ class Worker:
             if not busy:
                 self._wake.clear()
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
+                    await asyncio.wait_for(self._wake.wait(), self._idle_wait())
+
+    def _idle_wait(self) -> float:
+        """The poll interval, jittered by ±50 % so workers started together never poll in
+        lockstep (one of them would otherwise win every claim race)."""
+        return self.poll_seconds * random.uniform(0.5, 1.5)  # noqa: S311 - not security
 
 
 def _job_span(job: Row) -> tuple[dict[str, str], str, dict[str, Any]]:

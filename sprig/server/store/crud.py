@@ -95,3 +95,12 @@ async def claim_meta(conn: AsyncConnection, key: str, value: dict[str, Any]) -> 
     insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
     stmt = insert(meta).values(key=key, value=value).on_conflict_do_nothing()
     return bool((await conn.execute(stmt)).rowcount == 1)
+
+
+async def serialize(conn: AsyncConnection, name: str) -> None:
+    """Hold this transaction until every other process's transaction serialized on ``name``
+    has ended, so read-then-write steps (a tenant made at start-up by each of several
+    processes) never race. PostgreSQL takes a transaction-scoped advisory lock; a SQLite
+    write transaction (``BEGIN IMMEDIATE``) is already the only writer."""
+    if conn.dialect.name == "postgresql":
+        await conn.execute(sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtext(name))))
