@@ -22,7 +22,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from sprig import __version__
 from sprig.server.api.deps import RuntimeDep
 from sprig.server.api.responses import Health, documented
+from sprig.server.auth import routes as auth
 from sprig.server.chat import routes as chat
+from sprig.server.console.routes import mount_console
 from sprig.server.docs import routes as docs
 from sprig.server.docs_pages import add_docs_pages
 from sprig.server.errors import PayloadTooLargeError, SprigError
@@ -373,6 +375,7 @@ def api_routers() -> list[APIRouter]:
         openai_routes.router,
         observability.router,
         trace_routes.router,
+        auth.router,
         health,
     ]
 
@@ -417,6 +420,8 @@ def create_app(
     app.add_exception_handler(Exception, _unexpected)
     app.add_middleware(EdgeMiddleware, max_body=settings.max_request_bytes)
     mcp_server = mcp.mount_server(app, runtime) if settings.mcp_server else None
+    if settings.console:
+        mount_console(app)
     return app
 
 

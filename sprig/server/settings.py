@@ -176,6 +176,11 @@ class Settings(BaseSettings):
         default=8, ge=1, le=100, description="Model calls per chat turn when tools run server-side."
     )
 
+    # -- Console -----------------------------------------------------------------------------
+    console: bool = Field(
+        default=True, description="Serve the web console at /console (sign in with an API key)."
+    )
+
     # -- MCP ---------------------------------------------------------------------------------
     mcp_server: bool = Field(
         default=True, description="Serve Sprig as an MCP server at /mcp (the tenant's API key)."

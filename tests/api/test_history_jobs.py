@@ -1,14 +1,16 @@
-"""History (ordered, paged, cleared; legacy view) and job status."""
+"""History (ordered, paged, cleared; legacy view), job status and the tenant's job list."""
 
 from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Awaitable, Callable
 
 import httpx
 
 from sprig.server.jobs.service import enqueue
 from sprig.server.runtime import Runtime
+from tests.helpers.app import auth
 from tests.helpers.resources import make_agent
 
 
@@ -80,6 +82,42 @@ async def test_job_status(client: httpx.AsyncClient, runtime: Runtime) -> None:
         False,
     )
     assert (await client.get(f"/jobs/{uuid.uuid4()}")).status_code == 404
+
+
+async def test_jobs_listed_newest_first_by_state_and_kind_per_tenant(
+    client: httpx.AsyncClient, runtime: Runtime, tenant_key: Callable[[str], Awaitable[str]]
+) -> None:
+    dev = await _dev(runtime)
+    async with runtime.db.write() as conn:
+        made = [
+            await enqueue(conn, dev, kind, {}, delay_seconds=3600)
+            for kind in ("embed_docs", "summarize_session", "embed_docs")
+        ]
+    listed = (await client.get("/jobs")).json()["items"]
+    assert [j["id"] for j in listed] == [str(j["id"]) for j in reversed(made)]
+    assert listed[0] | {"kind": "embed_docs", "attempts": 0, "max_attempts": 3} == listed[0]
+    oldest = (await client.get("/jobs", params={"direction": "asc", "limit": 1})).json()
+    assert [j["id"] for j in oldest["items"]] == [str(made[0]["id"])]
+    kinds = (await client.get("/jobs", params={"kind": "summarize_session"})).json()["items"]
+    assert [j["id"] for j in kinds] == [str(made[1]["id"])]
+    assert (await client.get("/jobs", params={"state": "succeeded"})).json()["items"] == []
+    bad = await client.get("/jobs", params={"state": "sleeping"})
+    assert bad.status_code == 422 and "state" in bad.json()["error"]["message"]
+    other = auth(await tenant_key("tenant-b"))
+    assert (await client.get("/jobs", headers=other)).json()["items"] == []
+    assert (await client.get(f"/jobs/{made[0]['id']}", headers=other)).status_code == 404
+
+
+async def test_me_names_the_keys_tenant(
+    client: httpx.AsyncClient, tenant_key: Callable[[str], Awaitable[str]]
+) -> None:
+    mine = (await client.get("/me")).json()
+    assert mine["tenant"] == "default" and uuid.UUID(mine["tenant_id"])
+    other = (await client.get("/me", headers=auth(await tenant_key("tenant-b")))).json()
+    assert other["tenant"] == "tenant-b" and other["tenant_id"] != mine["tenant_id"]
+    refused = await client.get("/me", headers=auth("sk-wrong"))
+    assert refused.status_code == 403
+    assert refused.json()["error"]["message"] == "Could not validate API key"
 
 
 async def _dev(runtime: Runtime) -> uuid.UUID:

@@ -269,6 +269,9 @@ class Job(_Stamped):
     reason: str | None
     has_progress: bool
     progress: float
+    kind: str | None = None  # Sprig's: what runs it (summarize_session, embed_doc, ...)
+    attempts: int | None = None
+    max_attempts: int | None = None
 
 
 class Entry(BaseModel):

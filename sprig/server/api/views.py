@@ -198,6 +198,9 @@ def job(row: Row) -> dict[str, Any]:
         "reason": row["reason"],
         "has_progress": row["has_progress"],
         "progress": row["progress"],
+        "kind": row["kind"],
+        "attempts": row["attempts"],
+        "max_attempts": row["max_attempts"],
         **_times(row),
     }
 

@@ -262,3 +262,14 @@ async def revoke(db: Database, name_or_id: str) -> int:
     if not count:
         raise NotFoundError(f"No active key for {name_or_id!r}")
     return count
+
+
+async def tenant(db: Database, developer_id: UUID) -> Row:
+    """The tenant's id, name and creation time (``GET /me``)."""
+    d = tables.developers
+    stmt = sa.select(d.c.id, d.c.name, d.c.created_at).where(d.c.id == developer_id)
+    async with db.read() as conn:
+        row = (await conn.execute(stmt)).mappings().first()
+    if row is None:  # its key was valid a moment ago: deleted since
+        raise NotFoundError(f"Tenant {developer_id} not found")
+    return dict(row)

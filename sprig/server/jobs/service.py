@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
+from typing import Any, Literal, get_args
 from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -15,7 +15,8 @@ from sprig.server.store import crud, tables
 from sprig.server.store.crud import Row
 from sprig.server.store.db import Database
 
-JOB_STATES = ("pending", "in_progress", "retrying", "succeeded", "aborted", "failed")
+JobState = Literal["pending", "in_progress", "retrying", "succeeded", "aborted", "failed"]
+JOB_STATES: tuple[str, ...] = get_args(JobState)
 
 
 async def enqueue(
@@ -62,3 +63,12 @@ class JobService:
         if row is None:
             raise NotFoundError(f"Job {job_id} not found")
         return row
+
+    async def list(
+        self, developer_id: UUID, query: crud.ListQuery, *, state: str | None, kind: str | None
+    ) -> list[Row]:
+        """The tenant's jobs, newest first by default, of one state or kind if given."""
+        j = tables.jobs
+        where = [c == v for c, v in ((j.c.state, state), (j.c.kind, kind)) if v is not None]
+        async with self.db.read() as conn:
+            return await crud.list_rows(conn, j, developer_id, query, where)
