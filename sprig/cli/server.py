@@ -135,7 +135,8 @@ def _serve_many(settings: Settings, workers: int, sock: socket.socket) -> None:
     import asyncio
 
     runtime = asyncio.run(prepare())
-    _print_key(runtime, f"http://{settings.host}:{settings.port} ({workers} processes)", settings)
+    url = f"http://{settings.host}:{settings.port}"
+    _print_key(runtime, url, settings, note=f" ({workers} processes)")
     os.environ["SPRIG_DATA_DIR"] = str(settings.data_dir)
     os.environ["SPRIG_DATABASE_URL"] = settings.resolved_database_url
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(_metrics_dir(settings))  # metrics.MULTIPROC_ENV
@@ -156,10 +157,12 @@ def _log_config(settings: Settings) -> dict[str, Any]:
     return logs.logging_config(settings.log_level, settings.log_format)
 
 
-def _print_key(runtime: Runtime, url: str, settings: Settings) -> None:
+def _print_key(runtime: Runtime, url: str, settings: Settings, note: str = "") -> None:
     """Where Sprig serves and where its key is; a new key alone on stdout (never logged)."""
     key = runtime.startup_key
-    _say(settings, f"Sprig is serving at [bold]{url}[/bold] (also under {url}/api)")
+    _say(settings, f"Sprig is serving at [bold]{url}[/bold]{note} (also under {url}/api)")
+    if settings.console:
+        _say(settings, f"Console: [bold]{url}/console/[/bold] (sign in with the API key)")
     if key is None:
         return
     if key.new_key:

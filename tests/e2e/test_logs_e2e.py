@@ -105,6 +105,7 @@ def test_json_lines_from_sprig_serve(tmp_path: Path, provider: FakeOpenAI) -> No
     assert finish["job_id"] == jobs[0]["job_id"] and finish["kind"] == jobs[0]["kind"]
     assert any("Application startup complete" in line["msg"] for line in lines)
     assert any(line["msg"].startswith("Sprig is serving at") for line in lines)
+    assert any(line["msg"].startswith(f"Console: {server.base_url}/console/") for line in lines)
     assert_no_secrets(text, server.api_key)
 
 
