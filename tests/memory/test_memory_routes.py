@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 import httpx
 
 from sprig.server.memory.service import enqueue_after_turn
+from sprig.server.memory.store import invalidate
 from sprig.server.models.scripted import ScriptedModel
 from sprig.server.runtime import Runtime
 from tests.helpers.app import auth
@@ -44,6 +45,24 @@ async def test_legacy_memory_fields(client: httpx.AsyncClient, world: World) -> 
         uuid.UUID(item["id"])
         assert item["created_at"].endswith("Z") and item["agent_id"] == str(world.agent)
     assert {i["user_id"] for i in items} == {str(world.user), NIL}
+
+
+async def test_one_memory_valid_or_superseded(
+    client: httpx.AsyncClient, runtime: Runtime, world: World
+) -> None:
+    url = f"/agents/{world.agent}/memories"
+    old = (await client.post(url, json={"content": "Ana lives in Oslo"})).json()
+    new = (await client.post(url, json={"content": "Ana lives in Lima"})).json()
+    async with runtime.db.write() as conn:
+        await invalidate(conn, world.dev, uuid.UUID(old["id"]), uuid.UUID(new["id"]), WHEN, WHEN)
+    got = (await client.get(f"{url}/{old['id']}")).json()
+    assert (got["content"], got["superseded_by"]) == ("Ana lives in Oslo", new["id"])
+    assert got["invalidated_at"] == "2024-05-01T12:00:00Z"
+    assert (await client.get(f"{url}/{new['id']}")).json()["invalidated_at"] is None
+    other_agent = (await client.post("/agents", json={"name": "Other"})).json()["id"]
+    missing = await client.get(f"/agents/{other_agent}/memories/{old['id']}")
+    assert missing.status_code == 404 and "not found" in missing.json()["error"]["message"]
+    assert (await client.get(f"{url}/{uuid.uuid4()}")).status_code == 404
 
 
 async def test_delete_memory(client: httpx.AsyncClient, world: World) -> None:
@@ -112,6 +131,8 @@ async def test_other_tenants_get_404_everywhere(
         ("POST", f"/agents/{mine}/memories/search", {"text": "s", "user_id": str(world.user)}),
         ("POST", url, {"content": "planted"}),
         ("POST", f"/agents/{mine}/memories", {"content": "x", "user_id": str(world.user)}),
+        ("GET", f"{url}/{made['id']}", None),
+        ("GET", f"/agents/{mine}/memories/{made['id']}", None),
         ("DELETE", f"{url}/{made['id']}", None),
         ("DELETE", f"/agents/{mine}/memories/{made['id']}", None),
         ("GET", f"/sessions/{world.session}/suggestions", None),

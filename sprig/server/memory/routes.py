@@ -6,6 +6,8 @@
   include_invalidated, lang}`` -> ``{items, time}`` (``lang``: how ``text`` and the
   memories are analysed for BM25; default ``en-US``).
 - ``POST /agents/{id}/memories`` (Sprig): store one memory, or a list, as given (imports).
+- ``GET /agents/{id}/memories/{memory_id}`` (Sprig): one memory, valid or not (the
+  console follows ``superseded_by`` with it).
 - ``DELETE /agents/{id}/memories/{memory_id}`` -> ``{id, deleted_at, jobs}`` (202).
 - ``GET /sessions/{id}/suggestions?limit&offset`` (0.x) -> ``{items}``.
 
@@ -192,6 +194,13 @@ async def create_memories(
     rows = await memory.create(dev, agent_id, [i.values() for i in items])
     views = [memory_view(r) for r in rows]
     return {"items": views} if isinstance(body, list) else {**views[0], "jobs": []}
+
+
+@router.get("/agents/{agent_id}/memories/{memory_id}", response_model=documented(out.Memory))
+async def get_memory(
+    agent_id: UUID, memory_id: UUID, memory: MemoryDep, dev: Developer
+) -> dict[str, Any]:
+    return memory_view(await memory.get(dev, agent_id, memory_id))
 
 
 @router.delete(

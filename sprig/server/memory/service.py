@@ -369,6 +369,15 @@ class MemoryService:
                 await store.touch(conn, developer_id, [r["id"] for r in rows], utcnow())
         return rows
 
+    async def get(self, developer_id: UUID, agent_id: UUID, memory_id: UUID) -> Row:
+        """One memory of the agent, valid or invalidated."""
+        async with self.db.read() as conn:
+            await require_owner(conn, developer_id, "agent", agent_id)
+            rows = await store.rows_by_id(conn, developer_id, [memory_id])
+        if not rows or rows[0]["agent_id"] != agent_id:
+            raise NotFoundError(f"Memory {memory_id} not found")
+        return rows[0]
+
     async def delete(self, developer_id: UUID, agent_id: UUID, memory_id: UUID) -> Row:
         async with self.db.write() as conn:
             await require_owner(conn, developer_id, "agent", agent_id)
