@@ -43,7 +43,7 @@ function View({ path, query }) {
     const match = path.match(pattern);
     if (match) {
       document.title = `${title} · Sprig Console`;
-      return html`<${Component} key=${path} params=${match.slice(1).map(decodeURIComponent)} query=${query} />`;
+      return html`<${Component} key=${path} params=${match.slice(1).map((p) => (p === undefined ? undefined : decodeURIComponent(p)))} query=${query} />`;
     }
   }
   document.title = "Not found · Sprig Console";

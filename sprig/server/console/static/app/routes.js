@@ -2,18 +2,27 @@
 // called with `params` (the pattern's groups) and `query` (URLSearchParams).
 
 import { AgentList, AgentPage } from "./views/agents.js";
+import { ChatView } from "./views/chat.js";
+import { InspectorView } from "./views/inspector.js";
+import { SessionHistory, SessionList } from "./views/sessions.js";
 import { JobsView } from "./views/jobs.js";
 import { MemoriesView } from "./views/memories.js";
 
 export const routes = [
   [/^\/agents$/, AgentList, "Agents"],
   [/^\/agents\/([^/]+)$/, AgentPage, "Agent"],
+  [/^\/chat(?:\/([^/]+))?$/, ChatView, "Chat"],
+  [/^\/sessions$/, SessionList, "Sessions"],
+  [/^\/sessions\/([^/]+)$/, SessionHistory, "History"],
+  [/^\/sessions\/([^/]+)\/turns\/([^/]+)$/, InspectorView, "Prompt inspector"],
   [/^\/memories$/, MemoriesView, "Memories"],
   [/^\/jobs$/, JobsView, "Jobs"],
 ];
 
 export const nav = [
   { href: "#/agents", label: "Agents", match: /^\/agents/ },
+  { href: "#/chat", label: "Chat", match: /^\/chat/ },
+  { href: "#/sessions", label: "Sessions", match: /^\/sessions/ },
   { href: "#/memories", label: "Memories", match: /^\/memories/ },
   { href: "#/jobs", label: "Jobs", match: /^\/jobs/ },
 ];
