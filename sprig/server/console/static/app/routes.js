@@ -2,10 +2,22 @@
 // called with `params` (the pattern's groups) and `query` (URLSearchParams).
 
 import { AgentList, AgentPage } from "./views/agents.js";
+import { ChatView } from "./views/chat.js";
+import { SessionList, SessionPage } from "./views/history.js";
+import { InspectorView } from "./views/inspector.js";
 
 export const routes = [
   [/^\/agents$/, AgentList, "Agents"],
   [/^\/agents\/([^/]+)$/, AgentPage, "Agent"],
+  [/^\/chat$/, ChatView, "Chat"],
+  [/^\/chat\/([^/]+)$/, ChatView, "Chat"],
+  [/^\/sessions$/, SessionList, "Sessions"],
+  [/^\/sessions\/([^/]+)$/, SessionPage, "Session"],
+  [/^\/sessions\/([^/]+)\/turns\/([^/]+)$/, InspectorView, "Prompt inspector"],
 ];
 
-export const nav = [{ href: "#/agents", label: "Agents", match: /^\/agents/ }];
+export const nav = [
+  { href: "#/agents", label: "Agents", match: /^\/agents/ },
+  { href: "#/chat", label: "Chat", match: /^\/chat/ },
+  { href: "#/sessions", label: "Sessions", match: /^\/sessions/ },
+];

@@ -1,0 +1,173 @@
+"""The Sprig Console's chat, prompt inspector and sessions views in a real browser, against
+the scripted model: a session made from the chat view and a reply seen streaming (and kept
+in history), Stop, tool steps, recalled docs with scores, the inspector, history listed and
+cleared, and markup in replies and messages shown inert."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import httpx
+from playwright.sync_api import Page, expect
+
+from sprig.server.models.base import ToolCall
+from sprig.server.models.scripted import ScriptedModel
+from tests.helpers.app import auth
+from tests.helpers.browser import OfflineContext
+from tests.helpers.console import go, screenshot, signed_in
+
+MATH = {"name": "calc", "type": "integration", "integration": {"provider": "math"}}
+
+
+def _client(live_url: str, api_key: str) -> httpx.Client:
+    return httpx.Client(base_url=live_url, headers=auth(api_key))
+
+
+def _agent(c: httpx.Client, name: str = "Guide", **extra: Any) -> dict[str, Any]:
+    r = c.post("/agents", json={"name": name, **extra})
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+def _session(c: httpx.Client, agent_id: str, **extra: Any) -> str:
+    r = c.post("/sessions", json={"agent": agent_id, **extra})
+    assert r.status_code == 201, r.text
+    return str(r.json()["id"])
+
+
+def _send(page: Page, text: str) -> None:
+    page.get_by_role("textbox", name="Message").fill(text)
+    page.get_by_role("button", name="Send").click()
+
+
+def _last_reply(page: Page) -> Any:
+    return page.get_by_role("article", name="Reply").last
+
+
+def test_a_session_made_in_the_chat_view_streams_a_reply_kept_in_history(
+    offline: OfflineContext, live_url: str, api_key: str, model: ScriptedModel
+) -> None:
+    with _client(live_url, api_key) as c:
+        agent = _agent(c, "Librarian")
+        user = c.post("/users", json={"name": "Ana"}).json()
+    page = signed_in(offline, live_url, api_key, f"/chat?agent={agent['id']}")
+    expect(page.get_by_label("Agent")).to_have_value(agent["id"])
+    expect(page.get_by_text("No sessions with this agent yet.")).to_be_visible()
+    page.get_by_label("User").select_option(label="Ana")
+    page.get_by_label("Situation").fill("A reader asks about opening hours.")
+    page.get_by_label("Context overflow").select_option("summarize")
+    page.get_by_label("Token budget").fill("2000")
+    page.get_by_role("button", name="Start session").click()
+    expect(page.get_by_role("heading", name="Chat with Librarian")).to_be_visible()
+    sid = page.url.rsplit("/", 1)[1]
+    with _client(live_url, api_key) as c:
+        made = c.get(f"/sessions/{sid}").json()
+    assert made["agent_id"] == agent["id"] and made["user_id"] == user["id"]
+    assert made["situation"] == "A reader asks about opening hours."
+    assert made["context_overflow"] == "summarize" and made["token_budget"] == 2000
+
+    model.stream_delay = 0.25  # word by word, slowly enough to watch
+    model.push("We open at **nine** and close at six every weekday.")
+    _send(page, "When do you open?")
+    reply = _last_reply(page)
+    # mid-stream: the first words are there, not the last, and Stop is offered
+    expect(reply).to_contain_text("We open")
+    expect(page.get_by_role("button", name="Stop")).to_be_visible()
+    assert "weekday" not in reply.inner_text()
+    expect(reply).to_contain_text("close at six every weekday.")
+    expect(reply.locator("strong", has_text="nine")).to_be_visible()  # markdown
+    expect(page.get_by_role("button", name="Stop")).to_have_count(0)
+    expect(reply).to_contain_text("First token")
+    expect(reply).to_contain_text(re.compile(r"Tokens: \d+ in, \d+ out"))
+    expect(reply).to_contain_text("Total")
+    screenshot(page, "chat")
+    with _client(live_url, api_key) as c:
+        entries = c.get(f"/sessions/{sid}/history").json()["entries"]
+    assert [e["role"] for e in entries] == ["user", "assistant"]
+    assert "When do you open?" in str(entries[0]["content"])
+    assert "close at six every weekday." in str(entries[1]["content"])
+    href = reply.get_by_role("link", name="Inspect").get_attribute("href")
+    assert href == f"#/sessions/{sid}/turns/{entries[-1]['id']}"
+
+    # opening the session again loads its history; it is listed under the agent
+    go(page, f"/chat?agent={agent['id']}")
+    page.get_by_role("link", name=re.compile("A reader asks")).click()
+    expect(page.get_by_role("article", name="You")).to_contain_text("When do you open?")
+    expect(_last_reply(page)).to_contain_text("every weekday")
+
+
+def test_stop_aborts_a_streaming_reply(
+    offline: OfflineContext, live_url: str, api_key: str, model: ScriptedModel
+) -> None:
+    with _client(live_url, api_key) as c:
+        sid = _session(c, _agent(c)["id"])
+    page = signed_in(offline, live_url, api_key, f"/chat/{sid}")
+    model.stream_delay = 0.3
+    model.push(" ".join(f"word{i}" for i in range(60)))
+    _send(page, "Talk at length")
+    expect(_last_reply(page)).to_contain_text("word1")
+    page.get_by_role("button", name="Stop").click()
+    expect(page.get_by_role("status")).to_have_text("Stopped.")
+    expect(_last_reply(page)).to_contain_text("Stopped.")
+    page.wait_for_timeout(700)
+    assert "word59" not in _last_reply(page).inner_text()
+    expect(page.get_by_role("button", name="Send")).to_be_disabled()  # empty box
+    page.get_by_role("textbox", name="Message").fill("again")
+    expect(page.get_by_role("button", name="Send")).to_be_enabled()
+
+
+def test_tool_steps_are_collapsible(
+    offline: OfflineContext, live_url: str, api_key: str, model: ScriptedModel
+) -> None:
+    with _client(live_url, api_key) as c:
+        agent = _agent(c, "Tooly")
+        assert c.post(f"/agents/{agent['id']}/tools", json=MATH).status_code == 201
+        sid = _session(c, agent["id"], auto_run_tools=True)
+    page = signed_in(offline, live_url, api_key, f"/chat/{sid}")
+    model.push([ToolCall("c1", "calc", '{"expression": "6 * 7"}')], "The answer is 42.")
+    _send(page, "What is six times seven?")
+    reply = _last_reply(page)
+    expect(reply).to_contain_text("The answer is 42.")
+    call = reply.locator("details", has_text="Tool call: calc")
+    result = reply.locator("details", has_text="Tool result")
+    expect(call).to_have_count(1)
+    expect(result).to_have_count(1)
+    expect(call.locator("pre")).to_be_hidden()  # closed until opened
+    call.locator("summary").click()
+    expect(call.locator("pre")).to_contain_text('"expression": "6 * 7"')
+    result.locator("summary").focus()
+    page.keyboard.press("Enter")  # by keyboard too
+    expect(result.locator("pre")).to_contain_text("42")
+    # the same steps come back from history
+    page.reload()
+    expect(_last_reply(page).locator("details", has_text="Tool call: calc")).to_have_count(1)
+    expect(_last_reply(page).locator("details", has_text="Tool result")).to_have_count(1)
+
+
+def test_recalled_docs_are_shown_with_their_scores(
+    offline: OfflineContext, live_url: str, api_key: str, model: ScriptedModel
+) -> None:
+    with _client(live_url, api_key) as c:
+        agent = _agent(c)
+        for title, content in (
+            ("Wifi", "The office wifi password is heron-42-blue."),
+            ("Lunch", "The canteen serves lunch from noon to two."),
+        ):
+            doc = {"title": title, "content": content}
+            assert c.post(f"/agents/{agent['id']}/docs", json=doc).status_code == 201
+        sid = _session(c, agent["id"])
+    page = signed_in(offline, live_url, api_key, f"/chat/{sid}")
+    model.push("It is heron-42-blue.")
+    _send(page, "What is the wifi password?")
+    reply = _last_reply(page)
+    expect(reply).to_contain_text("heron-42-blue")
+    recalled = reply.locator("details.recalled")
+    recalled.locator("summary").click()
+    with _client(live_url, api_key) as c:
+        entries = c.get(f"/sessions/{sid}/history").json()["entries"]
+        trace = c.get(f"/sessions/{sid}/turns/{entries[-1]['id']}/trace").json()
+    wifi = next(d for d in trace["recall"]["docs"] if d["title"] == "Wifi")
+    item = recalled.get_by_role("listitem").filter(has_text="Wifi")
+    expect(item).to_contain_text(f"score {wifi['score']:.3f}")
+    expect(item).to_contain_text("heron-42-blue")
