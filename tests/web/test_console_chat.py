@@ -15,7 +15,7 @@ from sprig.server.models.base import ToolCall
 from sprig.server.models.scripted import ScriptedModel
 from tests.helpers.app import auth
 from tests.helpers.browser import OfflineContext
-from tests.helpers.console import go, screenshot, signed_in
+from tests.helpers.console import go, json_editor, screenshot, signed_in
 
 MATH = {"name": "calc", "type": "integration", "integration": {"provider": "math"}}
 
@@ -171,3 +171,56 @@ def test_recalled_docs_are_shown_with_their_scores(
     item = recalled.get_by_role("listitem").filter(has_text="Wifi")
     expect(item).to_contain_text(f"score {wifi['score']:.3f}")
     expect(item).to_contain_text("heron-42-blue")
+
+
+def test_the_inspector_shows_the_prompt_recall_tools_and_phases(
+    offline: OfflineContext, live_url: str, api_key: str, model: ScriptedModel
+) -> None:
+    with _client(live_url, api_key) as c:
+        agent = _agent(c, "Clerk", instructions="Always answer as the night clerk.")
+        assert c.post(f"/agents/{agent['id']}/tools", json=MATH).status_code == 201
+        doc = {"title": "Keys", "content": "Spare keys hang behind the front desk."}
+        assert c.post(f"/agents/{agent['id']}/docs", json=doc).status_code == 201
+        sid = _session(c, agent["id"], auto_run_tools=True)
+    page = signed_in(offline, live_url, api_key, f"/chat/{sid}")
+    page.get_by_label("JSON with a schema").check()
+    schema = json_editor(page, "JSON schema")
+    schema.click()
+    page.keyboard.press("Control+a")
+    page.keyboard.type('{"type": "object", "properties": {"where": {"type": "string"}}}')
+    model.push(
+        [ToolCall("c1", "calc", '{"expression": "2 + 2"}')],
+        '{"where": "behind the front desk"}',
+    )
+    _send(page, "Where are the spare keys?")
+    reply = _last_reply(page)
+    expect(reply).to_contain_text("behind the front desk")
+    sent = model.requests[-1]
+    assert sent.response_format is not None and sent.response_format["type"] == "json_schema"
+    assert "where" in str(sent.response_format)
+    reply.get_by_role("link", name="Inspect").click()
+    expect(page.get_by_role("heading", name="Prompt inspector")).to_be_visible()
+    system = page.get_by_role("region", name="System prompt")
+    expect(system).to_contain_text("Always answer as the night clerk.")
+    window = page.get_by_role("region", name=re.compile("Message window"))
+    expect(window).to_contain_text("Where are the spare keys?")
+    recalled = page.get_by_role("region", name="Recalled")
+    expect(recalled).to_contain_text("Keys")
+    expect(recalled).to_contain_text(re.compile(r"score \d\.\d{3}"))
+    tools = page.get_by_role("region", name="Tools")
+    expect(tools).to_contain_text("calc")
+    expect(tools.locator("details", has_text="Tool call: calc")).to_have_count(1)
+    phases = page.get_by_role("list", name="Phase timings")
+    expect(phases.locator("meter").first).to_be_attached()
+    entry_id = page.url.rsplit("/", 1)[1]
+    with _client(live_url, api_key) as c:
+        trace = c.get(f"/sessions/{sid}/turns/{entry_id}/trace").json()
+    names = [p["name"] for p in trace["phases"]]
+    assert "model" in names
+    expect(phases.locator("meter")).to_have_count(len(names))
+    for name in set(names):
+        expect(phases).to_contain_text(name)
+    expect(page.get_by_text(trace["model"], exact=True).first).to_be_visible()
+    screenshot(page, "inspector")
+    go(page, f"/sessions/{sid}/turns/{sid}")  # not a turn: the API's words
+    expect(page.get_by_role("alert")).to_contain_text("No trace of a turn answered by entry")
