@@ -224,3 +224,86 @@ def test_the_inspector_shows_the_prompt_recall_tools_and_phases(
     screenshot(page, "inspector")
     go(page, f"/sessions/{sid}/turns/{sid}")  # not a turn: the API's words
     expect(page.get_by_role("alert")).to_contain_text("No trace of a turn answered by entry")
+
+
+def test_sessions_listed_by_agent_and_user_history_shown_and_cleared(
+    offline: OfflineContext, live_url: str, api_key: str, model: ScriptedModel
+) -> None:
+    with _client(live_url, api_key) as c:
+        guide, other = _agent(c, "Guide"), _agent(c, "Other")
+        ana = c.post("/users", json={"name": "Ana"}).json()
+        sid = _session(c, guide["id"], user=ana["id"], situation="Museum tour")
+        other_sid = _session(c, other["id"], situation="Elsewhere")
+        model.push("The east wing opens at ten.", "The cafe is upstairs.")
+        for text in ("When does the east wing open?", "Where is the cafe?"):
+            body = {"messages": [{"role": "user", "content": text}]}
+            assert c.post(f"/sessions/{sid}/chat", json=body).status_code == 201
+        entries = c.get(f"/sessions/{sid}/history").json()["entries"]
+    page = signed_in(offline, live_url, api_key, "/sessions")
+    table = page.get_by_role("table")
+    expect(table.get_by_role("row")).to_have_count(3)  # a header and two sessions
+    page.get_by_label("Agent").select_option(label="Guide")
+    expect(table.get_by_role("row")).to_have_count(2)
+    expect(table).to_contain_text("Museum tour")
+    expect(table).not_to_contain_text("Elsewhere")
+    page.get_by_label("Agent").select_option(label="Any agent")
+    page.get_by_label("User").select_option(label="Ana")
+    expect(table.get_by_role("row")).to_have_count(2)
+    expect(table).to_contain_text("Ana")
+    table.get_by_role("link", name=f"Session {sid[-8:]}").click()
+
+    expect(page.get_by_role("heading", name="History (4 entries)")).to_be_visible()
+    rows = page.get_by_role("table").get_by_role("row")
+    expect(rows).to_have_count(5)
+    for i, entry in enumerate(entries, start=1):
+        row = rows.nth(i)
+        expect(row).to_contain_text(entry["role"])
+        expect(row).to_contain_text(entry["source"])
+        expect(row.get_by_role("cell").nth(3)).to_have_text(str(entry["token_count"]))
+    expect(rows.nth(1)).to_contain_text("When does the east wing open?")
+    expect(rows.nth(4)).to_contain_text("The cafe is upstairs.")
+    inspect = rows.nth(4).get_by_role("link", name="Inspect")
+    assert inspect.get_attribute("href") == f"#/sessions/{sid}/turns/{entries[3]['id']}"
+    screenshot(page, "sessions")
+
+    page.get_by_role("button", name="Clear history").click()
+    page.get_by_role("dialog").get_by_role("button", name="Cancel").click()
+    with _client(live_url, api_key) as c:
+        assert len(c.get(f"/sessions/{sid}/history").json()["entries"]) == 4
+    page.get_by_role("button", name="Clear history").click()
+    page.get_by_role("dialog").get_by_role("button", name="Clear").click()
+    expect(page.get_by_role("status")).to_have_text("History cleared.")
+    expect(page.get_by_role("heading", name="History (0 entries)")).to_be_visible()
+    with _client(live_url, api_key) as c:
+        assert c.get(f"/sessions/{sid}/history").json()["entries"] == []
+        assert c.get(f"/sessions/{sid}").status_code == 200
+
+    page.get_by_role("button", name="Delete session").click()
+    page.get_by_role("dialog").get_by_role("button", name="Delete").click()
+    expect(page.get_by_role("heading", name="Sessions")).to_be_visible()
+    expect(page.get_by_role("table")).not_to_contain_text("Museum tour")
+    with _client(live_url, api_key) as c:
+        assert c.get(f"/sessions/{sid}").status_code == 404
+        assert c.get(f"/sessions/{other_sid}").status_code == 200
+
+
+def test_a_summary_shows_what_it_replaced(
+    offline: OfflineContext, live_url: str, api_key: str, model: ScriptedModel
+) -> None:
+    with _client(live_url, api_key) as c:
+        sid = _session(c, _agent(c)["id"], context_overflow="summarize", token_budget=60)
+        model.fallback = "Noted, " + "and so on " * 3
+        for i in range(6):
+            body = {"messages": [{"role": "user", "content": f"Fact number {i}: " + "blah " * 8}]}
+            assert c.post(f"/sessions/{sid}/chat", json=body).status_code == 201
+        history = c.get(f"/sessions/{sid}/history").json()
+    summaries = [e for e in history["entries"] if e["source"] == "summarizer"]
+    relations = [r for r in history["relations"] if r["relation"] == "summary_of"]
+    assert summaries and relations  # "summarize" folds the oldest span within the turn
+    page = signed_in(offline, live_url, api_key, f"/sessions/{sid}")
+    summary_row = page.get_by_role("row").filter(has_text="summarizer").first
+    covered = [r for r in relations if r["head"] == summaries[0]["id"]]
+    expect(summary_row).to_contain_text(f"Summary replacing {len(covered)} entries")
+    expect(page.get_by_role("row").filter(has_text="Replaced by the summary")).to_have_count(
+        len(relations)
+    )
