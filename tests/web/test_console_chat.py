@@ -307,3 +307,48 @@ def test_a_summary_shows_what_it_replaced(
     expect(page.get_by_role("row").filter(has_text="Replaced by the summary")).to_have_count(
         len(relations)
     )
+
+
+XSS_REPLY = (
+    'Look: <img src=x onerror="window.__xss=1"> and <script>window.__xss=2</script> '
+    '[click me](javascript:window.__xss=3) <a href="javascript:window.__xss=4">link</a>'
+)
+XSS_MESSAGE = '<img src=x onerror="window.__xss=5"><b id="injected">bold</b>'
+
+
+def test_markup_in_replies_and_messages_is_inert(
+    offline: OfflineContext, live_url: str, api_key: str, model: ScriptedModel
+) -> None:
+    with _client(live_url, api_key) as c:
+        sid = _session(c, _agent(c)["id"])
+    page = signed_in(offline, live_url, api_key, f"/chat/{sid}")
+    page.set_viewport_size({"width": 390, "height": 800})  # a phone's width
+    model.push(XSS_REPLY)
+    _send(page, XSS_MESSAGE)
+    reply = _last_reply(page)
+    expect(reply.get_by_role("link", name="Inspect")).to_be_visible()
+    expect(page.get_by_role("article", name="You")).to_contain_text(XSS_MESSAGE)  # as text
+    assert page.locator("#injected").count() == 0
+    assert page.locator("main img").count() == 0 or all(
+        img.get_attribute("onerror") is None for img in page.locator("main img").all()
+    )
+    assert page.locator("main script").count() == 0
+    for link in reply.locator("a").all():
+        assert not (link.get_attribute("href") or "").lower().startswith("javascript:")
+    for name in ("click me", "link"):
+        links = reply.get_by_role("link", name=name)
+        if links.count():
+            links.first.click()
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 391
+    screenshot(page, "chat-narrow")
+    # the same text from history, in the chat and in the session's page
+    page.reload()
+    expect(_last_reply(page)).to_contain_text("Look:")
+    assert page.locator("#injected").count() == 0
+    go(page, f"/sessions/{sid}")
+    expect(page.get_by_role("table")).to_contain_text('<b id="injected">')
+    assert page.locator("#injected").count() == 0
+    page.wait_for_timeout(300)
+    assert page.evaluate("() => window.__xss") is None
+    overflow = page.evaluate("() => document.documentElement.scrollWidth")
+    assert overflow <= 390 + 1, overflow
