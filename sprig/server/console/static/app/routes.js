@@ -3,17 +3,18 @@
 
 import { AgentList, AgentPage } from "./views/agents.js";
 import { ChatView } from "./views/chat.js";
+import { SessionList, SessionPage } from "./views/history.js";
 import { InspectorView } from "./views/inspector.js";
-import { SessionHistory, SessionList } from "./views/sessions.js";
 import { JobsView } from "./views/jobs.js";
 import { MemoriesView } from "./views/memories.js";
 
 export const routes = [
   [/^\/agents$/, AgentList, "Agents"],
   [/^\/agents\/([^/]+)$/, AgentPage, "Agent"],
-  [/^\/chat(?:\/([^/]+))?$/, ChatView, "Chat"],
+  [/^\/chat$/, ChatView, "Chat"],
+  [/^\/chat\/([^/]+)$/, ChatView, "Chat"],
   [/^\/sessions$/, SessionList, "Sessions"],
-  [/^\/sessions\/([^/]+)$/, SessionHistory, "History"],
+  [/^\/sessions\/([^/]+)$/, SessionPage, "Session"],
   [/^\/sessions\/([^/]+)\/turns\/([^/]+)$/, InspectorView, "Prompt inspector"],
   [/^\/memories$/, MemoriesView, "Memories"],
   [/^\/jobs$/, JobsView, "Jobs"],

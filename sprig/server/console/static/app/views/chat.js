@@ -1,6 +1,6 @@
-// Chat: pick or start a session, send messages and watch replies stream; each reply shows
-// its tool steps, the documents it recalled (with scores), its tokens and its latency, and
-// links to the prompt inspector.
+// Chat: pick an agent, then one of its recent sessions or a new one; talk with it, the reply
+// streamed token by token (Stop aborts it), its tool steps, recalled docs, usage and timing
+// under it, and a link to the turn's prompt inspector.
 
 import { api, stream } from "../api.js";
 import {
@@ -13,69 +13,80 @@ import {
   html,
   ms,
   navigate,
-  parseObject,
   score,
   shortId,
   useAsync,
   useEffect,
+  useId,
   useRef,
   useState,
   when,
 } from "../ui.js";
 
-const OVERFLOW = ["", "truncate", "summarize", "adaptive"];
-
 export function ChatView({ params: [sessionId], query }) {
-  if (!sessionId) return html`<${SessionPicker} agentId=${query.get("agent") || ""} />`;
-  return html`<${Conversation} key=${sessionId} sessionId=${sessionId} />`;
+  if (sessionId) return html`<${SessionChat} id=${sessionId} />`;
+  return html`<${ChatStart} agentId=${query.get("agent") || ""} />`;
 }
 
-// ---- choosing a session --------------------------------------------------------------------
+// ---- choosing an agent and a session ------------------------------------------------------
 
-function SessionPicker({ agentId: initial }) {
+function ChatStart({ agentId }) {
   const agents = useAsync(() => api.get("/agents", { limit: 100 }), []);
-  const [agentId, setAgentId] = useState(initial);
-  const chosen = agentId || agents.data?.items?.[0]?.id || "";
+  const [agent, setAgent] = useState(agentId);
+  useEffect(() => setAgent(agentId), [agentId]);
+  const choose = (e) => {
+    setAgent(e.target.value);
+    navigate(e.target.value ? `/chat?agent=${e.target.value}` : "/chat");
+  };
   return html`<h1>Chat</h1>
     <${Loaded} state=${agents} what="Loading agents">
       ${(data) =>
         data.items.length
           ? html`<div class="field narrow">
-                <label for="chat-agent">Agent</label>
-                <select id="chat-agent" value=${chosen} onChange=${(e) => setAgentId(e.target.value)}>
-                  ${data.items.map((a) => html`<option value=${a.id}>${a.name}</option>`)}
-                </select>
-              </div>
-              ${chosen ? html`<${AgentSessions} key=${chosen} agentId=${chosen} />` : null}`
-          : html`<p class="empty">Make an agent first: <a href="#/agents/new">New agent</a>.</p>`}
-    <//>`;
+              <label for="chat-agent">Agent</label>
+              <select id="chat-agent" value=${agent} onChange=${choose}>
+                <option value="">Choose an agent…</option>
+                ${data.items.map((a) => html`<option value=${a.id}>${a.name} (${shortId(a.id)})</option>`)}
+              </select>
+            </div>`
+          : html`<p class="empty">No agents yet. <a href="#/agents/new">Make one</a> to chat with it.</p>`}
+    <//>
+    ${agent ? html`<${AgentSessions} key=${agent} agentId=${agent} />` : null}`;
 }
 
 function AgentSessions({ agentId }) {
-  const sessions = useAsync(() => api.get("/sessions", { agent_id: agentId, limit: 20 }), [agentId]);
-  return html`<h2>Recent sessions</h2>
-    <${Loaded} state=${sessions} what="Loading sessions">
-      ${(data) =>
-        data.items.length
-          ? html`<ul class="session-list">${data.items.map(
-              (s) => html`<li><a href=${`#/chat/${s.id}`}>${s.situation || `Session ${shortId(s.id)}`}</a>
-                <span class="muted"> ${when(s.updated_at || s.created_at)}</span></li>`,
-            )}</ul>`
-          : html`<p class="muted">No sessions with this agent yet.</p>`}
-    <//>
-    <h2>New session</h2>
-    <${NewSession} agentId=${agentId} />`;
+  const sessions = useAsync(() => api.get("/sessions", { agent_id: agentId, limit: 10 }), [agentId]);
+  return html`<div class="grid2 chat-start">
+    <section class="card" aria-labelledby="recent-h">
+      <h2 id="recent-h">Recent sessions</h2>
+      <${Loaded} state=${sessions} what="Loading sessions">
+        ${(data) =>
+          data.items.length
+            ? html`<ul class="plain-list">${data.items.map(
+                (s) => html`<li><a href=${`#/chat/${s.id}`}>${s.situation ? s.situation.slice(0, 60) : `Session ${shortId(s.id)}`}</a>
+                  <span class="muted"> ${when(s.created_at)}</span></li>`,
+              )}</ul>`
+            : html`<p class="muted">No sessions with this agent yet.</p>`}
+      <//>
+    </section>
+    <section class="card" aria-labelledby="new-h">
+      <h2 id="new-h">New session</h2>
+      <${NewSession} agentId=${agentId} />
+    </section>
+  </div>`;
 }
 
 function NewSession({ agentId }) {
   const users = useAsync(() => api.get("/users", { limit: 100 }), []);
-  const [form, setForm] = useState({ user: "", situation: "", overflow: "", budget: "", tools: true });
+  const [form, setForm] = useState({ user: "", situation: "", overflow: "", budget: "" });
   const [error, setError] = useState(null);
-  const set = (name) => (e) => setForm({ ...form, [name]: e.target.type === "checkbox" ? e.target.checked : e.target.value });
+  const [busy, setBusy] = useState(false);
+  const set = (name) => (e) => setForm({ ...form, [name]: e.target.value });
   const submit = async (e) => {
     e.preventDefault();
     setError(null);
-    const body = { agent: agentId, auto_run_tools: form.tools };
+    setBusy(true);
+    const body = { agent: agentId };
     if (form.user) body.user = form.user;
     if (form.situation.trim()) body.situation = form.situation;
     if (form.overflow) body.context_overflow = form.overflow;
@@ -85,219 +96,250 @@ function NewSession({ agentId }) {
       navigate(`/chat/${made.id}`);
     } catch (err) {
       setError(err);
+      setBusy(false);
     }
   };
-  return html`<form class="stack card" onSubmit=${submit} aria-label="New session">
+  return html`<form class="stack" onSubmit=${submit} aria-label="New session">
+    <${Field} label="User" hint=${users.error ? "(could not list users)" : "(optional)"}>
+      ${(id) => html`<select id=${id} value=${form.user} onChange=${set("user")}>
+        <option value="">No user</option>
+        ${(users.data?.items ?? []).map((u) => html`<option value=${u.id}>${u.name || shortId(u.id)}</option>`)}
+      </select>`}
+    <//>
+    <${Field} label="Situation" hint="(optional: added to the system prompt)">
+      ${(id) => html`<textarea id=${id} rows="3" value=${form.situation} onInput=${set("situation")}></textarea>`}
+    <//>
     <div class="grid2">
-      <${Field} label="User" hint="(optional)">
-        ${(id) => html`<select id=${id} value=${form.user} onChange=${set("user")}>
-          <option value="">No user</option>
-          ${(users.data?.items ?? []).map((u) => html`<option value=${u.id}>${u.name}</option>`)}
-        </select>`}
-      <//>
       <${Field} label="Context overflow">
         ${(id) => html`<select id=${id} value=${form.overflow} onChange=${set("overflow")}>
-          ${OVERFLOW.map((o) => html`<option value=${o}>${o || "The server's default"}</option>`)}
+          <option value="">The server's default</option>
+          <option value="truncate">truncate</option>
+          <option value="summarize">summarize</option>
+          <option value="adaptive">adaptive</option>
         </select>`}
       <//>
       <${Field} label="Token budget" hint="(optional)">
-        ${(id) => html`<input id=${id} type="number" min="1" value=${form.budget} onInput=${set("budget")} />`}
+        ${(id) => html`<input id=${id} type="number" min="1" step="1" value=${form.budget} onInput=${set("budget")} />`}
       <//>
     </div>
-    <${Field} label="Situation" hint="(added to the system prompt)">
-      ${(id) => html`<textarea id=${id} rows="3" value=${form.situation} onInput=${set("situation")}></textarea>`}
-    <//>
-    <label class="check"><input type="checkbox" checked=${form.tools} onChange=${set("tools")} /> Run the agent's server-side tools</label>
-    <${ErrorNote} error=${error} title="Could not start the session" />
-    <div><button class="primary" type="submit">Start chatting</button></div>
+    <${ErrorNote} error=${error} />
+    <div class="row end"><button type="submit" class="primary" disabled=${busy}>Start session</button></div>
   </form>`;
 }
 
-// ---- the conversation ------------------------------------------------------------------------
+// ---- a session's chat ---------------------------------------------------------------------
 
-/** History entries as turns: a user message, or a reply with the tool steps before it. */
-function turnsOf(entries) {
+/** History entries as turns: a user's message, then the reply (its tool steps and text). */
+export function turnsOf(entries) {
   const turns = [];
-  let steps = [];
+  let reply = null;
   for (const e of entries) {
-    if (e.role === "user" || e.role === "system") {
-      turns.push({ kind: "user", id: e.id, role: e.role, text: contentText(e.content) });
-      steps = [];
-    } else if (e.role === "tool") {
-      steps.push({ kind: "result", id: e.tool_call_id, text: contentText(e.content) });
-    } else if (e.tool_calls?.length) {
-      steps.push({ kind: "calls", calls: e.tool_calls });
-    } else {
-      turns.push({ kind: "reply", id: e.id, text: contentText(e.content), steps, tokens: e.token_count, model: e.model });
-      steps = [];
+    if (e.role === "user") {
+      reply = null;
+      turns.push({ kind: "user", key: e.id, text: contentText(e.content) });
+    } else if (e.role === "assistant" || e.role === "tool") {
+      if (!reply) {
+        reply = { kind: "reply", key: e.id, steps: [], text: "", done: true };
+        turns.push(reply);
+      }
+      if (e.role === "tool") reply.steps.push({ kind: "result", id: e.tool_call_id, text: contentText(e.content) });
+      else {
+        if (e.tool_calls?.length) reply.steps.push({ kind: "calls", calls: e.tool_calls });
+        const text = contentText(e.content);
+        if (text) reply.text = reply.text ? `${reply.text}\n\n${text}` : text;
+        reply.id = e.id;
+        reply.partial = e.partial;
+      }
     }
   }
   return turns;
 }
 
-function Conversation({ sessionId }) {
-  const session = useAsync(() => api.get(`/sessions/${sessionId}`), [sessionId]);
-  const history = useAsync(() => api.get(`/sessions/${sessionId}/history`, { limit: 1000 }), [sessionId]);
-  const [turns, setTurns] = useState(null);
-  const [busy, setBusy] = useState(null); // the AbortController of the reply streaming
-  const [error, setError] = useState(null);
-  const end = useRef(null);
-  useEffect(() => {
-    if (history.data) setTurns(turnsOf(history.data.entries ?? history.data.items ?? []));
-  }, [history.data]);
-  useEffect(() => end.current?.scrollIntoView?.({ block: "end" }), [turns]);
-  const send = async (text, format) => {
-    setError(null);
-    const control = new AbortController();
-    setBusy(control);
-    const reply = { kind: "reply", text: "", steps: [], docs: [], streaming: true, started: performance.now() };
-    const update = (change) => setTurns((all) => [...all.slice(0, -1), { ...all.at(-1), ...change }]);
-    setTurns((all) => [...all, { kind: "user", role: "user", text }, reply]);
-    const body = { messages: [{ role: "user", content: text }], stream: true };
-    if (format) body.response_format = format;
-    let current = { ...reply };
-    try {
-      for await (const chunk of stream(`/sessions/${sessionId}/chat`, body, { signal: control.signal })) {
-        current = absorb(current, chunk);
-        update(current);
-      }
-    } catch (err) {
-      if (err.name !== "AbortError") setError(err);
-      else current = { ...current, stopped: true };
-    } finally {
-      update({ ...current, streaming: false, total: performance.now() - reply.started });
-      setBusy(null);
-    }
-  };
-  return html`<${Loaded} state=${session} what="Loading the session">
-    ${(s) => html`<div class="row"><h1>Chat</h1><span class="spacer"></span>
-        <a href=${`#/sessions/${s.id}`}>History</a></div>
-      <p class="muted">Session <span class="mono">${s.id}</span>${s.situation ? html` · ${s.situation}` : null}</p>
-      <section class="chat-log" aria-label="Conversation" aria-live="polite">
-        ${turns === null
-          ? html`<${Loaded} state=${history} what="Loading the history">${() => null}<//>`
-          : turns.length
-            ? turns.map((t) => html`<${Turn} turn=${t} sessionId=${s.id} />`)
-            : html`<p class="empty">No messages yet: say something.</p>`}
-        <div ref=${end}></div>
-      </section>
-      <${ErrorNote} error=${error} title="The reply failed" />
-      <${Composer} busy=${busy} onSend=${send} />`}
+function SessionChat({ id }) {
+  const state = useAsync(
+    () => Promise.all([api.get(`/sessions/${id}`), api.get(`/sessions/${id}/history`)]),
+    [id],
+  );
+  return html`<${Loaded} state=${state} what="Loading the session">
+    ${([session, history]) => html`<${ChatRoom} session=${session} history=${history} />`}
   <//>`;
 }
 
-/** Fold one streamed event into the reply being shown. */
-function absorb(reply, chunk) {
-  const next = { ...reply, id: chunk.id || reply.id };
-  if (chunk.docs) next.docs = chunk.docs;
-  if (chunk.usage) next.usage = chunk.usage;
-  const choice = chunk.choices?.[0];
-  const delta = choice?.delta ?? {};
-  if (delta.role === "tool") {
-    next.steps = [...next.steps, { kind: "result", id: delta.tool_call_id, text: contentText(delta.content) }];
-  } else {
-    if (delta.tool_calls?.length) next.steps = [...next.steps, { kind: "calls", calls: delta.tool_calls }];
-    if (delta.content) {
-      next.text += contentText(delta.content);
-      next.ttft ??= performance.now() - reply.started;
+function ChatRoom({ session, history }) {
+  const agent = useAsync(() => (session.agent_id ? api.get(`/agents/${session.agent_id}`) : null), [session.agent_id]);
+  const [turns, setTurns] = useState(() => turnsOf(history.entries));
+  const [text, setText] = useState("");
+  const [busy, setBusy] = useState(false);
+  const [status, setStatus] = useState("");
+  const [error, setError] = useState(null);
+  const [jsonMode, setJsonMode] = useState("off");
+  const [schema, setSchema] = useState('{\n  "type": "object",\n  "properties": {"answer": {"type": "string"}}\n}');
+  const abort = useRef(null);
+  const schemaId = useId("schema");
+  useEffect(() => () => abort.current?.abort(), []);
+
+  const update = (key, change) => setTurns((all) => all.map((t) => (t.key === key ? { ...t, ...change(t) } : t)));
+
+  const send = async (e) => {
+    e.preventDefault();
+    const message = text.trim();
+    if (!message || busy) return;
+    setError(null);
+    const body = { messages: [{ role: "user", content: message }], stream: true };
+    if (jsonMode === "object") body.response_format = { type: "json_object" };
+    if (jsonMode === "schema") {
+      try {
+        body.response_format = { type: "json_schema", json_schema: { name: "reply", schema: JSON.parse(schema) } };
+      } catch (err) {
+        setError(new Error(`The JSON schema is not valid JSON: ${err.message}`));
+        return;
+      }
     }
-  }
-  if (choice?.finish_reason) next.finish = choice.finish_reason;
-  return next;
+    const key = `r${Date.now()}`;
+    setTurns((all) => [
+      ...all,
+      { kind: "user", key: `u${key}`, text: message },
+      { kind: "reply", key, steps: [], text: "", docs: [], done: false },
+    ]);
+    setText("");
+    setBusy(true);
+    setStatus("Replying…");
+    const controller = new AbortController();
+    abort.current = controller;
+    const started = performance.now();
+    let first = null;
+    try {
+      for await (const chunk of stream(`/sessions/${session.id}/chat`, body, { signal: controller.signal })) {
+        const choice = chunk.choices?.[0];
+        const delta = choice?.delta ?? {};
+        if (first === null && delta.role !== "tool" && !delta.tool_calls?.length && delta.content) {
+          first = performance.now() - started;
+        }
+        const ttft = first;
+        update(key, (t) => {
+          const next = { id: chunk.id || t.id };
+          if (chunk.docs) next.docs = chunk.docs;
+          if (delta.tool_calls?.length) next.steps = [...t.steps, { kind: "calls", calls: delta.tool_calls, returned: !!choice.finish_reason }];
+          else if (delta.role === "tool") next.steps = [...t.steps, { kind: "result", id: delta.tool_call_id, text: contentText(delta.content) }];
+          else if (delta.content) next.text = t.text + contentText(delta.content);
+          if (ttft !== null) next.ttft = ttft;
+          if (choice?.finish_reason) {
+            next.finish = choice.finish_reason;
+            next.usage = chunk.usage;
+            next.stopReason = chunk.stop_reason;
+          }
+          return next;
+        });
+      }
+      update(key, () => ({ done: true, total: performance.now() - started }));
+      setStatus("Reply finished.");
+    } catch (err) {
+      const stopped = err.name === "AbortError";
+      update(key, () => ({ done: true, stopped, total: performance.now() - started }));
+      if (stopped) setStatus("Stopped.");
+      else {
+        setStatus("");
+        setError(err);
+      }
+    } finally {
+      abort.current = null;
+      setBusy(false);
+    }
+  };
+
+  const keys = (e) => {
+    if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) send(e);
+  };
+
+  return html`<div class="row"><h1>Chat${agent.data ? html` with ${agent.data.name}` : null}</h1><span class="spacer"></span>
+      <a class="button" href=${`#/sessions/${session.id}`}>History</a>
+      <a class="button" href=${session.agent_id ? `#/chat?agent=${session.agent_id}` : "#/chat"}>Other sessions</a></div>
+    <p class="muted">Session <span class="mono">${session.id}</span>${session.situation ? html` · ${session.situation}` : null}</p>
+    <section class="chat-log" aria-label="Conversation">
+      ${turns.length ? turns.map((t) => (t.kind === "user" ? html`<${UserTurn} key=${t.key} turn=${t} />` : html`<${ReplyTurn} key=${t.key} turn=${t} sessionId=${session.id} />`)) : html`<p class="empty">No messages yet: say something.</p>`}
+    </section>
+    <p class="sr-only" role="status">${status}</p>
+    <${ErrorNote} error=${error} />
+    <form class="stack chat-compose" onSubmit=${send} aria-label="Composer">
+      <div class="field">
+        <label for="chat-message">Message <span class="hint">(Ctrl+Enter sends)</span></label>
+        <textarea id="chat-message" rows="3" value=${text} onInput=${(e) => setText(e.target.value)} onKeyDown=${keys}></textarea>
+      </div>
+      <fieldset class="json-mode">
+        <legend>Output</legend>
+        ${[
+          ["off", "Text"],
+          ["object", "JSON object"],
+          ["schema", "JSON with a schema"],
+        ].map(
+          ([value, label]) => html`<label class="inline"><input type="radio" name="json-mode" value=${value}
+            checked=${jsonMode === value} onChange=${() => setJsonMode(value)} /> ${label}</label>`,
+        )}
+      </fieldset>
+      ${jsonMode === "schema"
+        ? html`<div class="field"><span class="label">JSON schema</span>
+            <${JsonEditor} id=${schemaId} label="JSON schema" value=${schema} onChange=${setSchema} /></div>`
+        : null}
+      <div class="row end">
+        ${busy ? html`<button type="button" class="danger" onClick=${() => abort.current?.abort()}>Stop</button>` : null}
+        <button type="submit" class="primary" disabled=${busy || !text.trim()}>Send</button>
+      </div>
+    </form>`;
 }
 
-function Turn({ turn, sessionId }) {
-  if (turn.kind === "user") {
-    return html`<article class="msg msg-user" aria-label=${`${turn.role} message`}>
-      <div class="msg-role">${turn.role === "system" ? "System" : "You"}</div>
-      <div class="msg-text">${turn.text}</div>
-    </article>`;
-  }
-  return html`<article class="msg msg-reply" aria-label="Reply" aria-busy=${turn.streaming ? "true" : "false"}>
-    <div class="msg-role">Agent</div>
-    ${turn.steps.map((step) => html`<${Step} step=${step} />`)}
-    ${turn.text ? html`<${Markdown} text=${turn.text} />` : turn.streaming ? html`<p class="muted" role="status">Thinking…</p>` : null}
-    ${turn.stopped ? html`<p class="muted" role="status">Stopped.</p>` : null}
-    ${turn.docs?.length ? html`<${Recalled} docs=${turn.docs} />` : null}
-    <${TurnFacts} turn=${turn} sessionId=${sessionId} />
+function UserTurn({ turn }) {
+  return html`<article class="msg user" aria-label="You">
+    <h2 class="msg-who">You</h2>
+    <p class="msg-text">${turn.text}</p>
   </article>`;
 }
 
-function Step({ step }) {
-  if (step.kind === "calls") {
-    return step.calls.map(
-      (c) => html`<details class="step"><summary>Tool call: <code>${c.function?.name}</code></summary>
-        <pre>${c.function?.arguments}</pre></details>`,
-    );
+function ToolSteps({ steps }) {
+  return steps.map((s, i) =>
+    s.kind === "calls"
+      ? s.calls.map(
+          (c, j) => html`<details class="tool-step" key=${`${i}-${j}`}>
+            <summary>Tool call: <span class="mono">${c.function?.name ?? c.name}</span>${s.returned ? " (returned to the client)" : ""}</summary>
+            <pre>${prettyArgs(c.function?.arguments ?? c.arguments)}</pre>
+          </details>`,
+        )
+      : html`<details class="tool-step" key=${i}>
+          <summary>Tool result${s.id ? html` <span class="muted mono">${s.id}</span>` : null}</summary>
+          <pre>${s.text}</pre>
+        </details>`,
+  );
+}
+
+function prettyArgs(args) {
+  if (typeof args !== "string") return JSON.stringify(args ?? {}, null, 2);
+  try {
+    return JSON.stringify(JSON.parse(args), null, 2);
+  } catch {
+    return args;
   }
-  return html`<details class="step"><summary>Tool result${step.id ? html` <span class="muted mono">${step.id}</span>` : null}</summary>
-    <pre>${step.text}</pre></details>`;
 }
 
-function Recalled({ docs }) {
-  return html`<details class="recalled" open><summary>Recalled ${docs.length} document${docs.length === 1 ? "" : "s"}</summary>
-    <ol>${docs.map(
-      (d) => html`<li><strong>${d.title || shortId(d.id)}</strong> <span class="pill" title="score">score ${score(d.score ?? d.relevance)}</span>
-        <div class="muted snippet">${d.snippet?.content}</div></li>`,
-    )}</ol></details>`;
-}
-
-function TurnFacts({ turn, sessionId }) {
-  const facts = [];
-  if (turn.usage) facts.push(`${turn.usage.prompt_tokens} tokens in, ${turn.usage.completion_tokens} out`);
-  else if (turn.tokens) facts.push(`${turn.tokens} tokens`);
-  if (turn.ttft != null) facts.push(`first token ${ms(turn.ttft)}`);
-  if (turn.total != null) facts.push(`total ${ms(turn.total)}`);
-  return html`<div class="turn-facts muted">
-    ${facts.join(" · ")}
-    ${turn.id && !turn.streaming ? html` <a href=${`#/sessions/${sessionId}/turns/${turn.id}`}>Inspect</a>` : null}
-  </div>`;
-}
-
-function Composer({ busy, onSend }) {
-  const [text, setText] = useState("");
-  const [format, setFormat] = useState("text");
-  const [schema, setSchema] = useState('{\n  "type": "object",\n  "properties": {"answer": {"type": "string"}},\n  "required": ["answer"]\n}');
-  const [problem, setProblem] = useState(null);
-  const submit = (e) => {
-    e.preventDefault();
-    if (!text.trim() || busy) return;
-    let chosen = null;
-    try {
-      if (format === "json_object") chosen = { type: "json_object" };
-      if (format === "json_schema") chosen = { type: "json_schema", json_schema: { name: "reply", schema: parseObject(schema, "The schema") } };
-    } catch (err) {
-      setProblem(err.message);
-      return;
-    }
-    setProblem(null);
-    onSend(text, chosen);
-    setText("");
-  };
-  const keys = (e) => {
-    if (e.key === "Enter" && !e.shiftKey) submit(e);
-  };
-  return html`<form class="composer stack" onSubmit=${submit} aria-label="Send a message">
-    <div class="field">
-      <label for="chat-message">Message <span class="hint">(Enter sends, Shift+Enter for a new line)</span></label>
-      <textarea id="chat-message" rows="3" value=${text} onInput=${(e) => setText(e.target.value)} onKeyDown=${keys}></textarea>
-    </div>
-    <div class="row">
-      <label for="chat-format" class="inline">Output</label>
-      <select id="chat-format" class="auto" value=${format} onChange=${(e) => setFormat(e.target.value)}>
-        <option value="text">Text</option>
-        <option value="json_object">JSON object</option>
-        <option value="json_schema">JSON with a schema</option>
-      </select>
-      <span class="spacer"></span>
-      ${busy
-        ? html`<button type="button" class="danger" onClick=${() => busy.abort()}>Stop</button>`
-        : html`<button class="primary" type="submit" disabled=${!text.trim()}>Send</button>`}
-    </div>
-    ${format === "json_schema"
-      ? html`<div class="field"><span class="label">Schema <span class="hint">(JSON Schema the reply must follow)</span></span>
-          <${JsonEditor} id="chat-schema" label="Schema" value=${schema} onChange=${setSchema} /></div>`
+function ReplyTurn({ turn, sessionId }) {
+  return html`<article class="msg reply" aria-label="Reply" aria-busy=${turn.done ? "false" : "true"}>
+    <h2 class="msg-who">Agent</h2>
+    <${ToolSteps} steps=${turn.steps} />
+    ${turn.text ? html`<${Markdown} text=${turn.text} />` : turn.done ? null : html`<p class="muted">…</p>`}
+    ${turn.stopped ? html`<p class="muted">Stopped.</p>` : null}
+    ${turn.docs?.length
+      ? html`<details class="recalled">
+          <summary>Recalled docs (${turn.docs.length})</summary>
+          <ul class="plain-list">${turn.docs.map(
+            (d) => html`<li><strong>${d.title || shortId(d.id)}</strong> <span class="pill">score ${score(d.score)}</span>
+              <span class="muted"> ${d.owner?.role ?? ""}</span><br /><span class="muted">${d.snippet?.content ?? ""}</span></li>`,
+          )}</ul>
+        </details>`
       : null}
-    ${problem ? html`<p class="alert" role="alert">${problem}</p>` : null}
-  </form>`;
+    <p class="msg-meta muted">
+      ${turn.usage ? html`<span>Tokens: ${turn.usage.prompt_tokens} in, ${turn.usage.completion_tokens} out</span>` : null}
+      ${turn.ttft != null ? html`<span>First token ${ms(turn.ttft)}</span>` : null}
+      ${turn.total != null ? html`<span>Total ${ms(turn.total)}</span>` : null}
+      ${turn.finish && turn.finish !== "stop" ? html`<span>Finished: ${turn.finish}${turn.stopReason ? ` (${turn.stopReason})` : ""}</span>` : null}
+      ${turn.done && turn.id && !turn.stopped ? html`<a href=${`#/sessions/${sessionId}/turns/${turn.id}`}>Inspect</a>` : null}
+    </p>
+  </article>`;
 }
