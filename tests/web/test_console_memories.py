@@ -163,6 +163,7 @@ def test_a_sessions_suggestions(
     write_live(live_settings, change)
     page = signed_in(offline, live_url, api_key, f"/memories?agent={agent['id']}")
     expect(page.get_by_text("No memories here yet.")).to_be_visible()
+    expect(page.get_by_label("Agent")).to_have_value(agent["id"])  # the URL's agent, shown
     page.get_by_label("Session").select_option(value=session["id"])
     listed = page.locator("ul.suggestions li")
     expect(listed).to_have_count(2)

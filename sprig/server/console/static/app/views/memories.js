@@ -46,13 +46,13 @@ export function MemoriesView({ query }) {
       <${Field} label="Agent">
         ${(id) => html`<select id=${id} value=${agentId} onChange=${(e) => navigate(memoriesPath(e.target.value, userId))}>
           <option value="">Choose an agent</option>
-          ${(agents.data?.items ?? []).map((a) => html`<option value=${a.id}>${a.name}</option>`)}
+          ${(agents.data?.items ?? []).map((a) => html`<option value=${a.id} selected=${a.id === agentId}>${a.name}</option>`)}
         </select>`}
       <//>
       <${Field} label="User" hint="(whose memories)">
         ${(id) => html`<select id=${id} value=${userId} onChange=${(e) => navigate(memoriesPath(agentId, e.target.value))}>
           <option value="">Any user</option>
-          ${(users.data?.items ?? []).map((u) => html`<option value=${u.id}>${u.name}</option>`)}
+          ${(users.data?.items ?? []).map((u) => html`<option value=${u.id} selected=${u.id === userId}>${u.name}</option>`)}
         </select>`}
       <//>
     </div>
