@@ -67,7 +67,7 @@ export function JobsView({ query }) {
 
 function JobTable({ jobs, filtered }) {
   if (!jobs.length) return html`<p class="empty">${filtered ? "No job matches these filters." : "No jobs yet."}</p>`;
-  return html`<div class="table-wrap"><table class="jobs">
+  return html`<div class="table-wrap" tabindex="0" role="region" aria-label="Jobs (scrolls sideways on a narrow screen)"><table class="jobs">
     <thead><tr>
       <th scope="col">Job</th><th scope="col">State</th><th scope="col">Progress</th><th scope="col">Attempts</th>
       <th scope="col">Created</th><th scope="col">Updated</th><th scope="col">Error</th>

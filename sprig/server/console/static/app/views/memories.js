@@ -46,13 +46,13 @@ export function MemoriesView({ query }) {
       <${Field} label="Agent">
         ${(id) => html`<select id=${id} value=${agentId} onChange=${(e) => navigate(memoriesPath(e.target.value, userId))}>
           <option value="">Choose an agent</option>
-          ${(agents.data?.items ?? []).map((a) => html`<option value=${a.id}>${a.name}</option>`)}
+          ${(agents.data?.items ?? []).map((a) => html`<option value=${a.id} selected=${a.id === agentId}>${a.name}</option>`)}
         </select>`}
       <//>
       <${Field} label="User" hint="(whose memories)">
         ${(id) => html`<select id=${id} value=${userId} onChange=${(e) => navigate(memoriesPath(agentId, e.target.value))}>
           <option value="">Any user</option>
-          ${(users.data?.items ?? []).map((u) => html`<option value=${u.id}>${u.name}</option>`)}
+          ${(users.data?.items ?? []).map((u) => html`<option value=${u.id} selected=${u.id === userId}>${u.name}</option>`)}
         </select>`}
       <//>
     </div>
@@ -210,11 +210,14 @@ function MemoryCard({ memory: m, agentId, byId, userNames, replaced, onChanged }
 /** The memory that superseded another: from the page when it is there, else from the API. */
 function Successor({ agentId, id, known }) {
   const state = useAsync(() => (known ? Promise.resolve(known) : api.get(`/agents/${agentId}/memories/${id}`)), [id, Boolean(known)]);
-  return html`<span class="successor">Superseded by${" "}${state.error
-      ? html`<span class="mono">${shortId(id)}</span> <span class="muted">(${state.error.message})</span>`
-      : state.data
-        ? html`“${state.data.content}”${known ? html` <button type="button" class="link" onClick=${() => showMemory(id)}>Show it</button>` : null}`
-        : html`<span class="mono">${shortId(id)}</span>`}.</span>`;
+  const what = state.error
+    ? html`<span class="mono">${shortId(id)}</span> <span class="muted">(${state.error.message})</span>`
+    : state.data
+      ? html`<span class="quoted">“${state.data.content}”</span>`
+      : html`<span class="mono">${shortId(id)}</span>`;
+  return html`<span class="successor">Superseded by ${what}.${known
+    ? html` <button type="button" class="link" onClick=${() => showMemory(id)}>Show it</button>`
+    : null}</span>`;
 }
 
 function AddMemory({ agentId, userId, onAdded }) {
