@@ -1,2 +1,4 @@
 // The tabs of an agent's page after its settings: { id, label, view({ agent }) }.
-export const agentTabs = [];
+import { ToolsTab } from "./tools.js";
+
+export const agentTabs = [{ id: "tools", label: "Tools", view: ToolsTab }];
