@@ -16,6 +16,7 @@ from sprig.server.errors import BadRequestError
 from sprig.server.mcp.config import check_tool
 from sprig.server.resources.tools import TOOL_TYPES
 from sprig.server.search.options import RecallOptions
+from sprig.server.tools.schema import check_schema
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
 Identifier = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=255)]
@@ -78,6 +79,8 @@ class ToolIn(Body):
             raise BadRequestError("A tool needs a name and a type (or a legacy function object)")
         if kind == "mcp" and require:
             check_tool(data.get("mcp"))
+        if kind == "function" and fn.get("parameters") is not None:
+            check_schema(fn["parameters"])
         return data
 
 

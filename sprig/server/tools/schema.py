@@ -48,6 +48,20 @@ def without(schema: Mapping[str, Any], keys: Iterable[str]) -> Schema:
     return out
 
 
+def check_schema(schema: Mapping[str, Any] | None) -> None:
+    """Refuse a parameters schema that is not a valid JSON schema of an object (when a tool
+    is written, so the mistake is not found only when the model calls it)."""
+    full = object_schema(schema)
+    cls = validators.validator_for(full, default=Draft202012Validator)
+    try:
+        cls.check_schema(full)
+    except SchemaError as exc:
+        where = "/".join(str(p) for p in exc.absolute_path)
+        at = f" at {where}" if where else ""
+        message = f"The tool's parameters schema is invalid{at}: {exc.message}"
+        raise BadRequestError(message) from None
+
+
 def check_arguments(
     arguments: Mapping[str, Any], schema: Mapping[str, Any], *, force_closed: bool = True
 ) -> None:

@@ -113,10 +113,11 @@ export async function* stream(path, body, { signal } = {}) {
 }
 
 /**
- * Upload a file as multipart with progress (fetch has no upload progress): resolves to the
- * parsed JSON answer; `onProgress(fraction)` as bytes leave.
+ * POST with upload progress (fetch has none): `body` is FormData (sent as multipart) or any
+ * other value (sent as JSON). Resolves to the parsed JSON answer; `onProgress(fraction)` as
+ * bytes leave.
  */
-export function upload(path, form, onProgress) {
+export function upload(path, body, onProgress) {
   return new Promise((resolve, reject) => {
     const xhr = new XMLHttpRequest();
     xhr.open("POST", apiUrl(path));
@@ -124,15 +125,21 @@ export function upload(path, form, onProgress) {
     xhr.upload.onprogress = (e) => e.lengthComputable && onProgress?.(e.loaded / e.total);
     xhr.onerror = () => reject(new ApiError(0, "The upload failed: the server could not be reached", null));
     xhr.onload = () => {
-      let body = null;
+      let answer = null;
       try {
-        body = JSON.parse(xhr.responseText);
+        answer = JSON.parse(xhr.responseText);
       } catch {
         /* not JSON */
       }
-      if (xhr.status >= 200 && xhr.status < 300) resolve(body);
-      else reject(new ApiError(xhr.status, body?.error?.message || body?.detail || `${xhr.status} error`, body));
+      if (xhr.status >= 200 && xhr.status < 300) return resolve(answer);
+      const error = new ApiError(xhr.status, answer?.error?.message || answer?.detail || `${xhr.status} error`, answer);
+      if (xhr.status === 401) window.dispatchEvent(new CustomEvent("sprig:unauthorized", { detail: error }));
+      reject(error);
     };
-    xhr.send(form);
+    if (body instanceof FormData) xhr.send(body);
+    else {
+      xhr.setRequestHeader("Content-Type", "application/json");
+      xhr.send(JSON.stringify(body));
+    }
   });
 }
