@@ -47,6 +47,8 @@ VIEWS = [
     View("prompt inspector", "/sessions/{session}/turns/{reply}", "Prompt inspector", "meter"),
     View("agent", "/agents/{agent}", "Sage", '.json-editor[data-ready="true"]'),
     View("new agent", "/agents/new", "New agent", '.json-editor[data-ready="true"]'),
+    View("documents", "/documents", "Documents", "main select"),
+    View("search playground", "/search", "Search playground", "main select"),
     View("memories", "/memories?agent={agent}", "Browse", "#suggestion-session"),
     View("jobs", "/jobs", "Jobs", "[data-testid=job]"),
 ]
