@@ -166,3 +166,21 @@ def test_markup_in_a_tool_description_is_text(
     assert page.locator("main img[src='x']").count() == 0
     assert page.locator("main script").count() == 0
     assert offline.errors == []
+
+
+def test_the_api_refuses_a_parameters_schema_that_is_not_a_schema_of_an_object(
+    live_url: str, api_key: str
+) -> None:
+    agent_id = _agent(live_url, api_key)
+    with httpx.Client(base_url=live_url, headers=auth(api_key)) as c:
+        for parameters, words in (
+            ({"type": "string"}, "must describe an object"),
+            ({"properties": {"q": {"type": 5}}}, "invalid at properties/q/type"),
+            ({"type": "object", "required": "q"}, "invalid at required"),
+        ):
+            tool = {"name": "f", "type": "function", "function": {"parameters": parameters}}
+            refused = c.post(f"/agents/{agent_id}/tools", json=tool)
+            assert refused.status_code == 400, refused.text
+            assert words in refused.json()["error"]["message"]
+        fine = {"name": "f", "type": "function", "function": {"parameters": {}}}
+        assert c.post(f"/agents/{agent_id}/tools", json=fine).status_code == 201
