@@ -78,6 +78,14 @@ def wait_ready(page: Page, view: View) -> None:
     page.wait_for_timeout(200)  # lists that load without a status line (a select's options)
 
 
+def show(page: Page, view: View, data: dict[str, str]) -> None:
+    """Go to the view and wait until its heading is there and its data has loaded."""
+    go(page, view.path.format(**data))
+    heading = view.heading.format(**data)
+    expect(page.get_by_role("heading", name=heading, exact=True)).to_be_visible()
+    wait_ready(page, view)
+
+
 @pytest.fixture
 def data(
     live_url: str, api_key: str, live_settings: Settings, model: ScriptedModel
@@ -134,10 +142,7 @@ def test_main_views(
     page = open_console(scheme_context, live_url)
     sign_in(page, api_key)
     for view in VIEWS:
-        go(page, view.path.format(**data))
-        heading = view.heading.format(**data)
-        expect(page.get_by_role("heading", name=heading, exact=True)).to_be_visible()
-        wait_ready(page, view)
+        show(page, view, data)
         check(page, f"{view.name} ({view.path})")
 
 
@@ -171,10 +176,7 @@ def test_main_views_fit_a_phone(
         page = open_console(phone, live_url)
         sign_in(page, api_key)
         for view in VIEWS:
-            go(page, view.path.format(**data))
-            heading = view.heading.format(**data)
-            expect(page.get_by_role("heading", name=heading, exact=True)).to_be_visible()
-            wait_ready(page, view)
+            show(page, view, data)
             width = page.evaluate("() => document.documentElement.scrollWidth")
             assert width <= 390, f"{view.name} is {width} px wide"
             check(page, f"{view.name} on a phone")
