@@ -32,3 +32,18 @@ def write_live(settings: Settings, change: Callable[[AsyncConnection], Awaitable
 
     with ThreadPoolExecutor(1) as pool:
         return pool.submit(asyncio.run, main()).result(timeout=60)
+
+
+def revoke_live(settings: Settings, tenant: str) -> int:
+    """Revoke a tenant's keys on the live server's database (as `sprig keys revoke` does)."""
+    from sprig.server.auth.keys import revoke
+
+    async def main() -> int:
+        db = Database.from_settings(settings)
+        try:
+            return await revoke(db, tenant)
+        finally:
+            await db.dispose()
+
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, main()).result(timeout=60)

@@ -16,6 +16,7 @@ from sprig.server.settings import Settings
 from tests.helpers.app import auth, build_app, make_settings
 from tests.helpers.browser import OfflineContext
 from tests.helpers.console import json_editor, open_console, screenshot, sign_in, signed_in
+from tests.helpers.live_db import revoke_live
 from tests.helpers.servers import serve
 
 XSS = '<img src=x onerror="window.__xss=1"><script>window.__xss=2</script>'
@@ -74,6 +75,22 @@ def test_sign_in_shows_the_tenant_and_keeps_the_key_in_the_tab(
     expect(page.get_by_label("API key")).to_be_visible()
     assert page.evaluate("() => sessionStorage.getItem('sprig.console.key')") is None
     assert offline.left_loopback == [] and offline.errors == [] and offline.refused == []
+
+
+def test_a_key_revoked_while_signed_in_returns_to_sign_in(
+    offline: OfflineContext, tmp_path: Path, api_key: str
+) -> None:
+    settings = make_settings(tmp_path / "data", auth_cache_seconds=0)
+    with serve(build_app(settings)) as url:
+        with httpx.Client(base_url=url, headers=auth(api_key)) as c:
+            c.post("/agents", json={"name": "Kept"})
+        page = signed_in(offline, url, api_key, "/agents")
+        expect(page.get_by_role("link", name="Kept")).to_be_visible()
+        assert revoke_live(settings, "default") == 1
+        page.get_by_role("link", name="New agent").click()  # its model list is refused
+        expect(page.get_by_label("API key")).to_be_visible()
+        expect(page.get_by_role("alert")).to_contain_text("Could not validate API key")
+        assert page.evaluate("() => sessionStorage.getItem('sprig.console.key')") is None
 
 
 def test_a_wrong_key_shows_the_api_error(offline: OfflineContext, live_url: str) -> None:

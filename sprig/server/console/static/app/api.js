@@ -48,8 +48,18 @@ export async function errorOf(response) {
   const said = body?.error?.message ?? (typeof body?.detail === "string" ? body.detail : null);
   const message = said || `${response.status} ${response.statusText || "error"}`;
   const error = new ApiError(response.status, message, body);
-  if (response.status === 401) window.dispatchEvent(new CustomEvent("sprig:unauthorized", { detail: error }));
+  refused(error);
   return error;
+}
+
+/**
+ * Tell the app when the key itself may have been refused: a 401, or a 403 of the
+ * authentication kind (a key revoked while signed in). The app checks the key with
+ * GET /me and signs out if that is refused too.
+ */
+function refused(error) {
+  const auth = error.status === 401 || (error.status === 403 && error.body?.error?.type === "authentication_error");
+  if (auth) window.dispatchEvent(new CustomEvent("sprig:unauthorized", { detail: error }));
 }
 
 export async function request(method, path, { query, body, signal, raw } = {}) {
@@ -133,7 +143,7 @@ export function upload(path, body, onProgress) {
       }
       if (xhr.status >= 200 && xhr.status < 300) return resolve(answer);
       const error = new ApiError(xhr.status, answer?.error?.message || answer?.detail || `${xhr.status} error`, answer);
-      if (xhr.status === 401) window.dispatchEvent(new CustomEvent("sprig:unauthorized", { detail: error }));
+      refused(error);
       reject(error);
     };
     if (body instanceof FormData) xhr.send(body);

@@ -90,10 +90,21 @@ function App() {
       .finally(() => setChecking(false));
   }, []);
   useEffect(() => {
-    const expired = (e) => {
-      session.signOut();
-      setError(e.detail);
-      setMe(null);
+    let checking = false;
+    const expired = () => {
+      if (!session.key() || checking) return;
+      checking = true; // only a refused key signs out (a 403 may be about what was asked)
+      api
+        .get("/me")
+        .catch((err) => {
+          if (err.status !== 401 && err.status !== 403) return;
+          session.signOut();
+          setError(err);
+          setMe(null);
+        })
+        .finally(() => {
+          checking = false;
+        });
     };
     window.addEventListener("sprig:unauthorized", expired);
     return () => window.removeEventListener("sprig:unauthorized", expired);
