@@ -184,3 +184,50 @@ def test_the_api_refuses_a_parameters_schema_that_is_not_a_schema_of_an_object(
             assert words in refused.json()["error"]["message"]
         fine = {"name": "f", "type": "function", "function": {"parameters": {}}}
         assert c.post(f"/agents/{agent_id}/tools", json=fine).status_code == 201
+
+
+def test_a_tool_edited_in_the_form(offline: OfflineContext, live_url: str, api_key: str) -> None:
+    agent_id = _agent(live_url, api_key)
+    with httpx.Client(base_url=live_url, headers=auth(api_key)) as c:
+        tool = {
+            "name": "lookup_book",
+            "type": "function",
+            "description": "Find a book",
+            "function": {"parameters": {"type": "object", "properties": {"title": {}}}},
+        }
+        assert c.post(f"/agents/{agent_id}/tools", json=tool).status_code == 201
+        hook = {
+            "name": "ping",
+            "type": "api_call",
+            "api_call": {"method": "GET", "url": "https://example.com/ping"},
+        }
+        assert c.post(f"/agents/{agent_id}/tools", json=hook).status_code == 201
+    page = _tools_tab(offline, live_url, api_key, agent_id)
+    page.get_by_role("button", name="Edit lookup_book").click()
+    expect(page.get_by_role("heading", name="Edit the tool lookup_book")).to_be_visible()
+    expect(page.get_by_label("Tool description")).to_have_value("Find a book")
+    page.get_by_label("Tool description").fill("Find a book by its title or author")
+    _type_json(
+        page,
+        "Parameters schema",
+        '{"type": "object", "properties": {"author": {"type": "string"}}}',
+    )
+    page.get_by_role("button", name="Save tool").click()
+    row = page.locator("tr[data-tool='lookup_book']")
+    expect(row).to_contain_text("Find a book by its title or author")
+    expect(row).to_contain_text("parameters: author")
+    expect(page.get_by_role("heading", name="Add a tool")).to_be_visible()  # the form is free again
+    stored = _tools(live_url, api_key, agent_id)
+    assert stored["lookup_book"]["description"] == "Find a book by its title or author"
+    assert stored["lookup_book"]["function"]["parameters"]["properties"] == {
+        "author": {"type": "string"}
+    }
+    assert len(stored) == 2  # edited in place, not added
+
+    page.get_by_role("button", name="Edit ping").click()
+    expect(page.get_by_label("URL")).to_have_value("https://example.com/ping")
+    page.get_by_role("button", name="Cancel").click()
+    expect(page.get_by_role("heading", name="Add a tool")).to_be_visible()
+    assert (
+        _tools(live_url, api_key, agent_id)["ping"]["api_call"]["url"] == "https://example.com/ping"
+    )

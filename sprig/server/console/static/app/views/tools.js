@@ -36,12 +36,17 @@ const EMPTY_SCHEMA = pretty({ type: "object", properties: {}, required: [] });
 
 export function ToolsTab({ agent }) {
   const state = useAsync(() => api.get(`/agents/${agent.id}/tools`, { limit: 100 }), [agent.id]);
+  const [editing, setEditing] = useState(null); // the tool in the form, or null: a new one
+  const done = () => {
+    setEditing(null);
+    state.reload();
+  };
   return html`<section aria-labelledby="tools-heading">
     <h2 id="tools-heading">Tools</h2>
     <${Loaded} state=${state} what="Loading the tools">
-      ${(data) => html`<${ToolTable} agent=${agent} tools=${data.items} onChanged=${state.reload} />`}
+      ${(data) => html`<${ToolTable} agent=${agent} tools=${data.items} onChanged=${state.reload} onEdit=${setEditing} />`}
     <//>
-    <${ToolForm} agent=${agent} onAdded=${state.reload} />
+    <${ToolForm} key=${editing?.id ?? "new"} agent=${agent} tool=${editing} onAdded=${done} onCancel=${() => setEditing(null)} />
   </section>`;
 }
 
@@ -59,7 +64,7 @@ function toolDetail(tool) {
   return "";
 }
 
-function ToolTable({ agent, tools, onChanged }) {
+function ToolTable({ agent, tools, onChanged, onEdit }) {
   if (!tools.length) return html`<p class="empty">This agent has no tools yet. Add one below.</p>`;
   return html`<div class="table-wrap"><table class="tools">
     <caption class="sr-only">The agent's tools</caption>
@@ -71,7 +76,8 @@ function ToolTable({ agent, tools, onChanged }) {
         <td>${t.description ?? ""}</td>
         <td class="mono">${toolDetail(t)}</td>
         <td>${when(t.created_at)}</td>
-        <td><${ConfirmButton} label=${`Delete ${t.name}`} confirm="Delete"
+        <td class="row"><button type="button" onClick=${() => onEdit(t)}>Edit ${t.name}</button>
+          <${ConfirmButton} label=${`Delete ${t.name}`} confirm="Delete"
           question=${`Delete the tool “${t.name}”? The agent will no longer be offered it.`}
           onConfirm=${async () => {
             await api.del(`/agents/${agent.id}/tools/${t.id}`);
@@ -95,8 +101,23 @@ function blankForm() {
   };
 }
 
-function ToolForm({ agent, onAdded }) {
-  const [form, setForm] = useState(blankForm);
+/** A stored tool as the form's fields (to edit it). */
+function formFrom(tool) {
+  const form = { ...blankForm(), type: tool.type, name: tool.name, description: tool.description ?? "" };
+  if (tool.type === "function") form.parameters = pretty(tool.function?.parameters ?? {});
+  if (tool.type === "api_call") {
+    Object.assign(form, { method: tool.api_call?.method ?? "GET", url: tool.api_call?.url ?? "", headers: pretty(tool.api_call?.headers ?? {}) });
+  }
+  if (tool.type === "system" && SYSTEM_OPERATIONS[tool.system?.resource]) {
+    const { resource, subresource = null, operation } = tool.system;
+    const found = SYSTEM_OPERATIONS[resource].find(([, sub, op]) => sub === subresource && op === operation);
+    Object.assign(form, { resource, operation: found ? found[0] : SYSTEM_OPERATIONS[resource][0][0] });
+  }
+  return form;
+}
+
+function ToolForm({ agent, tool, onAdded, onCancel }) {
+  const [form, setForm] = useState(() => (tool ? formFrom(tool) : blankForm()));
   const [round, setRound] = useState(0); // a new round resets the JSON editors
   const [error, setError] = useState(null);
   const [added, setAdded] = useState(null);
@@ -133,8 +154,10 @@ function ToolForm({ agent, onAdded }) {
     setAdded(null);
     setBusy(true);
     try {
-      const made = await api.post(`/agents/${agent.id}/tools`, body());
-      setAdded(made.name);
+      const made = tool
+        ? await api.patch(`/agents/${agent.id}/tools/${tool.id}`, body())
+        : await api.post(`/agents/${agent.id}/tools`, body());
+      setAdded(tool ? `Saved the tool ${made.name}.` : `Added the tool ${made.name}.`);
       setForm(blankForm());
       setRound((r) => r + 1);
       onAdded();
@@ -147,7 +170,7 @@ function ToolForm({ agent, onAdded }) {
 
   const operations = SYSTEM_OPERATIONS[form.resource];
   return html`<form class="stack card tool-form" onSubmit=${submit} aria-labelledby="add-tool-heading">
-    <h3 id="add-tool-heading">Add a tool</h3>
+    <h3 id="add-tool-heading">${tool ? `Edit the tool ${tool.name}` : "Add a tool"}</h3>
     <div class="grid2">
       <${Field} label="Tool type">
         ${(id) => html`<select id=${id} value=${form.type} onChange=${set("type")}>
@@ -195,10 +218,11 @@ function ToolForm({ agent, onAdded }) {
         </div>`
       : null}
     ${problem ? html`<p class="alert" role="status">${problem}</p>` : null}
-    <${ErrorNote} error=${error} title="Not added" />
-    ${added ? html`<p class="notice" role="status">Added the tool ${added}.</p>` : null}
+    <${ErrorNote} error=${error} title=${tool ? "Not saved" : "Not added"} />
+    ${added ? html`<p class="notice" role="status">${added}</p>` : null}
     <div class="row">
-      <button class="primary" type="submit" disabled=${busy || Boolean(problem) || !form.name.trim()}>Add tool</button>
+      <button class="primary" type="submit" disabled=${busy || Boolean(problem) || !form.name.trim()}>${tool ? "Save tool" : "Add tool"}</button>
+      ${tool ? html`<button type="button" onClick=${onCancel}>Cancel</button>` : null}
     </div>
   </form>`;
 }
