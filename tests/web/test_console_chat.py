@@ -262,6 +262,10 @@ def test_the_prompt_preview_renders_without_sending(
     expect(preview).to_contain_text(rendered["model"])
     screenshot(page, "chat-prompt-preview")
     axe_check(page, "the chat's prompt preview")
+    page.set_viewport_size({"width": 390, "height": 800})  # a phone's width
+    expect(preview.locator("pre.system-prompt")).to_be_visible()
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 391
+    page.set_viewport_size({"width": 1280, "height": 800})
     # a schema that is not JSON is refused before asking the server
     page.get_by_label("JSON with a schema").check()
     schema = json_editor(page, "JSON schema")
