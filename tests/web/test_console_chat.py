@@ -1,10 +1,12 @@
 """The Sprig Console's chat, prompt inspector and sessions views in a real browser, against
 the scripted model: a session made from the chat view and a reply seen streaming (and kept
-in history), Stop, tool steps, recalled docs with scores, the inspector, history listed and
-cleared, and markup in replies and messages shown inert."""
+in history), Stop, tool steps, recalled docs and memories with scores and the server's time
+(live and from history), the prompt preview, the inspector, history listed and cleared, and
+markup in replies and messages shown inert."""
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any
 
@@ -16,6 +18,7 @@ from sprig.server.models.scripted import ScriptedModel
 from tests.helpers.app import auth
 from tests.helpers.browser import OfflineContext
 from tests.helpers.console import go, json_editor, screenshot, signed_in
+from tests.web.test_console_a11y import check as axe_check
 
 MATH = {"name": "calc", "type": "integration", "integration": {"provider": "math"}}
 
@@ -173,6 +176,117 @@ def test_recalled_docs_are_shown_with_their_scores(
     expect(item).to_contain_text("heron-42-blue")
 
 
+def test_recalled_memories_usage_and_server_time_under_replies_also_from_history(
+    offline: OfflineContext, live_url: str, api_key: str, model: ScriptedModel
+) -> None:
+    with _client(live_url, api_key) as c:
+        agent = _agent(c, "Skipper")
+        ana = c.post("/users", json={"name": "Ana"}).json()
+        memory = {"content": "Ana sails at dawn on Saturdays.", "user_id": ana["id"]}
+        assert c.post(f"/agents/{agent['id']}/memories", json=memory).status_code == 201
+        doc = {"title": "Tides", "content": "High tide at Porto is at 06:12."}
+        assert c.post(f"/agents/{agent['id']}/docs", json=doc).status_code == 201
+        sid = _session(c, agent["id"], user=ana["id"])
+    page = signed_in(offline, live_url, api_key, f"/chat/{sid}")
+    model.push("Go at dawn: high tide is at 06:12.")
+    _send(page, "When should Ana sail? When is high tide?")
+    reply = _last_reply(page)
+    expect(reply).to_contain_text("high tide is at 06:12")
+    with _client(live_url, api_key) as c:
+        entries = c.get(f"/sessions/{sid}/history").json()["entries"]
+        trace = c.get(f"/sessions/{sid}/turns/{entries[-1]['id']}/trace").json()
+    [remembered] = trace["recall"]["memories"]
+    assert remembered["content"] == "Ana sails at dawn on Saturdays."
+
+    def check(reply: Any, live: bool) -> None:
+        recalled = reply.locator("details.recalled")
+        expect(recalled.locator("summary")).to_have_text(
+            re.compile(r"Recalled: \d+ docs?, 1 memory")
+        )
+        recalled.locator("summary").click()
+        memories = recalled.get_by_role("list", name="Recalled memories")
+        expect(memories).to_contain_text("Ana sails at dawn on Saturdays.")
+        expect(memories).to_contain_text(f"score {remembered['score']:.3f}")
+        docs = recalled.get_by_role("list", name="Recalled docs")
+        expect(docs.get_by_role("listitem").filter(has_text="Tides")).to_contain_text("score")
+        usage = trace["usage"]
+        expect(reply).to_contain_text(
+            f"Tokens: {usage['prompt_tokens']} in, {usage['completion_tokens']} out"
+        )
+        took = trace["duration_ms"]
+        expect(reply).to_contain_text(
+            f"Server {math.floor(took + 0.5)} ms" if took >= 10 else "Server"
+        )
+        expect(reply).to_contain_text("model ")
+        if live:  # measured in this browser, only while watching the reply come
+            expect(reply).to_contain_text("First token")
+        else:
+            expect(reply).not_to_contain_text("First token")
+
+    check(reply, live=True)
+    screenshot(page, "chat-recalled")
+    page.reload()  # from the session's history and its stored traces
+    check(_last_reply(page), live=False)
+
+
+def test_the_prompt_preview_renders_without_sending(
+    offline: OfflineContext, live_url: str, api_key: str, model: ScriptedModel
+) -> None:
+    with _client(live_url, api_key) as c:
+        agent = _agent(c, "Porter", instructions="Speak like a hotel porter.")
+        assert c.post(f"/agents/{agent['id']}/tools", json=MATH).status_code == 201
+        doc = {"title": "Luggage", "content": "Luggage may be left in room 4 until noon."}
+        assert c.post(f"/agents/{agent['id']}/docs", json=doc).status_code == 201
+        sid = _session(c, agent["id"])
+    page = signed_in(offline, live_url, api_key, f"/chat/{sid}")
+    preview_button = page.get_by_role("button", name="Preview prompt")
+    expect(preview_button).to_be_disabled()  # nothing to render yet
+    page.get_by_role("textbox", name="Message").fill("Where can I leave my luggage?")
+    preview_button.click()
+    preview = page.get_by_role("region", name="Prompt preview")
+    expect(preview.get_by_role("heading", name="Prompt preview")).to_be_focused()
+    expect(preview.locator("pre.system-prompt")).to_contain_text("Speak like a hotel porter.")
+    expect(preview.get_by_role("heading", name="Message window (1)")).to_be_visible()
+    expect(preview).to_contain_text("Where can I leave my luggage?")
+    expect(preview.get_by_role("heading", name="Docs (1)")).to_be_visible()
+    expect(preview.get_by_role("listitem").filter(has_text="Luggage")).to_contain_text("score")
+    expect(preview.get_by_role("heading", name="Tools (1)")).to_be_visible()
+    expect(preview).to_contain_text("calc")
+    with _client(live_url, api_key) as c:
+        assert c.get(f"/sessions/{sid}/history").json()["entries"] == []
+        rendered = c.post(
+            f"/sessions/{sid}/render",
+            json={"messages": [{"role": "user", "content": "Where can I leave my luggage?"}]},
+        ).json()
+    assert model.requests == []  # rendered, not sent
+    expect(preview).to_contain_text(rendered["model"])
+    screenshot(page, "chat-prompt-preview")
+    axe_check(page, "the chat's prompt preview")
+    page.set_viewport_size({"width": 390, "height": 800})  # a phone's width
+    expect(preview.locator("pre.system-prompt")).to_be_visible()
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 391
+    page.set_viewport_size({"width": 1280, "height": 800})
+    # a schema that is not JSON is refused before asking the server
+    page.get_by_label("JSON with a schema").check()
+    schema = json_editor(page, "JSON schema")
+    schema.click()
+    page.keyboard.press("Control+a")
+    page.keyboard.type("{not json")
+    preview_button.click()
+    expect(page.get_by_role("alert")).to_contain_text("The JSON schema is not valid JSON")
+    page.get_by_label("Text").check()
+    preview_button.click()
+    page.get_by_role("button", name="Close the preview").click()
+    expect(page.get_by_role("region", name="Prompt preview")).to_have_count(0)
+    # sending closes a preview
+    preview_button.click()
+    expect(page.get_by_role("region", name="Prompt preview")).to_be_visible()
+    model.push("Room 4, until noon.")
+    page.get_by_role("button", name="Send").click()
+    expect(_last_reply(page)).to_contain_text("Room 4, until noon.")
+    expect(page.get_by_role("region", name="Prompt preview")).to_have_count(0)
+
+
 def test_the_inspector_shows_the_prompt_recall_tools_and_phases(
     offline: OfflineContext, live_url: str, api_key: str, model: ScriptedModel
 ) -> None:
@@ -194,7 +308,9 @@ def test_the_inspector_shows_the_prompt_recall_tools_and_phases(
     )
     _send(page, "Where are the spare keys?")
     reply = _last_reply(page)
-    expect(reply).to_contain_text("behind the front desk")
+    # the reply's own text (the recalled doc under it says "behind the front desk" too)
+    expect(reply.locator(".md").first).to_contain_text('"where": "behind the front desk"')
+    expect(reply.get_by_role("link", name="Inspect")).to_be_visible()  # the turn is over
     sent = model.requests[-1]
     assert sent.response_format is not None and sent.response_format["type"] == "json_schema"
     assert "where" in str(sent.response_format)
@@ -253,6 +369,11 @@ def test_sessions_listed_by_agent_and_user_history_shown_and_cleared(
     table.get_by_role("link", name=f"Session {sid[-8:]}").click()
 
     expect(page.get_by_role("heading", name="History (4 entries)")).to_be_visible()
+    facts = page.locator("dl.facts")
+    expect(facts.get_by_role("link", name="Guide")).to_have_attribute(
+        "href", f"#/agents/{guide['id']}"
+    )
+    expect(facts).to_contain_text("Ana")
     rows = page.get_by_role("table").get_by_role("row")
     expect(rows).to_have_count(5)
     for i, entry in enumerate(entries, start=1):

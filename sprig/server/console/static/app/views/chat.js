@@ -1,6 +1,7 @@
 // Chat: pick an agent, then one of its recent sessions or a new one; talk with it, the reply
-// streamed token by token (Stop aborts it), its tool steps, recalled docs, usage and timing
-// under it, and a link to the turn's prompt inspector.
+// streamed token by token (Stop aborts it), its tool steps, recalled docs and memories, usage
+// and timing under it (chat_turns.js), and a link to the turn's prompt inspector; preview the
+// prompt the next message would make (POST /sessions/{id}/render).
 
 import { api, stream } from "../api.js";
 import {
@@ -8,12 +9,9 @@ import {
   Field,
   JsonEditor,
   Loaded,
-  Markdown,
   contentText,
   html,
-  ms,
   navigate,
-  score,
   shortId,
   useAsync,
   useEffect,
@@ -22,6 +20,8 @@ import {
   useState,
   when,
 } from "../ui.js";
+import { ReplyTurn, UserTurn, sessionTraces, turnTrace, turnsOf, withTraces } from "./chat_turns.js";
+import { PromptPreview } from "./inspector.js";
 
 export function ChatView({ params: [sessionId], query }) {
   if (sessionId) return html`<${SessionChat} id=${sessionId} />`;
@@ -129,72 +129,66 @@ function NewSession({ agentId }) {
 
 // ---- a session's chat ---------------------------------------------------------------------
 
-/** History entries as turns: a user's message, then the reply (its tool steps and text). */
-export function turnsOf(entries) {
-  const turns = [];
-  let reply = null;
-  for (const e of entries) {
-    if (e.role === "user") {
-      reply = null;
-      turns.push({ kind: "user", key: e.id, text: contentText(e.content) });
-    } else if (e.role === "assistant" || e.role === "tool") {
-      if (!reply) {
-        reply = { kind: "reply", key: e.id, steps: [], text: "", done: true };
-        turns.push(reply);
-      }
-      if (e.role === "tool") reply.steps.push({ kind: "result", id: e.tool_call_id, text: contentText(e.content) });
-      else {
-        if (e.tool_calls?.length) reply.steps.push({ kind: "calls", calls: e.tool_calls });
-        const text = contentText(e.content);
-        if (text) reply.text = reply.text ? `${reply.text}\n\n${text}` : text;
-        reply.id = e.id;
-        reply.partial = e.partial;
-      }
-    }
-  }
-  return turns;
-}
-
 function SessionChat({ id }) {
   const state = useAsync(
-    () => Promise.all([api.get(`/sessions/${id}`), api.get(`/sessions/${id}/history`)]),
+    () => Promise.all([api.get(`/sessions/${id}`), api.get(`/sessions/${id}/history`), sessionTraces(id)]),
     [id],
   );
   return html`<${Loaded} state=${state} what="Loading the session">
-    ${([session, history]) => html`<${ChatRoom} session=${session} history=${history} />`}
+    ${([session, history, traces]) => html`<${ChatRoom} session=${session} history=${history} traces=${traces} />`}
   <//>`;
 }
 
-function ChatRoom({ session, history }) {
+function ChatRoom({ session, history, traces }) {
   const agent = useAsync(() => (session.agent_id ? api.get(`/agents/${session.agent_id}`) : null), [session.agent_id]);
-  const [turns, setTurns] = useState(() => turnsOf(history.entries));
+  const [turns, setTurns] = useState(() => withTraces(turnsOf(history.entries), traces));
   const [text, setText] = useState("");
   const [busy, setBusy] = useState(false);
   const [status, setStatus] = useState("");
   const [error, setError] = useState(null);
   const [jsonMode, setJsonMode] = useState("off");
   const [schema, setSchema] = useState('{\n  "type": "object",\n  "properties": {"answer": {"type": "string"}}\n}');
+  const [preview, setPreview] = useState(null); // the request whose prompt is shown
+  const previewHead = useRef(null);
+  useEffect(() => {
+    if (preview) previewHead.current?.focus();
+  }, [preview]);
   const abort = useRef(null);
   const schemaId = useId("schema");
   useEffect(() => () => abort.current?.abort(), []);
 
   const update = (key, change) => setTurns((all) => all.map((t) => (t.key === key ? { ...t, ...change(t) } : t)));
 
-  const send = async (e) => {
-    e.preventDefault();
-    const message = text.trim();
-    if (!message || busy) return;
-    setError(null);
-    const body = { messages: [{ role: "user", content: message }], stream: true };
+  /** The chat request for `message` with the output chosen; null (and the error shown) if the schema is not JSON. */
+  const request = (message) => {
+    const body = { messages: [{ role: "user", content: message }] };
     if (jsonMode === "object") body.response_format = { type: "json_object" };
     if (jsonMode === "schema") {
       try {
         body.response_format = { type: "json_schema", json_schema: { name: "reply", schema: JSON.parse(schema) } };
       } catch (err) {
         setError(new Error(`The JSON schema is not valid JSON: ${err.message}`));
-        return;
+        return null;
       }
     }
+    return body;
+  };
+
+  const showPreview = () => {
+    setError(null);
+    const body = request(text.trim());
+    if (body) setPreview(body);
+  };
+
+  const send = async (e) => {
+    e.preventDefault();
+    const message = text.trim();
+    if (!message || busy) return;
+    setError(null);
+    const body = request(message);
+    if (!body) return;
+    body.stream = true;
+    setPreview(null);
     const key = `r${Date.now()}`;
     setTurns((all) => [
       ...all,
@@ -208,8 +202,10 @@ function ChatRoom({ session, history }) {
     abort.current = controller;
     const started = performance.now();
     let first = null;
+    let replyId = null;
     try {
       for await (const chunk of stream(`/sessions/${session.id}/chat`, body, { signal: controller.signal })) {
+        replyId = chunk.id || replyId;
         const choice = chunk.choices?.[0];
         const delta = choice?.delta ?? {};
         if (first === null && delta.role !== "tool" && !delta.tool_calls?.length && delta.content) {
@@ -233,6 +229,7 @@ function ChatRoom({ session, history }) {
       }
       update(key, () => ({ done: true, total: performance.now() - started }));
       setStatus("Reply finished.");
+      if (replyId) turnTrace(session.id, replyId).then((trace) => trace && update(key, () => ({ trace })));
     } catch (err) {
       const stopped = err.name === "AbortError";
       update(key, () => ({ done: true, stopped, total: performance.now() - started }));
@@ -282,64 +279,17 @@ function ChatRoom({ session, history }) {
         : null}
       <div class="row end">
         ${busy ? html`<button type="button" class="danger" onClick=${() => abort.current?.abort()}>Stop</button>` : null}
+        <button type="button" disabled=${!text.trim()} onClick=${showPreview}>Preview prompt</button>
         <button type="submit" class="primary" disabled=${busy || !text.trim()}>Send</button>
       </div>
-    </form>`;
+    </form>
+    ${preview
+      ? html`<section class="card prompt-preview" aria-labelledby="preview-h">
+          <div class="row"><h2 id="preview-h" tabindex="-1" ref=${previewHead}>Prompt preview</h2><span class="spacer"></span>
+            <button type="button" onClick=${() => setPreview(null)}>Close the preview</button></div>
+          <p class="muted">What the model would get if this message were sent now (nothing is sent or saved).</p>
+          <${PromptPreview} sessionId=${session.id} body=${preview} />
+        </section>`
+      : null}`;
 }
 
-function UserTurn({ turn }) {
-  return html`<article class="msg user" aria-label="You">
-    <h2 class="msg-who">You</h2>
-    <p class="msg-text">${turn.text}</p>
-  </article>`;
-}
-
-function ToolSteps({ steps }) {
-  return steps.map((s, i) =>
-    s.kind === "calls"
-      ? s.calls.map(
-          (c, j) => html`<details class="tool-step" key=${`${i}-${j}`}>
-            <summary>Tool call: <span class="mono">${c.function?.name ?? c.name}</span>${s.returned ? " (returned to the client)" : ""}</summary>
-            <pre>${prettyArgs(c.function?.arguments ?? c.arguments)}</pre>
-          </details>`,
-        )
-      : html`<details class="tool-step" key=${i}>
-          <summary>Tool result${s.id ? html` <span class="muted mono">${s.id}</span>` : null}</summary>
-          <pre>${s.text}</pre>
-        </details>`,
-  );
-}
-
-function prettyArgs(args) {
-  if (typeof args !== "string") return JSON.stringify(args ?? {}, null, 2);
-  try {
-    return JSON.stringify(JSON.parse(args), null, 2);
-  } catch {
-    return args;
-  }
-}
-
-function ReplyTurn({ turn, sessionId }) {
-  return html`<article class="msg reply" aria-label="Reply" aria-busy=${turn.done ? "false" : "true"}>
-    <h2 class="msg-who">Agent</h2>
-    <${ToolSteps} steps=${turn.steps} />
-    ${turn.text ? html`<${Markdown} text=${turn.text} />` : turn.done ? null : html`<p class="muted">…</p>`}
-    ${turn.stopped ? html`<p class="muted">Stopped.</p>` : null}
-    ${turn.docs?.length
-      ? html`<details class="recalled">
-          <summary>Recalled docs (${turn.docs.length})</summary>
-          <ul class="plain-list">${turn.docs.map(
-            (d) => html`<li><strong>${d.title || shortId(d.id)}</strong> <span class="pill">score ${score(d.score)}</span>
-              <span class="muted"> ${d.owner?.role ?? ""}</span><br /><span class="muted">${d.snippet?.content ?? ""}</span></li>`,
-          )}</ul>
-        </details>`
-      : null}
-    <p class="msg-meta muted">
-      ${turn.usage ? html`<span>Tokens: ${turn.usage.prompt_tokens} in, ${turn.usage.completion_tokens} out</span>` : null}
-      ${turn.ttft != null ? html`<span>First token ${ms(turn.ttft)}</span>` : null}
-      ${turn.total != null ? html`<span>Total ${ms(turn.total)}</span>` : null}
-      ${turn.finish && turn.finish !== "stop" ? html`<span>Finished: ${turn.finish}${turn.stopReason ? ` (${turn.stopReason})` : ""}</span>` : null}
-      ${turn.done && turn.id && !turn.stopped ? html`<a href=${`#/sessions/${sessionId}/turns/${turn.id}`}>Inspect</a>` : null}
-    </p>
-  </article>`;
-}

@@ -88,8 +88,8 @@ export function SessionPage({ params: [id] }) {
     <${Loaded} state=${state} what="Loading the session">
       ${([session, history]) => html`
         <dl class="facts">
-          <dt>Agent</dt><dd>${session.agent_id ? html`<a href=${`#/agents/${session.agent_id}`}>${shortId(session.agent_id)}</a>` : "none"}</dd>
-          <dt>User</dt><dd>${session.user_id ? shortId(session.user_id) : "none"}</dd>
+          <dt>Agent</dt><dd>${session.agent_id ? html`<a href=${`#/agents/${session.agent_id}`}><${NameOf} path="/agents" id=${session.agent_id} /></a>` : "none"}</dd>
+          <dt>User</dt><dd>${session.user_id ? html`<${NameOf} path="/users" id=${session.user_id} />` : "none"}</dd>
           ${session.situation ? html`<dt>Situation</dt><dd>${session.situation}</dd>` : null}
           <dt>Context overflow</dt><dd>${session.context_overflow ?? "the server's default"}</dd>
           <dt>Token budget</dt><dd>${session.token_budget ?? "the model's"}</dd>
@@ -103,6 +103,12 @@ export function SessionPage({ params: [id] }) {
         <h2>History (${history.entries.length} entries)</h2>
         <${Entries} sessionId=${id} history=${history} />`}
     <//>`;
+}
+
+/** An agent's or user's name (its short id until it loads, or if it cannot be read). */
+function NameOf({ path, id }) {
+  const state = useAsync(() => api.get(`${path}/${id}`), [path, id]);
+  return state.data?.name || shortId(id);
 }
 
 function Entries({ sessionId, history }) {

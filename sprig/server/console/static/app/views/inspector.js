@@ -1,9 +1,11 @@
 // The prompt inspector: one chat turn's stored trace (GET /sessions/{id}/turns/{entry}/trace):
 // where its time went, the model and settings, what was recalled, the tools, and the prompt
-// the model got (system prompt and message window).
+// the model got (system prompt and message window). PromptPreview shows the prompt a message
+// would make now (POST /sessions/{id}/render), for the chat.
 
 import { api } from "../api.js";
-import { Loaded, contentText, html, ms, pretty, score, shortId, useAsync } from "../ui.js";
+import { Loaded, contentText, html, ms, pretty, shortId, useAsync } from "../ui.js";
+import { DocItem, MemoryItem } from "./chat_turns.js";
 
 export function InspectorView({ params: [sessionId, entryId] }) {
   const state = useAsync(() => api.get(`/sessions/${sessionId}/turns/${entryId}/trace`), [sessionId, entryId]);
@@ -37,29 +39,17 @@ function Trace({ trace }) {
     </section>
     <section aria-labelledby="t-system">
       <h2 id="t-system">System prompt</h2>
-      ${system.length ? system.map((m) => html`<pre class="system-prompt">${contentText(m.content)}</pre>`) : html`<p class="muted">None.</p>`}
+      <${SystemPrompt} messages=${system} />
     </section>
     <section aria-labelledby="t-window">
       <h2 id="t-window">Message window (${window.length})</h2>
-      ${window.length
-        ? window.map(
-            (m) => html`<div class="prompt-msg">
-              <h3 class="msg-who">${m.role}${m.name ? ` (${m.name})` : ""}${m.tool_call_id ? ` · ${m.tool_call_id}` : ""}</h3>
-              ${m.content != null && m.content !== "" ? html`<pre>${contentText(m.content)}</pre>` : null}
-              ${m.tool_calls?.length ? html`<pre>${pretty(m.tool_calls)}</pre>` : null}
-            </div>`,
-          )
-        : html`<p class="muted">No messages.</p>`}
+      <${PromptWindow} messages=${window} level="3" />
     </section>
     <${Recalled} recall=${trace.recall} />
     <section aria-labelledby="t-tools">
       <h2 id="t-tools">Tools</h2>
       <h3>Offered (${trace.prompt?.tools?.length ?? 0})</h3>
-      ${trace.prompt?.tools?.length
-        ? html`<ul class="plain-list">${trace.prompt.tools.map(
-            (t) => html`<li><details><summary><span class="mono">${t.function?.name ?? t.name}</span> ${t.function?.description ?? ""}</summary><pre>${pretty(t)}</pre></details></li>`,
-          )}</ul>`
-        : html`<p class="muted">None.</p>`}
+      <${OfferedTools} tools=${trace.prompt?.tools ?? []} />
       <h3>Called (${trace.tool_calls.length + trace.client_tool_calls.length})</h3>
       ${trace.tool_calls.map(
         (c) => html`<details class="tool-step"><summary>Tool call: <span class="mono">${c.name}</span></summary>
@@ -91,16 +81,62 @@ function Recalled({ recall }) {
     <p class="muted">${recall.query == null ? "No recall for this turn." : html`Searched with: <q>${recall.query}</q>`}</p>
     <h3>Docs (${recall.docs.length})</h3>
     ${recall.docs.length
-      ? html`<ul class="plain-list">${recall.docs.map(
-          (d) => html`<li><strong>${d.title || shortId(d.id)}</strong> <span class="pill">score ${score(d.score)}</span>
-            <span class="muted"> ${d.owner?.role ?? ""}</span><br /><span class="muted">${d.snippet?.content ?? ""}</span></li>`,
-        )}</ul>`
+      ? html`<ul class="plain-list">${recall.docs.map((d) => html`<${DocItem} doc=${d} />`)}</ul>`
       : html`<p class="muted">None.</p>`}
     <h3>Memories (${recall.memories.length})</h3>
     ${recall.memories.length
-      ? html`<ul class="plain-list">${recall.memories.map(
-          (m) => html`<li>${m.content ?? m.text ?? m.fact ?? JSON.stringify(m)} ${m.score != null ? html`<span class="pill">score ${score(m.score)}</span>` : null}</li>`,
-        )}</ul>`
+      ? html`<ul class="plain-list">${recall.memories.map((m) => html`<${MemoryItem} memory=${m} />`)}</ul>`
       : html`<p class="muted">None.</p>`}
   </section>`;
+}
+
+// ---- the parts of a prompt (a trace's or a preview's) ---------------------------------------
+
+function SystemPrompt({ messages }) {
+  if (!messages.length) return html`<p class="muted">None.</p>`;
+  return messages.map((m) => html`<pre class="system-prompt">${contentText(m.content)}</pre>`);
+}
+
+/** The messages after the system prompt; each headed at `level` (3 or 4). */
+function PromptWindow({ messages, level }) {
+  if (!messages.length) return html`<p class="muted">No messages.</p>`;
+  const H = `h${level}`;
+  return messages.map(
+    (m) => html`<div class="prompt-msg">
+      <${H} class="msg-who">${m.role}${m.name ? ` (${m.name})` : ""}${m.tool_call_id ? ` · ${m.tool_call_id}` : ""}<//>
+      ${m.content != null && m.content !== "" ? html`<pre>${contentText(m.content)}</pre>` : null}
+      ${m.tool_calls?.length ? html`<pre>${pretty(m.tool_calls)}</pre>` : null}
+    </div>`,
+  );
+}
+
+function OfferedTools({ tools }) {
+  if (!tools.length) return html`<p class="muted">None.</p>`;
+  return html`<ul class="plain-list">${tools.map(
+    (t) => html`<li><details><summary><span class="mono">${t.function?.name ?? t.name}</span> ${t.function?.description ?? ""}</summary><pre>${pretty(t)}</pre></details></li>`,
+  )}</ul>`;
+}
+
+/** What the model would get for `body` (a chat request) now: POST /sessions/{id}/render. */
+export function PromptPreview({ sessionId, body }) {
+  const state = useAsync(() => api.post(`/sessions/${sessionId}/render`, body), [sessionId, body]);
+  return html`<${Loaded} state=${state} what="Rendering the prompt">
+    ${(r) => {
+      const system = r.messages.filter((m) => m.role === "system");
+      const window = r.messages.filter((m) => m.role !== "system");
+      return html`<dl class="facts">
+          <dt>Model</dt><dd class="mono">${r.model}</dd>
+          <dt>Messages</dt><dd>${r.messages.length} (the history window: ${r.token_budget} tokens)</dd>
+        </dl>
+        <details class="preview-settings"><summary>Settings</summary><pre>${pretty(r.settings)}</pre></details>
+        <h3>System prompt</h3>
+        <${SystemPrompt} messages=${system} />
+        <h3>Message window (${window.length})</h3>
+        <${PromptWindow} messages=${window} level="4" />
+        <h3>Docs (${r.docs.length})</h3>
+        ${r.docs.length ? html`<ul class="plain-list">${r.docs.map((d) => html`<${DocItem} doc=${d} />`)}</ul>` : html`<p class="muted">None.</p>`}
+        <h3>Tools (${r.tools.length})</h3>
+        <${OfferedTools} tools=${r.tools} />`;
+    }}
+  <//>`;
 }
